@@ -1,0 +1,871 @@
+//! Typed game events (protocol.md "Events") with tolerant decoding.
+//!
+//! The game sends nearly every value as a JSON string, sometimes as a number,
+//! and several forms of `Profile`. Decoding never fails on a missing or
+//! mistyped field: it becomes `None`, and the consumer decides whether the
+//! event is still usable. Only a payload that is not a JSON object is an error.
+//! Unknown event ids are kept as [`Event::Unknown`].
+
+use serde_json::{Map, Value};
+
+/// A player's identity across servers: (store, profile id).
+/// Store ids: 0 Steam, 1 Discord, 2 Itch.io, 3 GameJolt; -1 bots and NPCs.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Profile {
+    pub store: i32,
+    pub id: String,
+}
+
+impl Profile {
+    pub const BOT_STORE: i32 = -1;
+
+    /// Bots and NPCs carry store -1; they are never rated.
+    pub fn is_bot(&self) -> bool {
+        self.store == Self::BOT_STORE
+    }
+
+    pub fn store_name(&self) -> &'static str {
+        match self.store {
+            0 => "Steam",
+            1 => "Discord",
+            2 => "Itch.io",
+            3 => "GameJolt",
+            -1 => "bot",
+            _ => "unknown store",
+        }
+    }
+}
+
+/// Read access to an event object's fields, accepting strings or numbers.
+#[derive(Clone, Copy)]
+pub struct Fields<'a>(pub &'a Map<String, Value>);
+
+impl<'a> Fields<'a> {
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        self.0.get(key)
+    }
+
+    /// A non-empty string; numbers are rendered as text.
+    pub fn str(&self, key: &str) -> Option<String> {
+        match self.0.get(key)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    pub fn f64(&self, key: &str) -> Option<f64> {
+        let v = match self.0.get(key)? {
+            Value::Number(n) => n.as_f64()?,
+            Value::String(s) => s.trim().parse().ok()?,
+            Value::Bool(b) => f64::from(u8::from(*b)),
+            _ => return None,
+        };
+        v.is_finite().then_some(v)
+    }
+
+    /// An integer; `"12.0"` is accepted, `"12.5"` and `"abc"` are not.
+    pub fn i64(&self, key: &str) -> Option<i64> {
+        match self.0.get(key)? {
+            Value::Number(n) => n.as_i64().or_else(|| whole(n.as_f64()?)),
+            Value::String(s) => {
+                let s = s.trim();
+                s.parse().ok().or_else(|| whole(s.parse().ok()?))
+            }
+            Value::Bool(b) => Some(i64::from(*b)),
+            _ => None,
+        }
+    }
+
+    pub fn i32(&self, key: &str) -> Option<i32> {
+        self.i64(key).and_then(|v| i32::try_from(v).ok())
+    }
+
+    /// `"1"`, `1`, `true`, `"true"` are true; anything else (or missing) is false.
+    pub fn flag(&self, key: &str) -> bool {
+        match self.0.get(key) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => matches!(s.trim(), "1" | "true" | "True" | "TRUE"),
+            Some(Value::Number(n)) => n.as_f64().is_some_and(|v| v != 0.0),
+            _ => false,
+        }
+    }
+
+    /// A `Profile`-type field in any of its forms; `store_key` names the
+    /// separate store field used with plain ids (usually `"Store"`).
+    pub fn profile(&self, key: &str, store_key: &str) -> Option<Profile> {
+        let separate_store = || self.i32(store_key);
+        match self.0.get(key)? {
+            Value::Object(obj) => profile_from_object(obj),
+            Value::String(s) => {
+                let s = s.trim();
+                if s.is_empty() {
+                    return None;
+                }
+                if s.starts_with('{') {
+                    let obj: Map<String, Value> = serde_json::from_str(s).ok()?;
+                    return profile_from_object(&obj);
+                }
+                Some(Profile {
+                    store: separate_store().unwrap_or(0),
+                    id: s.to_string(),
+                })
+            }
+            Value::Number(n) => Some(Profile {
+                store: separate_store().unwrap_or(0),
+                id: n.to_string(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn whole(v: f64) -> Option<i64> {
+    (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
+}
+
+fn profile_from_object(obj: &Map<String, Value>) -> Option<Profile> {
+    let f = Fields(obj);
+    let id = f.str("ProfileID").or_else(|| f.str("Profile"))?;
+    let store = f.i32("StoreID").or_else(|| f.i32("Store")).unwrap_or(0);
+    Some(Profile { store, id })
+}
+
+/// A player as the server describes it in scoreboards, player replies and match_end.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlayerData {
+    pub slot: Option<i32>,
+    pub name: Option<String>,
+    pub color: Option<String>,
+    /// 0 deathmatch, 1 USC, 2 The Man, 3 spectator, -1 none.
+    pub team: Option<i32>,
+    pub kills: Option<i64>,
+    pub deaths: Option<i64>,
+    pub assists: Option<i64>,
+    pub score: Option<i64>,
+    pub profile: Option<Profile>,
+    pub alive: bool,
+    pub bot: bool,
+    pub hat: Option<String>,
+    pub money: Option<i64>,
+    pub premium: bool,
+    pub clan_id: Option<String>,
+    pub clan_tag: Option<String>,
+}
+
+impl PlayerData {
+    fn decode(obj: &Map<String, Value>) -> PlayerData {
+        let f = Fields(obj);
+        PlayerData {
+            slot: f.i32("ID"),
+            name: f.str("Name"),
+            color: f.str("Color"),
+            team: f.i32("Team"),
+            kills: f.i64("Kills"),
+            deaths: f.i64("Deaths"),
+            assists: f.i64("Assists"),
+            score: f.i64("Score"),
+            profile: f.profile("Profile", "Store"),
+            alive: f.flag("Alive"),
+            bot: f.flag("Bot"),
+            hat: f.str("Hat"),
+            money: f.i64("Money"),
+            premium: f.flag("Premium"),
+            clan_id: f.str("ClanID").filter(|c| c != "0" && c != "-1"),
+            clan_tag: f.str("ClanTag"),
+        }
+    }
+
+    /// Every `PlayerData<slot>` object of a reply or match_end, in slot order.
+    fn all_in(obj: &Map<String, Value>) -> Vec<PlayerData> {
+        let mut players: Vec<(i64, PlayerData)> = obj
+            .iter()
+            .filter_map(|(key, value)| {
+                let slot_text = key.strip_prefix("PlayerData")?;
+                let data = match value {
+                    Value::Object(o) => PlayerData::decode(o),
+                    Value::String(s) => PlayerData::decode(&serde_json::from_str(s).ok()?),
+                    _ => return None,
+                };
+                let mut data = data;
+                if data.slot.is_none() {
+                    data.slot = slot_text.parse().ok();
+                }
+                Some((slot_text.parse().unwrap_or(i64::MAX), data))
+            })
+            .collect();
+        players.sort_by_key(|(slot, _)| *slot);
+        players.into_iter().map(|(_, p)| p).collect()
+    }
+}
+
+/// Reply to request_scoreboard (CaseID 7).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scoreboard {
+    pub server_name: Option<String>,
+    pub gamemode_name: Option<String>,
+    pub gamemode_id: Option<i32>,
+    pub map: Option<String>,
+    pub time_str: Option<String>,
+    pub team1_score: Option<i64>,
+    pub team2_score: Option<i64>,
+    pub players: Vec<PlayerData>,
+}
+
+/// Reply to request_match (CaseID 5).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MatchInfo {
+    pub server_name: Option<String>,
+    pub gamemode_name: Option<String>,
+    pub gamemode_id: Option<i32>,
+    pub map: Option<String>,
+    pub players: Option<i64>,
+    pub max_players: Option<i64>,
+    pub time_left: Option<i64>,
+    pub max_time: Option<i64>,
+    pub time_str: Option<String>,
+    pub overtime: bool,
+    pub version: Option<String>,
+    pub max_score: Option<i64>,
+    pub team1_score: Option<i64>,
+    pub team2_score: Option<i64>,
+}
+
+/// The body of a request_data (34) event, by CaseID.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyBody {
+    Scoreboard(Scoreboard),
+    Match(MatchInfo),
+    Player(PlayerData),
+    Other,
+}
+
+/// A death: killer == victim is a suicide, killer -1 (or missing) the world.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Death {
+    pub victim: Option<i32>,
+    pub killer: Option<i32>,
+    pub assister: Option<i32>,
+    pub victim_profile: Option<Profile>,
+    pub killer_profile: Option<Profile>,
+    pub assister_profile: Option<Profile>,
+    pub weapon: Option<String>,
+    pub headshot: bool,
+    pub death_type: Option<i64>,
+    pub teamkill: bool,
+}
+
+/// End of a match (27 match_end with players, or 57 game_over without).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MatchEnd {
+    pub winner_text: Option<String>,
+    pub winner_team: Option<i32>,
+    pub winner_id: Option<i32>,
+    pub gamemode_id: Option<i32>,
+    pub map: Option<String>,
+    pub next_map: Option<String>,
+    pub players: Vec<PlayerData>,
+}
+
+/// One decoded event. Field names follow protocol.md; ids in comments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// 0
+    ServerStartup,
+    /// 1: the connection will close; reconnect.
+    ServerShutdown,
+    /// 2
+    LobbyConnect,
+    /// 3
+    LobbyDisconnect,
+    /// 4
+    PlayerConnect {
+        slot: Option<i32>,
+        name: Option<String>,
+        ip: Option<String>,
+        profile: Option<Profile>,
+        is_admin: bool,
+    },
+    /// 5 (NPCs carry enemy type and rank in survival)
+    PlayerSpawn {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+        name: Option<String>,
+        team: Option<i32>,
+        hat: Option<String>,
+        color: Option<String>,
+        enemy_type: Option<String>,
+        enemy_rank: Option<String>,
+    },
+    /// 6
+    PlayerDeath(Death),
+    /// 7
+    PlayerDisconnect {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+        kicked: bool,
+        kick_reason: Option<String>,
+    },
+    /// 8
+    PlayerTeamChange {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+        old_team: Option<i32>,
+        new_team: Option<i32>,
+        autobalanced: bool,
+    },
+    /// 12
+    PlayerLoaded {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+    },
+    /// 13
+    TdmRoundStart {
+        players1: Option<i64>,
+        players2: Option<i64>,
+    },
+    /// 14: winner 0 draw, 1 USC, 2 The Man.
+    TdmRoundEnd {
+        winner: Option<i32>,
+        score1: Option<i64>,
+        score2: Option<i64>,
+        end_type: Option<i32>,
+        flawless: bool,
+    },
+    /// 16
+    TdmSwitchSides {
+        score1: Option<i64>,
+        score2: Option<i64>,
+    },
+    /// 17 ctf_taken, 18 ctf_dropped
+    CtfFlag {
+        taken: bool,
+        carrier: Option<i32>,
+        carrier_profile: Option<Profile>,
+        flag_team: Option<i32>,
+    },
+    /// 19
+    CtfReturned {
+        player: Option<i32>,
+        profile: Option<Profile>,
+    },
+    /// 20
+    CtfScored {
+        carrier: Option<i32>,
+        carrier_profile: Option<Profile>,
+        scoring_team: Option<i32>,
+        score1: Option<i64>,
+        score2: Option<i64>,
+    },
+    /// 27 (with PlayerData) and 57 game_over (without).
+    MatchEnd(MatchEnd),
+    /// 29
+    MatchStart {
+        map_name: Option<String>,
+        map_file: Option<String>,
+        gamemode_id: Option<i32>,
+    },
+    /// 30
+    SurvivalNewWave {
+        wave: Option<i64>,
+        enemies: Option<i64>,
+        chests: Option<i64>,
+        chest_price: Option<i64>,
+        chest_crash: Option<i64>,
+    },
+    /// 31
+    SurvivalWaveBegins {
+        wave: Option<i64>,
+        objective: Option<String>,
+    },
+    /// 32
+    SurvivalBuyChest {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+        cost: Option<i64>,
+    },
+    /// 33
+    LogMessage { message: Option<String> },
+    /// 34: a reply to one of our requests.
+    RequestData {
+        case_id: Option<i32>,
+        request_id: Option<String>,
+        body: ReplyBody,
+    },
+    /// 35: Source 0 console, 1 RCON.
+    CommandEntered {
+        command: Option<String>,
+        source: Option<i32>,
+        return_text: Option<String>,
+    },
+    /// 36
+    RconLoggedIn {
+        gamemode_id: Option<i32>,
+        map_name: Option<String>,
+    },
+    /// 39
+    WarmupStart,
+    /// 41: answer with a ping packet.
+    RconPing,
+    /// 42: slot -1 is the server itself; team 0 all, 1/2 team chat.
+    ChatMessage {
+        slot: Option<i32>,
+        name: Option<String>,
+        profile: Option<Profile>,
+        message: String,
+        team: Option<i32>,
+    },
+    /// Any other known id with a player (level up, power-up, loadout, taunt,
+    /// vices, missions, zombrains, structures…): kept with who did it.
+    PlayerAction {
+        id: u16,
+        slot: Option<i32>,
+        profile: Option<Profile>,
+    },
+    /// A known id that carries nothing bman uses (overtime, pause, sleep…).
+    Notice { id: u16 },
+    /// An id protocol.md does not list.
+    Unknown { id: u16 },
+}
+
+/// A decoded event with the fields every event has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameEvent {
+    pub id: u16,
+    /// `Time`, unix seconds, when present.
+    pub time: Option<i64>,
+    pub event: Event,
+}
+
+/// Why an event payload could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event {id}: payload is not JSON: {reason}")]
+    NotJson { id: u16, reason: String },
+    #[error("event {id}: payload is JSON but not an object")]
+    NotObject { id: u16 },
+}
+
+/// Protocol names for logs and the bot ("player_death", …).
+pub fn event_name(id: u16) -> &'static str {
+    match id {
+        0 => "server_startup",
+        1 => "server_shutdown",
+        2 => "lobby_connect",
+        3 => "lobby_disconnect",
+        4 => "player_connect",
+        5 => "player_spawn",
+        6 => "player_death",
+        7 => "player_disconnect",
+        8 => "player_team_change",
+        9 => "player_level_up",
+        10 => "player_get_powerup",
+        11 => "player_damage",
+        12 => "player_loaded",
+        13 => "tdm_round_start",
+        14 => "tdm_round_end",
+        15 => "tdm_flag_unlocked",
+        16 => "tdm_switch_sides",
+        17 => "ctf_taken",
+        18 => "ctf_dropped",
+        19 => "ctf_returned",
+        20 => "ctf_scored",
+        21..=26 => "ctf_structure",
+        27 => "match_end",
+        28 => "match_overtime",
+        29 => "match_start",
+        30 => "survival_new_wave",
+        31 => "survival_flag_unlocked",
+        32 => "survival_buy_chest",
+        33 => "log_message",
+        34 => "request_data",
+        35 => "command_entered",
+        36 => "rcon_logged_in",
+        37 => "match_paused",
+        38 => "match_unpaused",
+        39 => "warmup_start",
+        40 => "rcon_disconnect",
+        41 => "rcon_ping",
+        42 => "chat_message",
+        46 => "player_taunt",
+        43..=49 => "survival_vice_or_mission",
+        50..=56 => "zombrains",
+        57 => "game_over",
+        58 => "server_empty",
+        59 => "weaponsdeal_rankchange",
+        60 | 61 => "takeover",
+        62 => "player_loadout",
+        63 => "survival_bomb_defused",
+        64 => "survival_bomb_exploded",
+        65 => "survival_bomb_rearmed",
+        66 => "server_sleep",
+        67 => "server_wake",
+        _ => "unknown",
+    }
+}
+
+/// Ids whose only interesting content is the player who caused them.
+fn is_player_action(id: u16) -> bool {
+    matches!(id, 9 | 10 | 11 | 21..=26 | 43..=56 | 59..=62)
+}
+
+/// Decodes one frame's JSON text.
+pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
+    let value: Value = serde_json::from_str(json).map_err(|e| DecodeError::NotJson {
+        id,
+        reason: e.to_string(),
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(DecodeError::NotObject { id });
+    };
+    let f = Fields(&obj);
+    let event = match id {
+        0 => Event::ServerStartup,
+        1 => Event::ServerShutdown,
+        2 => Event::LobbyConnect,
+        3 => Event::LobbyDisconnect,
+        4 => Event::PlayerConnect {
+            slot: f.i32("PlayerID"),
+            name: f.str("PlayerName").or_else(|| f.str("Name")),
+            ip: f.str("IP"),
+            profile: f.profile("Profile", "Store"),
+            is_admin: f.flag("IsAdmin"),
+        },
+        5 => Event::PlayerSpawn {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+            name: f.str("Name"),
+            team: f.i32("Team"),
+            hat: f.str("Hat"),
+            color: f.str("Color"),
+            enemy_type: f.str("EnemyType"),
+            enemy_rank: f.str("EnemyRank"),
+        },
+        6 => Event::PlayerDeath(Death {
+            victim: f.i32("VictimID"),
+            killer: f.i32("KillerID"),
+            assister: f.i32("AssisterID").filter(|a| *a >= 0),
+            victim_profile: f.profile("VictimProfile", "VictimStore"),
+            killer_profile: f.profile("KillerProfile", "KillerStore"),
+            assister_profile: f.profile("AssisterProfile", "AssisterStore"),
+            weapon: f.str("KillerWeapon"),
+            headshot: f.flag("Headshot"),
+            death_type: f.i64("DeathType"),
+            teamkill: f.flag("Teamkill"),
+        }),
+        7 => Event::PlayerDisconnect {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+            kicked: f.flag("Kicked"),
+            kick_reason: f.str("KickReason"),
+        },
+        8 => Event::PlayerTeamChange {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+            old_team: f.i32("OldTeam"),
+            new_team: f.i32("NewTeam"),
+            autobalanced: f.flag("Autobalanced"),
+        },
+        12 => Event::PlayerLoaded {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+        },
+        13 => Event::TdmRoundStart {
+            players1: f.i64("Players1"),
+            players2: f.i64("Players2"),
+        },
+        14 => Event::TdmRoundEnd {
+            winner: f.i32("Winner"),
+            score1: f.i64("Score1"),
+            score2: f.i64("Score2"),
+            end_type: f.i32("RoundEndType"),
+            flawless: f.flag("Flawless"),
+        },
+        16 => Event::TdmSwitchSides {
+            score1: f.i64("Score1"),
+            score2: f.i64("Score2"),
+        },
+        17 | 18 => Event::CtfFlag {
+            taken: id == 17,
+            carrier: f.i32("CarrierID"),
+            carrier_profile: f.profile("CarrierProfile", "CarrierStore"),
+            flag_team: f.i32("FlagTeam"),
+        },
+        19 => Event::CtfReturned {
+            player: f.i32("ReturnPlayerID"),
+            profile: f.profile("ReturnProfile", "ReturnStore"),
+        },
+        20 => Event::CtfScored {
+            carrier: f.i32("CarrierID"),
+            carrier_profile: f.profile("CarrierProfile", "CarrierStore"),
+            scoring_team: f.i32("ScoringTeam"),
+            score1: f.i64("Score1"),
+            score2: f.i64("Score2"),
+        },
+        27 | 57 => Event::MatchEnd(MatchEnd {
+            winner_text: f.str("WinnerText"),
+            winner_team: f.i32("WinnerTeam"),
+            winner_id: f.i32("WinnerID"),
+            gamemode_id: f.i32("GameModeID"),
+            map: f.str("CurrentMapName").or_else(|| f.str("MapName")),
+            next_map: f.str("NextMap"),
+            players: PlayerData::all_in(&obj),
+        }),
+        29 => Event::MatchStart {
+            map_name: f.str("MapName"),
+            map_file: f.str("MapFile"),
+            gamemode_id: f.i32("GameModeID"),
+        },
+        30 => Event::SurvivalNewWave {
+            wave: f.i64("WaveNumber"),
+            enemies: f.i64("Enemies"),
+            chests: f.i64("Chests"),
+            chest_price: f.i64("ChestPrice"),
+            chest_crash: f.i64("ChestCrash"),
+        },
+        31 => Event::SurvivalWaveBegins {
+            wave: f.i64("WaveNumber"),
+            objective: f.str("WaveObjective"),
+        },
+        32 => Event::SurvivalBuyChest {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+            cost: f.i64("ChestCost"),
+        },
+        33 => Event::LogMessage {
+            message: f.str("Message"),
+        },
+        34 => {
+            let case_id = f.i32("CaseID");
+            let body = match case_id {
+                Some(7) => ReplyBody::Scoreboard(Scoreboard {
+                    server_name: f.str("ServerName"),
+                    gamemode_name: f.str("GamemodeName"),
+                    gamemode_id: f.i32("GamemodeID"),
+                    map: f.str("Map"),
+                    time_str: f.str("TimeStr"),
+                    team1_score: f.i64("Team1Score"),
+                    team2_score: f.i64("Team2Score"),
+                    players: PlayerData::all_in(&obj),
+                }),
+                Some(5) => ReplyBody::Match(MatchInfo {
+                    server_name: f.str("ServerName"),
+                    gamemode_name: f.str("GamemodeName"),
+                    gamemode_id: f.i32("GamemodeID"),
+                    map: f.str("Map"),
+                    players: f.i64("Players"),
+                    max_players: f.i64("MaxPlayers"),
+                    time_left: f.i64("TimeLeft"),
+                    max_time: f.i64("MaxTime"),
+                    time_str: f.str("TimeStr"),
+                    overtime: f.flag("Overtime"),
+                    version: f.str("Version"),
+                    max_score: f.i64("MaxScore"),
+                    team1_score: f.i64("Team1Score"),
+                    team2_score: f.i64("Team2Score"),
+                }),
+                Some(3) => ReplyBody::Player(
+                    PlayerData::all_in(&obj)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_else(|| PlayerData::decode(&obj)),
+                ),
+                _ => ReplyBody::Other,
+            };
+            Event::RequestData {
+                case_id,
+                request_id: f.str("RequestID"),
+                body,
+            }
+        }
+        35 => Event::CommandEntered {
+            command: f.str("Command"),
+            source: f.i32("Source"),
+            return_text: f.str("ReturnText"),
+        },
+        36 => Event::RconLoggedIn {
+            gamemode_id: f.i32("GameModeID"),
+            map_name: f.str("MapName"),
+        },
+        39 => Event::WarmupStart,
+        41 => Event::RconPing,
+        42 => Event::ChatMessage {
+            slot: f.i32("PlayerID"),
+            name: f.str("Name"),
+            profile: f.profile("Profile", "Store"),
+            message: f.str("Message").unwrap_or_default(),
+            team: f.i32("Team"),
+        },
+        id if is_player_action(id) => Event::PlayerAction {
+            id,
+            slot: f
+                .i32("PlayerID")
+                .or_else(|| f.i32("RepairerID"))
+                .or_else(|| f.i32("KillerID")),
+            profile: f
+                .profile("Profile", "Store")
+                .or_else(|| f.profile("RepairerProfile", "RepairerStore"))
+                .or_else(|| f.profile("KillerProfile", "KillerStore")),
+        },
+        15 | 28 | 37 | 38 | 40 | 58 | 63..=67 => Event::Notice { id },
+        id => Event::Unknown { id },
+    };
+    Ok(GameEvent {
+        id,
+        time: f.i64("Time"),
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: u16, json: &str) -> Event {
+        decode(id, json).unwrap().event
+    }
+
+    #[test]
+    fn profile_forms() {
+        let forms = [
+            r#"{"Profile":"{\"ProfileID\":\"765\",\"StoreID\":\"0\"}"}"#,
+            r#"{"Profile":"{\"ProfileID\":\"765\",\"Store\":0}"}"#,
+            r#"{"Profile":"765","Store":"0"}"#,
+            r#"{"Profile":765}"#,
+            r#"{"Profile":{"ProfileID":"765","StoreID":"0"}}"#,
+        ];
+        for form in forms {
+            let obj: Map<String, Value> = serde_json::from_str(form).unwrap();
+            let p = Fields(&obj).profile("Profile", "Store");
+            assert_eq!(
+                p,
+                Some(Profile {
+                    store: 0,
+                    id: "765".into()
+                }),
+                "{form}"
+            );
+        }
+        let obj: Map<String, Value> =
+            serde_json::from_str(r#"{"Profile":"42","Store":"2"}"#).unwrap();
+        assert_eq!(Fields(&obj).profile("Profile", "Store").unwrap().store, 2);
+        for empty in [
+            r#"{"Profile":""}"#,
+            r#"{}"#,
+            r#"{"Profile":null}"#,
+            r#"{"Profile":"{bad"}"#,
+        ] {
+            let obj: Map<String, Value> = serde_json::from_str(empty).unwrap();
+            assert_eq!(Fields(&obj).profile("Profile", "Store"), None, "{empty}");
+        }
+    }
+
+    #[test]
+    fn numbers_as_strings_or_numbers() {
+        let obj: Map<String, Value> = serde_json::from_str(
+            r#"{"a":"12","b":12,"c":"12.0","d":"12.5","e":"abc","f":" -1 ","g":1e300}"#,
+        )
+        .unwrap();
+        let f = Fields(&obj);
+        assert_eq!(f.i64("a"), Some(12));
+        assert_eq!(f.i64("b"), Some(12));
+        assert_eq!(f.i64("c"), Some(12));
+        assert_eq!(f.i64("d"), None);
+        assert_eq!(f.f64("d"), Some(12.5));
+        assert_eq!(f.i64("e"), None);
+        assert_eq!(f.i64("f"), Some(-1));
+        assert_eq!(f.i64("g"), None);
+        assert_eq!(f.i32("missing"), None);
+    }
+
+    #[test]
+    fn death_with_strings_and_missing_fields() {
+        let Event::PlayerDeath(d) = ev(
+            6,
+            r#"{"Time":"1700000000","EventID":"6","VictimID":"3","KillerID":"-1","Headshot":"1","Teamkill":"0","AssisterID":"-1"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!((d.victim, d.killer, d.assister), (Some(3), Some(-1), None));
+        assert!(d.headshot && !d.teamkill);
+        assert_eq!(
+            decode(6, r#"{"Time":"1700000000"}"#).unwrap().time,
+            Some(1_700_000_000)
+        );
+    }
+
+    #[test]
+    fn match_end_player_data() {
+        let Event::MatchEnd(m) = ev(
+            27,
+            r#"{"WinnerTeam":"2","PlayerData10":{"ID":"10","Name":"b","Kills":"3","Profile":"9","Store":"1","Bot":"0"},
+                "PlayerData2":{"ID":"2","Name":"a","Kills":5,"Bot":"1","Profile":"-1","Store":"-1"}}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(m.winner_team, Some(2));
+        assert_eq!(m.players.len(), 2);
+        assert_eq!(m.players[0].slot, Some(2));
+        assert!(m.players[0].bot);
+        assert_eq!(
+            m.players[1].profile,
+            Some(Profile {
+                store: 1,
+                id: "9".into()
+            })
+        );
+        assert_eq!(m.players[1].kills, Some(3));
+    }
+
+    #[test]
+    fn replies_by_case_id() {
+        let Event::RequestData {
+            request_id, body, ..
+        } = ev(
+            34,
+            r#"{"CaseID":"7","RequestID":"5","Map":"Fort","Team1Score":"2","PlayerData0":{"ID":"0","Name":"x"}}"#,
+        )
+        else {
+            panic!()
+        };
+        assert_eq!(request_id.as_deref(), Some("5"));
+        let ReplyBody::Scoreboard(s) = body else {
+            panic!()
+        };
+        assert_eq!(
+            (s.map.as_deref(), s.team1_score, s.players.len()),
+            (Some("Fort"), Some(2), 1)
+        );
+    }
+
+    #[test]
+    fn unknown_and_bad_payloads() {
+        assert_eq!(ev(99, r#"{"Time":"1"}"#), Event::Unknown { id: 99 });
+        assert_eq!(ev(66, "{}"), Event::Notice { id: 66 });
+        assert!(matches!(
+            decode(6, "[1]"),
+            Err(DecodeError::NotObject { id: 6 })
+        ));
+        assert!(matches!(
+            decode(6, "{\"a\":"),
+            Err(DecodeError::NotJson { id: 6, .. })
+        ));
+        assert_eq!(event_name(41), "rcon_ping");
+        assert_eq!(event_name(200), "unknown");
+    }
+
+    #[test]
+    fn hostile_chat_is_kept_verbatim() {
+        let Event::ChatMessage { message, slot, .. } = ev(
+            42,
+            r#"{"PlayerID":"-1","Name":"","Profile":"","Message":"@everyone \"└┐ **x**\n"}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(slot, Some(-1));
+        assert_eq!(message, "@everyone \"└┐ **x**\n");
+    }
+}

@@ -1,0 +1,1 @@
+//! Simulated game server (being written).

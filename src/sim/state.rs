@@ -1,0 +1,396 @@
+//! What the simulated server knows about its current match, rebuilt only from
+//! the events it has emitted.
+//!
+//! The scenario generator feeds every event it produces through
+//! [`Roster::apply`], and so does the server for every event it delivers. The
+//! `PlayerData` objects of match_end and of request replies are therefore
+//! rendered from the event stream itself, which keeps their kill and death
+//! counts consistent with the death events by construction.
+
+use crate::mode::Mode;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The fixed facts the simulator reports about each mode. `id` is the
+/// simulator's own GameModeID numbering; bman must not depend on it.
+pub(crate) struct ModeInfo {
+    pub id: i64,
+    pub name: &'static str,
+    pub max_score: i64,
+    /// (MapName, MapFile) rotation; matches cycle through it.
+    pub maps: &'static [(&'static str, &'static str)],
+}
+
+pub(crate) fn mode_info(mode: Mode) -> &'static ModeInfo {
+    const DM: ModeInfo = ModeInfo {
+        id: 1,
+        name: "Deathmatch",
+        max_score: 30,
+        maps: &[("Cargo", "dm_cargo"), ("Facility", "dm_facility"), ("Rooftops", "dm_rooftops")],
+    };
+    const TDM: ModeInfo = ModeInfo {
+        id: 2,
+        name: "Team Deathmatch",
+        max_score: 6,
+        maps: &[("Bunker", "tdm_bunker"), ("Quarry", "tdm_quarry"), ("Harbor", "tdm_harbor")],
+    };
+    const CTF: ModeInfo = ModeInfo {
+        id: 3,
+        name: "Capture the Flag",
+        max_score: 3,
+        maps: &[("Twin Towers", "ctf_twintowers"), ("Canyon", "ctf_canyon")],
+    };
+    const SVL: ModeInfo = ModeInfo {
+        id: 6,
+        name: "Survival",
+        max_score: 0,
+        maps: &[("Outpost", "svl_outpost"), ("Mineshaft", "svl_mineshaft"), ("Lab", "svl_lab")],
+    };
+    match mode {
+        Mode::Dm => &DM,
+        Mode::Tdm => &TDM,
+        Mode::Ctf => &CTF,
+        Mode::Svl => &SVL,
+    }
+}
+
+/// Reads an integer sent either as a JSON string or a JSON number.
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::String(s) => s.trim().parse::<f64>().ok().map(|f| f as i64),
+        Value::Number(n) => n.as_f64().map(|f| f as i64),
+        _ => None,
+    }
+}
+
+/// Reads a decimal sent either as a JSON string or a JSON number.
+fn float(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    }
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Decodes every `Profile` form of protocol.md into (profile id, store):
+/// a JSON-encoded string with `StoreID` or `Store`, or a plain id with the
+/// store in a separate field (Steam when that field is missing).
+pub(crate) fn parse_profile(profile: Option<&Value>, store: Option<&Value>) -> (String, i64) {
+    let raw = text(profile);
+    if raw.trim_start().starts_with('{') {
+        if let Ok(Value::Object(o)) = serde_json::from_str::<Value>(&raw) {
+            let store = int(o.get("StoreID").or(o.get("Store"))).unwrap_or(0);
+            return (text(o.get("ProfileID")), store);
+        }
+    }
+    if raw.is_empty() {
+        return (raw, int(store).unwrap_or(-1));
+    }
+    (raw, int(store).unwrap_or(0))
+}
+
+/// One occupied slot, as the events describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Player {
+    pub name: String,
+    pub profile: String,
+    pub store: i64,
+    pub team: i64,
+    pub color: String,
+    pub hat: String,
+    pub kills: i64,
+    pub deaths: i64,
+    pub assists: i64,
+    pub score: i64,
+    pub money: i64,
+    pub alive: bool,
+    pub pos: (f64, f64),
+    /// A spawned bot or NPC (store -1) that never sent player_connect.
+    pub bot: bool,
+    /// A survival enemy (spawned with an EnemyType); not a player in PlayerData.
+    pub npc: bool,
+}
+
+impl Player {
+    fn new(name: String, profile: String, store: i64) -> Self {
+        Player {
+            name,
+            profile,
+            store,
+            team: -1,
+            color: "16777215".into(),
+            hat: "0".into(),
+            kills: 0,
+            deaths: 0,
+            assists: 0,
+            score: 0,
+            money: 0,
+            alive: false,
+            pos: (0.0, 0.0),
+            bot: store == -1,
+            npc: false,
+        }
+    }
+}
+
+/// Score rules of the simulated game (PlayerData `Score`).
+const KILL_SCORE: i64 = 10;
+const ASSIST_SCORE: i64 = 3;
+const CAPTURE_SCORE: i64 = 50;
+/// Money a survivor earns per enemy killed.
+pub(crate) const NPC_BOUNTY: i64 = 100;
+
+/// The current match as seen through the emitted events.
+#[derive(Debug, Clone)]
+pub(crate) struct Roster {
+    pub mode: Mode,
+    pub players: BTreeMap<i64, Player>,
+    pub map: (String, String),
+    pub team_scores: [i64; 2],
+    /// Time of the last event applied (unix seconds).
+    pub clock: i64,
+    pub match_started: i64,
+}
+
+impl Roster {
+    pub fn new(mode: Mode, clock: i64) -> Self {
+        let (name, file) = mode_info(mode).maps[0];
+        Roster {
+            mode,
+            players: BTreeMap::new(),
+            map: (name.into(), file.into()),
+            team_scores: [0, 0],
+            clock,
+            match_started: clock,
+        }
+    }
+
+    /// Updates the state with one event (the JSON object as sent).
+    ///
+    /// Kill rule: a death counts for the victim; it counts as a kill for the
+    /// killer unless it is a suicide, a world kill or a teamkill.
+    pub fn apply(&mut self, id: u16, ev: &Map<String, Value>) {
+        if let Some(t) = int(ev.get("Time")) {
+            self.clock = t;
+        }
+        let slot = |key: &str| int(ev.get(key)).unwrap_or(-1);
+        match id {
+            4 => {
+                let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
+                let player = Player::new(text(ev.get("PlayerName")), profile, store);
+                self.players.insert(slot("PlayerID"), player);
+            }
+            5 => {
+                let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
+                let p = self
+                    .players
+                    .entry(slot("PlayerID"))
+                    .or_insert_with(|| Player::new(String::new(), profile.clone(), store));
+                p.name = text(ev.get("Name"));
+                p.profile = profile;
+                p.store = store;
+                p.team = int(ev.get("Team")).unwrap_or(p.team);
+                p.color = text(ev.get("Color"));
+                p.hat = text(ev.get("Hat"));
+                p.alive = true;
+                p.pos = (float(ev.get("X")).unwrap_or(0.0), float(ev.get("Y")).unwrap_or(0.0));
+                p.npc = ev.contains_key("EnemyType");
+                p.bot = store == -1;
+            }
+            6 => self.apply_death(ev),
+            7 => {
+                self.players.remove(&slot("PlayerID"));
+            }
+            8 => {
+                if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
+                    p.team = int(ev.get("NewTeam")).unwrap_or(p.team);
+                    p.alive = false;
+                }
+            }
+            14 | 16 | 20 => {
+                self.team_scores = [int(ev.get("Score1")).unwrap_or(0), int(ev.get("Score2")).unwrap_or(0)];
+                if id == 20 {
+                    if let Some(p) = self.players.get_mut(&slot("CarrierID")) {
+                        p.score += CAPTURE_SCORE;
+                    }
+                }
+            }
+            29 => {
+                self.map = (text(ev.get("MapName")), text(ev.get("MapFile")));
+                self.team_scores = [0, 0];
+                self.match_started = self.clock;
+                self.players.retain(|_, p| !p.npc);
+                for p in self.players.values_mut() {
+                    (p.kills, p.deaths, p.assists, p.score, p.money) = (0, 0, 0, 0, 0);
+                    p.alive = false;
+                }
+            }
+            32 => {
+                if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
+                    p.money = int(ev.get("PlayerMoney")).unwrap_or(p.money);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_death(&mut self, ev: &Map<String, Value>) {
+        let victim = int(ev.get("VictimID")).unwrap_or(-1);
+        let killer = int(ev.get("KillerID")).unwrap_or(-1);
+        let assister = int(ev.get("AssisterID")).unwrap_or(-1);
+        let teamkill = int(ev.get("Teamkill")) == Some(1);
+        let victim_npc = match self.players.get_mut(&victim) {
+            Some(v) => {
+                v.deaths += 1;
+                v.alive = false;
+                v.npc
+            }
+            None => false,
+        };
+        if killer != victim {
+            if let Some(k) = self.players.get_mut(&killer) {
+                if let (Some(x), Some(y)) = (float(ev.get("KillerX")), float(ev.get("KillerY"))) {
+                    k.pos = (x, y);
+                }
+                if !teamkill {
+                    k.kills += 1;
+                    k.score += KILL_SCORE;
+                    if victim_npc {
+                        k.money += NPC_BOUNTY;
+                    }
+                }
+            }
+        }
+        if let Some(a) = self.players.get_mut(&assister) {
+            a.assists += 1;
+            a.score += ASSIST_SCORE;
+        }
+        if victim_npc {
+            self.players.remove(&victim);
+        }
+    }
+
+    /// The players a scoreboard lists: humans and bots, not survival enemies.
+    pub fn listed(&self) -> impl Iterator<Item = (i64, &Player)> {
+        self.players.iter().filter(|(_, p)| !p.npc).map(|(s, p)| (*s, p))
+    }
+
+    /// Finds a listed player by slot id, else by name (exact, then ignoring case).
+    pub fn find(&self, key: &str) -> Option<i64> {
+        let key = key.trim();
+        if let Ok(slot) = key.parse::<i64>() {
+            if self.listed().any(|(s, _)| s == slot) {
+                return Some(slot);
+            }
+        }
+        self.listed()
+            .find(|(_, p)| p.name == key)
+            .or_else(|| self.listed().find(|(_, p)| p.name.eq_ignore_ascii_case(key)))
+            .map(|(s, _)| s)
+    }
+
+    /// The `PlayerData` object of one slot (all values as strings).
+    pub fn player_data(&self, slot: i64) -> Option<Value> {
+        let p = self.players.get(&slot)?;
+        // Clan and premium are not in any event; derive them from the profile
+        // so every observer of the same stream agrees on them.
+        let h = p.profile.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+        let (clan_id, clan_tag) = match h % 4 {
+            1 => ("17", "BMC"),
+            2 => ("42", "\"└q┐\""),
+            _ => ("0", ""),
+        };
+        let mut o = Map::new();
+        let mut put = |k: &str, v: String| {
+            o.insert(k.to_owned(), Value::String(v));
+        };
+        put("ID", slot.to_string());
+        put("Name", p.name.clone());
+        put("Color", p.color.clone());
+        put("Team", p.team.to_string());
+        put("Kills", p.kills.to_string());
+        put("Deaths", p.deaths.to_string());
+        put("Assists", p.assists.to_string());
+        put("Score", p.score.to_string());
+        put("Profile", p.profile.clone());
+        put("Store", p.store.to_string());
+        put("Alive", u8::from(p.alive).to_string());
+        put("Bot", u8::from(p.bot).to_string());
+        put("Hat", p.hat.clone());
+        put("Money", p.money.to_string());
+        put("RespawnCost", "0".into());
+        put("Premium", if h % 3 == 0 { "1" } else { "0" }.into());
+        put("ClanID", clan_id.into());
+        put("ClanTag", clan_tag.into());
+        put("WeaponsDealRank", "0".into());
+        if p.alive {
+            put("X", format!("{:.1}", p.pos.0));
+            put("Y", format!("{:.1}", p.pos.1));
+        }
+        Some(Value::Object(o))
+    }
+
+    /// Adds `PlayerData<slot>` for every listed player.
+    pub fn put_player_data(&self, out: &mut Map<String, Value>) {
+        for (slot, _) in self.listed() {
+            if let Some(pd) = self.player_data(slot) {
+                out.insert(format!("PlayerData{slot}"), pd);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(o) => o,
+            _ => unreachable!("test events are objects"),
+        }
+    }
+
+    #[test]
+    fn profile_forms_decode_alike() {
+        let j = json!("{\"ProfileID\":\"76561198000000001\",\"StoreID\":\"0\"}");
+        assert_eq!(parse_profile(Some(&j), None), ("76561198000000001".into(), 0));
+        let j = json!("{\"ProfileID\":\"4242\",\"Store\":\"3\"}");
+        assert_eq!(parse_profile(Some(&j), None), ("4242".into(), 3));
+        assert_eq!(parse_profile(Some(&json!("4242")), Some(&json!(1))), ("4242".into(), 1));
+        assert_eq!(parse_profile(Some(&json!("")), None), (String::new(), -1));
+        assert_eq!(parse_profile(None, None), (String::new(), -1));
+    }
+
+    #[test]
+    fn deaths_kills_and_npc_removal() {
+        let mut r = Roster::new(Mode::Svl, 0);
+        r.apply(4, &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})));
+        r.apply(5, &obj(json!({"PlayerID": 1, "Name": "a", "Team": "1", "Profile": "11", "Store": "0"})));
+        r.apply(
+            5,
+            &obj(json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
+                "Profile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}"})),
+        );
+        r.apply(6, &obj(json!({"VictimID": "100", "KillerID": "1", "AssisterID": "-1"})));
+        r.apply(6, &obj(json!({"VictimID": "1", "KillerID": "1", "AssisterID": "-1"})));
+        let p = &r.players[&1];
+        assert_eq!((p.kills, p.deaths, p.money, p.alive), (1, 1, NPC_BOUNTY, false));
+        assert!(!r.players.contains_key(&100));
+        assert_eq!(r.find("A"), Some(1));
+        assert_eq!(r.find("1"), Some(1));
+        assert_eq!(r.find("100"), None);
+        let pd = r.player_data(1).unwrap();
+        assert_eq!(pd["Kills"], "1");
+        assert!(pd.get("X").is_none(), "dead players have no position");
+    }
+}
