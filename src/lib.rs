@@ -8,6 +8,7 @@
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 //! - [`mode`]: the four game modes.
 
+pub mod app;
 pub mod config;
 pub mod event;
 pub mod ini;

@@ -1,0 +1,1214 @@
+//! Deterministic scenarios: the event stream a Boring Man 2 server of one mode
+//! would send, generated match by match from a seed.
+//!
+//! Everything the ingest has to cope with is in here on purpose: every
+//! `Profile` form, slot reuse after a disconnect, bots and NPCs (store -1),
+//! suicides, world kills, teamkills, hostile names and chat, numbers sent as
+//! strings or numbers, an unknown event id per match. A simulated clock
+//! (starting at [`EPOCH`]) stamps `Time`, so the output depends only on
+//! (mode, seed, players, matches) and tests can pin it.
+
+use super::state::{int, mode_info, Roster};
+use super::SimOptions;
+use crate::journal::JournalLine;
+use crate::mode::Mode;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Write};
+
+/// Unix time of the first event of every scenario.
+pub const EPOCH: i64 = 1_760_000_000;
+/// Matches a `--dump` writes when `--matches` is not given.
+pub const DUMP_MATCHES: u32 = 3;
+
+/// One scenario event: the frame's event id and its JSON text as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimEvent {
+    pub id: u16,
+    pub json: String,
+}
+
+impl SimEvent {
+    /// The event's `Time` field (unix seconds).
+    pub fn time(&self) -> Option<i64> {
+        let v: Value = serde_json::from_str(&self.json).ok()?;
+        int(v.get("Time"))
+    }
+}
+
+/// SplitMix64: tiny, fast and good enough to make scenarios look random while
+/// staying reproducible (there is deliberately no `rand` dependency).
+#[derive(Debug, Clone)]
+pub(crate) struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi` (`lo` when the range is empty).
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            return lo;
+        }
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
+    }
+
+    pub fn chance(&mut self, p: f64) -> bool {
+        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+
+    pub fn pick<T: Copy>(&mut self, xs: &[T]) -> Option<T> {
+        if xs.is_empty() {
+            return None;
+        }
+        Some(xs[(self.next_u64() % xs.len() as u64) as usize])
+    }
+}
+
+/// Names of the human players; several are hostile on purpose (quotes, frame
+/// marks, mentions, backslashes) to exercise escaping downstream.
+const NAMES: &[&str] = &[
+    "Mordecai",
+    "Quote\"Man",
+    "Bishop",
+    "└┐Frame┐└",
+    "Kestrel",
+    "@everyone",
+    "Vex",
+    "Back\\slash",
+    "Nyx",
+    "Pawnstar",
+    "Rook",
+    "Osprey",
+];
+const BOT_NAMES: &[&str] = &["[BOT] Carl", "[BOT] Dolores"];
+const ENEMY_NAMES: &[&str] = &["Grunt", "Heavy", "Sniper", "Bomber", "Medic", "Juggernaut"];
+/// A number two players share on different stores (Discord and GameJolt).
+const SHARED_PROFILE_BASE: i64 = 480_000;
+
+/// Chat lines, cycled through so every match shows several of them. `true`
+/// marks a server message. `{name}` becomes a connected player's name.
+const CHAT: &[(bool, &str)] = &[
+    (false, "gg"),
+    (false, "@everyone free nitro at http://example.invalid"),
+    (false, "!rank"),
+    (false, "he said \"hi\" to me"),
+    (true, "Server restarts in 10 minutes"),
+    (false, "└┐ not a frame ┐└"),
+    (false, "!top"),
+    (false, "C:\\Users\\boring\\man \\\" tricky"),
+    (false, "**bold** _it_ `code` ~~strike~~"),
+    (false, "@here come play"),
+    (false, "!stats {name}"),
+    (false, "<@123456789012345678> look"),
+    (false, "line one\nline two"),
+    (false, "\"; kick all"),
+    (true, "Welcome to the bman simulator"),
+    (false, "nice shot"),
+];
+
+/// A human who may be connected to the server.
+#[derive(Debug, Clone)]
+struct Persona {
+    name: String,
+    profile: String,
+    store: i64,
+    ip: String,
+    admin: bool,
+    hat: i64,
+    color: i64,
+}
+
+fn personas(rng: &mut Rng, count: usize) -> Vec<Persona> {
+    let shared = (SHARED_PROFILE_BASE + rng.range(0, 9_999)).to_string();
+    (0..count)
+        .map(|i| {
+            let base = NAMES[i % NAMES.len()];
+            let name = match i / NAMES.len() {
+                0 => base.to_owned(),
+                n => format!("{base}{n}"),
+            };
+            let (profile, store) = match i {
+                2 => (shared.clone(), 1),
+                4 => (shared.clone(), 3),
+                5 => (rng.range(1_000, 999_999).to_string(), 2),
+                _ if i % 5 == 4 => (rng.range(1_000, 999_999).to_string(), 1),
+                _ => ((76_561_198_000_000_000 + rng.range(0, 99_999_999)).to_string(), 0),
+            };
+            Persona {
+                name,
+                profile,
+                store,
+                ip: format!("203.0.113.{}", 10 + i % 240),
+                admin: i == 0,
+                hat: rng.range(0, 40),
+                color: rng.range(0, 0xff_ffff),
+            }
+        })
+        .collect()
+}
+
+/// How a match ended, for match_end and game_over.
+struct Winner {
+    team: i64,
+    id: i64,
+    text: String,
+    color: String,
+}
+
+fn team_winner(scores: [i64; 2]) -> Winner {
+    let (team, text, color) = match scores[0].cmp(&scores[1]) {
+        std::cmp::Ordering::Greater => (1, "USC wins!", "3355647"),
+        std::cmp::Ordering::Less => (2, "The Man wins!", "16724787"),
+        std::cmp::Ordering::Equal => (0, "Draw!", "16777215"),
+    };
+    Winner {
+        team,
+        id: -1,
+        text: text.into(),
+        color: color.into(),
+    }
+}
+
+/// An endless (or `--matches`-long) scenario; see [`scenario`].
+pub struct Scenario {
+    gen: Gen,
+    matches_left: Option<u32>,
+}
+
+impl Iterator for Scenario {
+    type Item = SimEvent;
+
+    fn next(&mut self) -> Option<SimEvent> {
+        loop {
+            if let Some(ev) = self.gen.out.pop_front() {
+                return Some(ev);
+            }
+            match &mut self.matches_left {
+                Some(0) => return None,
+                Some(n) => *n -= 1,
+                None => {}
+            }
+            self.gen.play_match();
+        }
+    }
+}
+
+/// The scenario for `opts` (mode, seed, players; `matches` or endless).
+pub fn scenario(opts: &SimOptions) -> Scenario {
+    let mut rng = Rng::new(opts.seed ^ (opts.mode as u64 + 1).wrapping_mul(0x5851_f42d_4c95_7f2d));
+    let humans = usize::from(opts.players);
+    let personas = personas(&mut rng, humans + 4);
+    let bots = if opts.mode == Mode::Svl {
+        Vec::new()
+    } else {
+        BOT_NAMES.iter().zip(1..).map(|(name, i)| (humans as i64 + i, *name)).collect()
+    };
+    Scenario {
+        gen: Gen {
+            rng,
+            mode: opts.mode,
+            roster: Roster::new(opts.mode, EPOCH),
+            personas,
+            initial: humans,
+            online: BTreeMap::new(),
+            bots,
+            npc_base: (humans as i64 + 10).max(100),
+            clock: EPOCH,
+            match_no: 0,
+            chat_cursor: 0,
+            mystery_pending: false,
+            out: VecDeque::new(),
+        },
+        matches_left: opts.matches,
+    }
+}
+
+/// Writes the scenario as journal lines (`--dump`); `--matches` defaults to
+/// [`DUMP_MATCHES`] so the output is finite.
+pub fn dump(opts: &SimOptions, out: &mut impl Write) -> io::Result<()> {
+    let opts = SimOptions {
+        matches: Some(opts.matches.unwrap_or(DUMP_MATCHES)),
+        ..opts.clone()
+    };
+    for ev in scenario(&opts) {
+        let line = JournalLine {
+            ts_ms: ev.time().unwrap_or(EPOCH) * 1000,
+            server: "sim".into(),
+            mode: opts.mode,
+            id: ev.id,
+            json: ev.json,
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+/// The generator: a roster fed by its own events plus who is behind each slot.
+struct Gen {
+    rng: Rng,
+    mode: Mode,
+    roster: Roster,
+    personas: Vec<Persona>,
+    /// Humans connected when the scenario starts (`--players`).
+    initial: usize,
+    /// Connected humans: slot -> persona index.
+    online: BTreeMap<i64, usize>,
+    /// Bot slots and names (none in survival).
+    bots: Vec<(i64, &'static str)>,
+    /// First slot of survival enemies, above every human and bot slot.
+    npc_base: i64,
+    clock: i64,
+    match_no: usize,
+    chat_cursor: usize,
+    /// The unknown-id event of this match is still to come.
+    mystery_pending: bool,
+    out: VecDeque<SimEvent>,
+}
+
+impl Gen {
+    /// Stamps, loosens (most numbers become strings), records and queues an event.
+    fn emit(&mut self, id: u16, fields: Value) {
+        let Value::Object(mut o) = fields else {
+            unreachable!("events are built as JSON objects");
+        };
+        self.clock += self.rng.range(0, 2);
+        o.insert("Time".into(), json!(self.clock));
+        o.insert("EventID".into(), json!(id));
+        for v in o.values_mut() {
+            if let Value::Number(n) = v {
+                if !self.rng.chance(0.08) {
+                    *v = Value::String(n.to_string());
+                }
+            }
+        }
+        self.roster.apply(id, &o);
+        let json = Value::Object(o).to_string();
+        self.out.push_back(SimEvent { id, json });
+    }
+
+    fn pause(&mut self, lo: i64, hi: i64) {
+        self.clock += self.rng.range(lo, hi);
+    }
+
+    fn pos(&mut self) -> f64 {
+        self.rng.range(0, 40_000) as f64 / 10.0
+    }
+
+    /// A JSON-encoded profile string, with key `StoreID` or `Store`; empty for
+    /// unknown slots and the world.
+    fn profile_json(&mut self, slot: i64) -> String {
+        let Some(p) = self.roster.players.get(&slot) else {
+            return String::new();
+        };
+        let (profile, store) = (p.profile.clone(), p.store);
+        let key = if self.rng.chance(0.5) { "StoreID" } else { "Store" };
+        json!({ "ProfileID": profile, key: store.to_string() }).to_string()
+    }
+
+    fn team(&self, slot: i64) -> i64 {
+        self.roster.players.get(&slot).map_or(-1, |p| p.team)
+    }
+
+    /// Alive humans and bots (not survival enemies), optionally of one team.
+    fn alive(&self, team: Option<i64>) -> Vec<i64> {
+        self.roster
+            .listed()
+            .filter(|(_, p)| p.alive && team.is_none_or(|t| p.team == t))
+            .map(|(s, _)| s)
+            .collect()
+    }
+
+    fn team_size(&self, team: i64) -> usize {
+        self.roster.listed().filter(|(_, p)| p.team == team).count()
+    }
+
+    fn smaller_team(&self) -> i64 {
+        if self.team_size(1) <= self.team_size(2) {
+            1
+        } else {
+            2
+        }
+    }
+
+    fn humans(&self) -> Vec<i64> {
+        self.online.keys().copied().collect()
+    }
+
+    /// Connected humans and bots.
+    fn fighters(&self) -> Vec<i64> {
+        self.online.keys().copied().chain(self.bots.iter().map(|b| b.0)).collect()
+    }
+
+    fn play_match(&mut self) {
+        if self.match_no == 0 {
+            for i in 0..self.initial {
+                self.connect(Some(i));
+            }
+        }
+        let info = mode_info(self.mode);
+        let (map, file) = info.maps[self.match_no % info.maps.len()];
+        let (next_map, next_file) = info.maps[(self.match_no + 1) % info.maps.len()];
+        self.pause(20, 60);
+        if self.rng.chance(0.5) {
+            self.emit(39, json!({ "WarmupTime": 30 }));
+            self.pause(25, 30);
+        }
+        let md5 = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
+        self.emit(
+            29,
+            json!({ "MapName": map, "MapFile": file, "GameModeID": info.id, "WorkshopID": 0, "MD5": md5 }),
+        );
+        self.mystery_pending = true;
+        self.chat();
+        self.chat();
+        let winner = match self.mode {
+            Mode::Dm => self.dm_match(),
+            Mode::Tdm => self.tdm_match(),
+            Mode::Ctf => self.ctf_match(),
+            Mode::Svl => self.svl_match(),
+        };
+        if self.mystery_pending {
+            self.mystery();
+        }
+        self.pause(1, 3);
+        let mut end = json!({
+            "WinnerText": winner.text, "WinnerColor": winner.color, "WinnerID": winner.id,
+            "WinnerTeam": winner.team, "GameModeID": info.id, "NextMapFile": next_file, "NextMap": next_map,
+        });
+        if let Value::Object(o) = &mut end {
+            self.roster.put_player_data(o);
+        }
+        self.emit(27, end);
+        self.emit(
+            57,
+            json!({
+                "WinnerText": winner.text, "WinnerColor": winner.color, "WinnerID": winner.id,
+                "WinnerTeam": winner.team, "GameModeID": info.id, "CurrentMapName": map, "CurrentMapFile": file,
+            }),
+        );
+        self.match_no += 1;
+    }
+
+    /// A human joins: persona `which`, or a random one who is offline. Takes
+    /// the lowest free slot, so a slot freed by a disconnect is reused.
+    fn connect(&mut self, which: Option<usize>) -> Option<i64> {
+        let offline: Vec<usize> = (0..self.personas.len())
+            .filter(|i| !self.online.values().any(|o| o == i))
+            .collect();
+        let idx = which.or_else(|| self.rng.pick(&offline))?;
+        let taken = |s: &i64| self.roster.players.contains_key(s) || self.bots.iter().any(|b| b.0 == *s);
+        let slot = (1..).find(|s| !taken(s))?;
+        let p = self.personas[idx].clone();
+        let mut ev = json!({ "IP": p.ip, "PlayerName": p.name, "PlayerID": slot, "IsAdmin": u8::from(p.admin) });
+        // Each client sends one of the three forms; rotate so all appear.
+        let form = (idx + self.match_no) % 3;
+        let key = if form == 0 { "StoreID" } else { "Store" };
+        ev["Profile"] = match form {
+            2 => json!(p.profile),
+            _ => json!(json!({ "ProfileID": p.profile, key: p.store.to_string() }).to_string()),
+        };
+        if form == 2 || self.rng.chance(0.2) {
+            ev["Store"] = json!(p.store);
+        }
+        self.emit(4, ev);
+        self.online.insert(slot, idx);
+        let profile = self.profile_json(slot);
+        self.emit(12, json!({ "PlayerID": slot, "Profile": profile }));
+        if self.mode.is_team_mode() {
+            let team = self.smaller_team();
+            self.change_team(slot, team, false);
+        }
+        Some(slot)
+    }
+
+    /// A random human leaves (sometimes kicked), freeing their slot.
+    fn disconnect(&mut self) {
+        let humans = self.humans();
+        if humans.len() < 2 {
+            return;
+        }
+        let Some(slot) = self.rng.pick(&humans) else { return };
+        let p = self.personas[self.online[&slot]].clone();
+        let kicked = self.rng.chance(0.3);
+        let profile = self.profile_json(slot);
+        self.emit(
+            7,
+            json!({
+                "IP": p.ip, "PlayerID": slot, "Profile": profile, "IsAdmin": u8::from(p.admin),
+                "Kicked": u8::from(kicked), "KickReason": if kicked { "AFK" } else { "" },
+            }),
+        );
+        self.online.remove(&slot);
+    }
+
+    fn change_team(&mut self, slot: i64, team: i64, autobalanced: bool) {
+        let (old, profile) = (self.team(slot), self.profile_json(slot));
+        self.emit(
+            8,
+            json!({ "PlayerID": slot, "Profile": profile, "OldTeam": old, "NewTeam": team,
+                    "Autobalanced": u8::from(autobalanced) }),
+        );
+    }
+
+    fn spawn(&mut self, slot: i64) {
+        let (name, hat, color) = match self.online.get(&slot) {
+            Some(&i) => {
+                let p = &self.personas[i];
+                (p.name.clone(), p.hat, p.color)
+            }
+            None => {
+                let name = self.bots.iter().find(|b| b.0 == slot).map_or("[BOT]", |b| b.1);
+                (name.to_owned(), 0, 0x80_8080)
+            }
+        };
+        let team = match self.mode {
+            Mode::Dm => 0,
+            Mode::Svl => 1,
+            Mode::Tdm | Mode::Ctf => match self.team(slot) {
+                t @ (1 | 2) => t,
+                _ => self.smaller_team(),
+            },
+        };
+        let profile = if self.online.contains_key(&slot) {
+            self.profile_json(slot)
+        } else {
+            json!({ "ProfileID": "0", "StoreID": "-1" }).to_string()
+        };
+        let ev = json!({
+            "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": hat, "Name": name,
+            "Color": color, "Team": team, "Weap1": self.rng.range(1, 60), "Weap2": self.rng.range(1, 60),
+            "Equip": self.rng.range(0, 12), "OffWeap": self.rng.range(0, 8), "OffWeap2": -1,
+        });
+        self.emit(5, ev);
+    }
+
+    fn spawn_npc(&mut self, slot: i64, wave: i64) {
+        let kind = self.rng.range(0, ENEMY_NAMES.len() as i64 - 1);
+        let profile = json!({ "ProfileID": "0", "StoreID": "-1" }).to_string();
+        let ev = json!({
+            "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": 0,
+            "Name": ENEMY_NAMES[kind as usize], "Color": 0xff_0000, "Team": 2, "Weap1": self.rng.range(1, 60),
+            "Weap2": -1, "Equip": -1, "OffWeap": -1, "OffWeap2": -1,
+            "EnemyType": kind, "EnemyRank": self.rng.range(0, wave / 3),
+        });
+        self.emit(5, ev);
+    }
+
+    /// A player_death; `killer` -1 is the world, `killer == victim` a suicide.
+    fn death(&mut self, killer: i64, victim: i64) {
+        let world = killer < 0;
+        let suicide = killer == victim;
+        let teamkill = self.mode.is_team_mode() && !world && !suicide && self.team(killer) == self.team(victim);
+        let helpers: Vec<i64> = self
+            .alive(None)
+            .into_iter()
+            .filter(|&s| s != killer && s != victim && !(self.mode.is_team_mode() && self.team(s) == self.team(victim)))
+            .collect();
+        let assister = match self.rng.pick(&helpers) {
+            Some(a) if !world && !suicide && self.rng.chance(0.3) => a,
+            _ => -1,
+        };
+        let mut ev = json!({
+            "VictimID": victim, "KillerID": killer, "AssisterID": assister,
+            "VictimProfile": self.profile_json(victim), "KillerProfile": self.profile_json(killer),
+            "AssisterProfile": self.profile_json(assister),
+            "KillerWeapon": if world { -1 } else { self.rng.range(1, 60) },
+            "Headshot": u8::from(!world && !suicide && self.rng.chance(0.25)),
+            "DeathType": if world { 2 } else { i64::from(suicide) },
+            "Drone": u8::from(self.rng.chance(0.03)),
+            "Teamkill": u8::from(teamkill),
+        });
+        self.place(&mut ev, victim, "Victim");
+        self.place(&mut ev, if suicide { -1 } else { killer }, "Killer");
+        self.place(&mut ev, assister, "Assist");
+        self.emit(6, ev);
+    }
+
+    /// Adds `<prefix>X/Y` for a real player, except now and then (positions
+    /// may be missing from death events).
+    fn place(&mut self, ev: &mut Value, who: i64, prefix: &str) {
+        if who >= 0 && self.rng.chance(0.8) {
+            ev[format!("{prefix}X")] = json!(self.pos());
+            ev[format!("{prefix}Y")] = json!(self.pos());
+        }
+    }
+
+    /// One fight outcome between alive humans and bots; returns the victim.
+    fn skirmish(&mut self) -> Option<i64> {
+        let alive = self.alive(None);
+        let roll = self.rng.range(0, 99);
+        let (killer, victim) = if roll < 6 {
+            let v = self.rng.pick(&alive)?;
+            (v, v)
+        } else if roll < 11 {
+            (-1, self.rng.pick(&alive)?)
+        } else {
+            let killer = self.rng.pick(&alive)?;
+            let kt = self.team(killer);
+            let teamkill = self.mode.is_team_mode() && roll < 17;
+            let victims: Vec<i64> = alive
+                .iter()
+                .copied()
+                .filter(|&v| v != killer && (!self.mode.is_team_mode() || (self.team(v) == kt) == teamkill))
+                .collect();
+            (killer, self.rng.pick(&victims)?)
+        };
+        self.death(killer, victim);
+        Some(victim)
+    }
+
+    fn respawn_dead(&mut self, p: f64) {
+        for slot in self.fighters() {
+            if !self.roster.players.get(&slot).is_some_and(|pl| pl.alive) && self.rng.chance(p) {
+                self.spawn(slot);
+            }
+        }
+    }
+
+    /// What happens between fights: chat and side events, and this match's
+    /// unknown-id event at some point.
+    fn between(&mut self) {
+        if self.mystery_pending && self.rng.chance(0.05) {
+            self.mystery();
+        }
+        if !self.rng.chance(0.3) {
+            return;
+        }
+        match self.rng.range(0, 19) {
+            0..=9 => self.chat(),
+            10..=12 => {
+                let msg = self.rng.pick(&["Map vote started", "Autobalance in 5 seconds", "Sudden death!"]);
+                self.emit(33, json!({ "Message": msg, "Color": self.rng.range(0, 0xff_ffff) }));
+            }
+            13..=15 => self.player_event(9),
+            16..=18 => self.player_event(62),
+            _ => self.player_event(10),
+        }
+    }
+
+    fn mystery(&mut self) {
+        self.mystery_pending = false;
+        self.emit(99, json!({ "Mystery": "an event id bman does not know", "Value": self.rng.range(0, 9) }));
+    }
+
+    /// level_up (9), player_loadout (62) or player_get_powerup (10) of a human.
+    fn player_event(&mut self, id: u16) {
+        let Some(slot) = self.rng.pick(&self.humans()) else { return };
+        let mut ev = json!({ "PlayerID": slot, "Profile": self.profile_json(slot) });
+        let mut put = |k: &str, lo: i64, hi: i64| ev[k] = json!(self.rng.range(lo, hi));
+        match id {
+            9 => {
+                put("Level", 2, 99);
+                put("NewWeapon", -1, 60);
+                put("SkinWeapon", -1, 60);
+                put("SkinType", 0, 5);
+            }
+            62 => {
+                put("Weap1", 1, 60);
+                put("Weap2", 1, 60);
+                put("Dualwield", 0, 1);
+                put("Equip", 0, 12);
+                put("OffWeap", 0, 8);
+                put("OffWeap2", -1, 8);
+            }
+            _ => {
+                put("PowerUp", 0, 6);
+                put("X", 0, 4000);
+                put("Y", 0, 4000);
+            }
+        }
+        self.emit(id, ev);
+    }
+
+    fn chat(&mut self) {
+        let (server, line) = CHAT[self.chat_cursor % CHAT.len()];
+        self.chat_cursor += 1;
+        let humans = self.humans();
+        let speaker = self.rng.pick(&humans).filter(|_| !server);
+        let named = self.rng.pick(&humans).map(|s| self.personas[self.online[&s]].name.clone());
+        let message = line.replace("{name}", named.as_deref().unwrap_or("nobody"));
+        let ev = match speaker {
+            Some(slot) => {
+                let team = if self.mode.is_team_mode() && self.rng.chance(0.3) { self.team(slot) } else { 0 };
+                let name = self.personas[self.online[&slot]].name.clone();
+                json!({ "PlayerID": slot, "Name": name, "Profile": self.profile_json(slot), "Message": message,
+                        "Team": team })
+            }
+            None => json!({ "PlayerID": -1, "Name": "Server", "Profile": "", "Message": message, "Team": 0 }),
+        };
+        self.emit(42, ev);
+    }
+
+    fn dm_match(&mut self) -> Winner {
+        for slot in self.fighters() {
+            self.spawn(slot);
+        }
+        let steps = self.rng.range(25, 40);
+        for step in 0..steps {
+            if step == steps / 3 {
+                self.disconnect();
+            }
+            if step == 2 * steps / 3 {
+                if let Some(slot) = self.connect(None) {
+                    self.spawn(slot);
+                }
+            }
+            self.skirmish();
+            self.respawn_dead(0.7);
+            self.between();
+        }
+        let best = self.roster.listed().max_by_key(|(s, p)| (p.kills, -s)).map(|(s, p)| (s, p.clone()));
+        match best {
+            Some((slot, p)) => Winner {
+                team: 0,
+                id: slot,
+                text: format!("{} wins!", p.name),
+                color: p.color,
+            },
+            None => Winner {
+                team: 0,
+                id: -1,
+                text: "Nobody wins".into(),
+                color: "16777215".into(),
+            },
+        }
+    }
+
+    fn head_count(&self) -> Value {
+        json!({
+            "Alive1": self.alive(Some(1)).len(), "Alive2": self.alive(Some(2)).len(),
+            "Players1": self.team_size(1), "Players2": self.team_size(2),
+        })
+    }
+
+    fn tdm_match(&mut self) -> Winner {
+        const ROUNDS: i64 = 6;
+        for round in 1..=ROUNDS {
+            self.pause(5, 10);
+            if round == ROUNDS / 2 + 1 {
+                let [s1, s2] = self.roster.team_scores;
+                self.emit(16, json!({ "Score1": s1, "Score2": s2 }));
+                self.connect(None);
+            }
+            if self.team_size(1).abs_diff(self.team_size(2)) >= 2 {
+                let big = if self.team_size(1) > self.team_size(2) { 1 } else { 2 };
+                let members: Vec<i64> = self.roster.listed().filter(|(_, p)| p.team == big).map(|(s, _)| s).collect();
+                if let Some(slot) = self.rng.pick(&members) {
+                    self.change_team(slot, 3 - big, true);
+                }
+            }
+            for slot in self.fighters() {
+                self.spawn(slot);
+            }
+            let start = self.head_count();
+            self.emit(13, start);
+            let mut lost = [0u32; 2];
+            for step in 0..self.rng.range(4, 14) {
+                if self.alive(Some(1)).is_empty() || self.alive(Some(2)).is_empty() {
+                    break;
+                }
+                if round == 2 && step == 1 {
+                    let humans: Vec<i64> = self.alive(None).into_iter().filter(|s| self.online.contains_key(s)).collect();
+                    if let Some(slot) = self.rng.pick(&humans) {
+                        self.change_team(slot, 3 - self.team(slot), false);
+                    }
+                }
+                if round == 3 && step == 2 {
+                    self.disconnect();
+                }
+                if let Some(victim) = self.skirmish() {
+                    if let t @ (1 | 2) = self.team(victim) {
+                        lost[t as usize - 1] += 1;
+                    }
+                }
+                self.between();
+            }
+            let (a1, a2) = (self.alive(Some(1)).len(), self.alive(Some(2)).len());
+            let (winner, end_type) = if (a1 == 0) != (a2 == 0) {
+                (if a1 > 0 { 1 } else { 2 }, 1)
+            } else if a1 != a2 && self.rng.chance(0.35) {
+                let mut flag = self.head_count();
+                flag["FlagX"] = json!(self.pos());
+                flag["FlagY"] = json!(self.pos());
+                self.emit(15, flag);
+                (if a1 > a2 { 1 } else { 2 }, 2)
+            } else {
+                (
+                    match a1.cmp(&a2) {
+                        std::cmp::Ordering::Greater => 1,
+                        std::cmp::Ordering::Less => 2,
+                        std::cmp::Ordering::Equal => 0,
+                    },
+                    0,
+                )
+            };
+            let mut scores = self.roster.team_scores;
+            if winner > 0 {
+                scores[winner - 1] += 1;
+            }
+            let flawless = winner > 0 && lost[winner - 1] == 0;
+            let end = json!({
+                "Players1": self.team_size(1), "Players2": self.team_size(2), "Winner": winner,
+                "Score1": scores[0], "Score2": scores[1], "RoundEndType": end_type, "Flawless": u8::from(flawless),
+            });
+            self.emit(14, end);
+        }
+        team_winner(self.roster.team_scores)
+    }
+
+    fn ctf_match(&mut self) -> Winner {
+        for slot in self.fighters() {
+            self.spawn(slot);
+        }
+        let max = mode_info(Mode::Ctf).max_score;
+        for play in 0..self.rng.range(5, 9) {
+            if self.roster.team_scores.iter().any(|&s| s >= max) {
+                break;
+            }
+            match play {
+                1 => self.disconnect(),
+                2 => self.generator(),
+                3 => {
+                    if let Some(slot) = self.connect(None) {
+                        self.spawn(slot);
+                    }
+                }
+                _ => {}
+            }
+            for _ in 0..self.rng.range(1, 4) {
+                self.skirmish();
+                self.respawn_dead(0.8);
+                self.between();
+            }
+            self.flag_run();
+            self.respawn_dead(1.0);
+        }
+        team_winner(self.roster.team_scores)
+    }
+
+    /// A generator destroyed (21) by one team and repaired (22) by the other.
+    fn generator(&mut self) {
+        let team = self.rng.range(1, 2);
+        if let Some(killer) = self.rng.pick(&self.alive(Some(3 - team))) {
+            let profile = self.profile_json(killer);
+            self.emit(21, json!({ "ID": 1, "Team": team, "KillerID": killer, "KillerProfile": profile }));
+        }
+        if let Some(fixer) = self.rng.pick(&self.alive(Some(team))) {
+            let profile = self.profile_json(fixer);
+            self.emit(22, json!({ "ID": 1, "Team": team, "RepairerID": fixer, "RepairerProfile": profile }));
+        }
+    }
+
+    fn flag_event(&mut self, id: u16, carrier: i64, mut fields: Value) {
+        fields["CarrierID"] = json!(carrier);
+        fields["CarrierProfile"] = json!(self.profile_json(carrier));
+        self.emit(id, fields);
+    }
+
+    fn score(&mut self, carrier: i64, team: i64) {
+        let mut scores = self.roster.team_scores;
+        scores[team as usize - 1] += 1;
+        let fields = json!({ "ScoringTeam": team, "Score1": scores[0], "Score2": scores[1] });
+        self.flag_event(20, carrier, fields);
+    }
+
+    /// One attack on the enemy flag: a capture, a carrier killed (flag returned
+    /// or picked up by a teammate who scores), or a throw that times out.
+    fn flag_run(&mut self) {
+        let team = self.rng.range(1, 2);
+        let enemy = 3 - team;
+        let Some(carrier) = self.rng.pick(&self.alive(Some(team))) else { return };
+        let taken = json!({ "FlagTeam": enemy, "WasHome": 1, "FlagX": self.pos(), "FlagY": self.pos() });
+        self.flag_event(17, carrier, taken);
+        match self.rng.range(0, 9) {
+            0..=4 => self.score(carrier, team),
+            5..=7 => {
+                let killer = self.rng.pick(&self.alive(Some(enemy))).unwrap_or(-1);
+                self.death(killer, carrier);
+                let dropped = json!({ "FlagTeam": enemy, "Thrown": 0, "FlagX": self.pos(), "FlagY": self.pos() });
+                self.flag_event(18, carrier, dropped);
+                match self.rng.pick(&self.alive(Some(team))) {
+                    Some(mate) if self.rng.chance(0.5) => {
+                        let retaken = json!({ "FlagTeam": enemy, "WasHome": 0, "FlagX": self.pos(), "FlagY": self.pos() });
+                        self.flag_event(17, mate, retaken);
+                        self.score(mate, team);
+                    }
+                    _ => self.flag_return(killer),
+                }
+            }
+            _ => {
+                let thrown = json!({ "FlagTeam": enemy, "Thrown": 1, "FlagX": self.pos(), "FlagY": self.pos() });
+                self.flag_event(18, carrier, thrown);
+                self.flag_return(-1);
+            }
+        }
+    }
+
+    /// ctf_returned, by a player (ReturnType 0) or by timeout (1, no player).
+    fn flag_return(&mut self, by: i64) {
+        let profile = self.profile_json(by);
+        self.emit(
+            19,
+            json!({ "ReturnPlayerID": by, "ReturnProfile": profile, "ReturnType": u8::from(by < 0),
+                    "FlagX": self.pos(), "FlagY": self.pos() }),
+        );
+    }
+
+    fn svl_match(&mut self) -> Winner {
+        let waves = self.rng.range(6, 9);
+        for wave in 1..=waves {
+            self.pause(10, 20);
+            if wave == 2 {
+                self.disconnect();
+            }
+            if wave == 4 {
+                self.connect(None);
+            }
+            let enemies = (3 + 2 * wave).min(20);
+            let price = 150 + 50 * wave;
+            self.emit(
+                30,
+                json!({ "WaveNumber": wave, "Enemies": enemies, "Chests": 1 + wave / 2, "ChestPrice": price,
+                        "ChestCrash": u8::from(self.rng.chance(0.2)) }),
+            );
+            self.respawn_dead(1.0);
+            let objective = self.rng.pick(&["Kill all enemies", "Hold the flag", "Defuse the bomb"]);
+            self.emit(31, json!({ "WaveObjective": objective, "WaveNumber": wave }));
+            for i in 0..enemies {
+                self.spawn_npc(self.npc_base + i, wave);
+            }
+            loop {
+                let npcs: Vec<i64> = self.roster.players.iter().filter(|(_, p)| p.npc).map(|(s, _)| *s).collect();
+                let (Some(npc), Some(human)) = (self.rng.pick(&npcs), self.rng.pick(&self.alive(None))) else {
+                    break;
+                };
+                match self.rng.range(0, 99) {
+                    0..=79 => self.death(human, npc),
+                    80..=96 => self.death(npc, human),
+                    97 => self.death(human, human),
+                    _ => self.death(-1, human),
+                }
+                if self.rng.chance(0.15) {
+                    self.buy_chest(price);
+                }
+                self.between();
+            }
+            if self.alive(None).is_empty() {
+                return Winner {
+                    team: 2,
+                    id: -1,
+                    text: format!("Wiped out on wave {wave}"),
+                    color: "16724787".into(),
+                };
+            }
+        }
+        Winner {
+            team: 1,
+            id: -1,
+            text: "Survivors win!".into(),
+            color: "3355647".into(),
+        }
+    }
+
+    fn buy_chest(&mut self, price: i64) {
+        let rich: Vec<i64> = self.roster.listed().filter(|(_, p)| p.money >= price).map(|(s, _)| s).collect();
+        let Some(slot) = self.rng.pick(&rich) else { return };
+        let money = self.roster.players[&slot].money - price;
+        let profile = self.profile_json(slot);
+        self.emit(
+            32,
+            json!({ "PlayerID": slot, "Profile": profile, "ChestID": self.rng.range(0, 5), "ChestCost": price,
+                    "PlayerMoney": money }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimOptions;
+    use std::collections::HashMap;
+
+    fn opts(mode: Mode, seed: u64) -> SimOptions {
+        SimOptions {
+            mode,
+            seed,
+            matches: Some(3),
+            ..SimOptions::default()
+        }
+    }
+
+    fn events(mode: Mode, seed: u64) -> Vec<(u16, Map<String, Value>)> {
+        scenario(&opts(mode, seed))
+            .map(|e| match serde_json::from_str(&e.json) {
+                Ok(Value::Object(o)) => (e.id, o),
+                other => panic!("event {} is not a JSON object: {other:?}", e.json),
+            })
+            .collect()
+    }
+
+    fn s(v: Option<&Value>) -> String {
+        match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => String::new(),
+        }
+    }
+
+    #[test]
+    fn same_seed_same_events_other_seed_differs() {
+        for mode in Mode::ALL {
+            let a: Vec<SimEvent> = scenario(&opts(mode, 7)).collect();
+            let b: Vec<SimEvent> = scenario(&opts(mode, 7)).collect();
+            let c: Vec<SimEvent> = scenario(&opts(mode, 8)).collect();
+            assert_eq!(a, b, "{mode}");
+            assert_ne!(a, c, "{mode}");
+        }
+    }
+
+    #[test]
+    fn endless_scenario_keeps_going_and_matches_bound_it() {
+        let unlimited = SimOptions {
+            matches: None,
+            ..opts(Mode::Tdm, 1)
+        };
+        let ends = scenario(&unlimited).take(20_000).filter(|e| e.id == 27).count();
+        assert!(ends > 3, "only {ends} matches in 20000 events");
+        assert_eq!(scenario(&opts(Mode::Tdm, 1)).filter(|e| e.id == 27).count(), 3);
+    }
+
+    #[test]
+    fn every_event_has_time_and_event_id_and_time_advances() {
+        for mode in Mode::ALL {
+            let mut last = EPOCH;
+            for (id, ev) in events(mode, 3) {
+                assert_eq!(int(ev.get("EventID")), Some(id as i64), "{mode} {ev:?}");
+                let t = int(ev.get("Time")).expect("Time");
+                assert!(t >= last, "{mode}: time went back");
+                last = t;
+            }
+        }
+    }
+
+    #[test]
+    fn player_data_agrees_with_death_events() {
+        for mode in Mode::ALL {
+            for seed in 1..4 {
+                let mut tally: HashMap<i64, (i64, i64)> = HashMap::new();
+                let mut ends = 0;
+                for (id, ev) in events(mode, seed) {
+                    let slot = |k: &str| int(ev.get(k)).unwrap_or(-1);
+                    match id {
+                        29 => tally.clear(),
+                        4 | 7 => {
+                            tally.remove(&slot("PlayerID"));
+                        }
+                        6 => {
+                            tally.entry(slot("VictimID")).or_default().1 += 1;
+                            let killer = slot("KillerID");
+                            if killer >= 0 && killer != slot("VictimID") && slot("Teamkill") != 1 {
+                                tally.entry(killer).or_default().0 += 1;
+                            }
+                        }
+                        27 => {
+                            ends += 1;
+                            let data: Vec<_> = ev.iter().filter(|(k, _)| k.starts_with("PlayerData")).collect();
+                            assert!(!data.is_empty(), "{mode}: match_end without PlayerData");
+                            for (key, pd) in data {
+                                let slot = int(pd.get("ID")).unwrap();
+                                assert_eq!(key, &format!("PlayerData{slot}"));
+                                let want = tally.get(&slot).copied().unwrap_or_default();
+                                let got = (int(pd.get("Kills")).unwrap(), int(pd.get("Deaths")).unwrap());
+                                assert_eq!(got, want, "{mode} seed {seed} slot {slot}");
+                                let bot = s(pd.get("Bot")) == "1";
+                                assert_eq!(bot, s(pd.get("Store")) == "-1");
+                                assert_eq!(pd.get("X").is_some(), s(pd.get("Alive")) == "1");
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                assert_eq!(ends, 3);
+            }
+        }
+    }
+
+    #[test]
+    fn profile_forms_stores_and_shared_numbers_all_appear() {
+        let evs = events(Mode::Dm, 1);
+        let profiles: Vec<String> = evs
+            .iter()
+            .flat_map(|(_, e)| e.iter().filter(|(k, _)| k.ends_with("Profile")).map(|(_, v)| s(Some(v))))
+            .collect();
+        assert!(profiles.iter().any(|p| p.contains("\"StoreID\":\"0\"") && p.contains("7656119")));
+        assert!(profiles.iter().any(|p| p.contains("\"Store\":\"")));
+        assert!(profiles.iter().any(|p| p.contains("\"StoreID\":\"-1\"")), "bots");
+        assert!(profiles.iter().any(|p| p.is_empty()), "server and world");
+        let plain = evs.iter().any(|(id, e)| {
+            *id == 4 && e.contains_key("Store") && !s(e.get("Profile")).starts_with('{')
+        });
+        assert!(plain, "plain profile with a separate Store in player_connect");
+        let mut by_number: HashMap<String, Vec<i64>> = HashMap::new();
+        for (id, e) in &evs {
+            if *id == 4 {
+                let (p, store) = super::super::state::parse_profile(e.get("Profile"), e.get("Store"));
+                by_number.entry(p).or_default().push(store);
+            }
+        }
+        let stores: Vec<i64> = by_number.values().flatten().copied().collect();
+        for store in 0..=3 {
+            assert!(stores.contains(&store), "store {store} never connects");
+        }
+        assert!(by_number.values().any(|s| s.iter().any(|&x| x != s[0])), "a number on two stores");
+    }
+
+    #[test]
+    fn hostile_text_and_chat_commands_appear() {
+        let evs = events(Mode::Tdm, 2);
+        let chat: Vec<String> = evs.iter().filter(|(id, _)| *id == 42).map(|(_, e)| s(e.get("Message"))).collect();
+        for needle in ["@everyone", "@here", "\"", "└", "┐", "\\", "**", "<@", "\n", "\"; kick all", "!rank", "!top"] {
+            assert!(chat.iter().any(|m| m.contains(needle)), "no chat with {needle:?}");
+        }
+        assert!(chat.iter().any(|m| m.starts_with("!stats ") && m.len() > 7));
+        assert!(evs.iter().any(|(id, e)| *id == 42 && s(e.get("PlayerID")) == "-1" && s(e.get("Profile")).is_empty()));
+        let names: Vec<String> = evs.iter().filter(|(id, _)| *id == 4).map(|(_, e)| s(e.get("PlayerName"))).collect();
+        for needle in ["\"", "└", "@everyone"] {
+            assert!(names.iter().any(|n| n.contains(needle)), "no player named with {needle:?}");
+        }
+    }
+
+    #[test]
+    fn deaths_cover_every_kind() {
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
+            let evs = events(mode, 5);
+            let bots: Vec<String> = evs
+                .iter()
+                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"-1\""))
+                .map(|(_, e)| s(e.get("PlayerID")))
+                .collect();
+            let deaths: Vec<&Map<String, Value>> = evs.iter().filter(|(id, _)| *id == 6).map(|(_, e)| e).collect();
+            let has = |f: &dyn Fn(&Map<String, Value>) -> bool| deaths.iter().any(|e| f(e));
+            assert!(has(&|e| s(e.get("KillerID")) == s(e.get("VictimID"))), "{mode} suicide");
+            assert!(has(&|e| s(e.get("KillerID")) == "-1"), "{mode} world");
+            assert!(has(&|e| s(e.get("Headshot")) == "1"), "{mode} headshot");
+            assert!(has(&|e| s(e.get("AssisterID")) != "-1"), "{mode} assist");
+            assert!(has(&|e| !e.contains_key("VictimX")), "{mode} missing position");
+            assert!(has(&|e| bots.contains(&s(e.get("KillerID")))), "{mode} bot kills");
+            assert!(has(&|e| bots.contains(&s(e.get("VictimID")))), "{mode} bot dies");
+            assert_eq!(has(&|e| s(e.get("Teamkill")) == "1"), mode.is_team_mode(), "{mode} teamkill");
+            assert!(evs.iter().any(|(id, _)| *id == 99), "{mode} unknown id");
+        }
+    }
+
+    #[test]
+    fn disconnected_slots_are_reused_by_new_players() {
+        for mode in Mode::ALL {
+            let evs = events(mode, 1);
+            let mut left: Vec<(String, String)> = Vec::new();
+            let mut reused = false;
+            for (id, e) in &evs {
+                match id {
+                    7 => left.push((s(e.get("PlayerID")), s(e.get("IP")))),
+                    4 => reused |= left.iter().any(|(slot, ip)| *slot == s(e.get("PlayerID")) && *ip != s(e.get("IP"))),
+                    _ => {}
+                }
+            }
+            assert!(reused, "{mode}: no slot reused by another player");
+        }
+    }
+
+    #[test]
+    fn tdm_rounds_ctf_flags_and_survival_waves() {
+        let tdm = events(Mode::Tdm, 1);
+        let ends: Vec<String> = tdm.iter().filter(|(id, _)| *id == 14).map(|(_, e)| s(e.get("Winner"))).collect();
+        assert!(ends.contains(&"1".into()) && ends.contains(&"2".into()));
+        assert!(tdm.iter().any(|(id, _)| *id == 16) && tdm.iter().any(|(id, _)| *id == 13));
+        assert!(tdm.iter().any(|(id, e)| *id == 8 && s(e.get("Autobalanced")) == "1"));
+        let draws = (1..6).flat_map(|seed| events(Mode::Tdm, seed)).filter(|(id, e)| *id == 14 && s(e.get("Winner")) == "0");
+        assert!(draws.count() > 0, "no drawn round in five seeds");
+
+        let ctf = events(Mode::Ctf, 1);
+        for id in 17..=22 {
+            assert!(ctf.iter().any(|(i, _)| *i == id), "ctf event {id}");
+        }
+        let mut team = HashMap::new();
+        for (id, e) in &ctf {
+            match id {
+                5 | 8 => {
+                    let t = e.get(if *id == 5 { "Team" } else { "NewTeam" });
+                    team.insert(s(e.get("PlayerID")), s(t));
+                }
+                20 => assert_eq!(team[&s(e.get("CarrierID"))], s(e.get("ScoringTeam"))),
+                _ => {}
+            }
+        }
+
+        let svl = events(Mode::Svl, 1);
+        let humans: Vec<String> = svl.iter().filter(|(id, _)| *id == 4).map(|(_, e)| s(e.get("PlayerID"))).collect();
+        let npcs: Vec<String> = svl
+            .iter()
+            .filter(|(id, e)| *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank"))
+            .map(|(_, e)| s(e.get("PlayerID")))
+            .collect();
+        assert!(!npcs.is_empty() && npcs.iter().all(|n| !humans.contains(n)));
+        for id in [30, 31, 32] {
+            assert!(svl.iter().any(|(i, _)| *i == id), "svl event {id}");
+        }
+        let mut wave = 0;
+        let mut late = false;
+        for (id, e) in &svl {
+            match id {
+                30 => wave = int(e.get("WaveNumber")).unwrap(),
+                4 => late |= wave > 3,
+                _ => {}
+            }
+        }
+        assert!(late, "nobody joined after wave 3");
+        assert!(!svl.iter().any(|(id, e)| *id == 5 && s(e.get("Team")) != "2" && s(e.get("Profile")).contains("-1")));
+    }
+
+    #[test]
+    fn small_and_empty_servers_do_not_panic() {
+        for mode in Mode::ALL {
+            for players in [0, 1, 2, 40] {
+                let o = SimOptions {
+                    players,
+                    ..opts(mode, 9)
+                };
+                assert!(scenario(&o).filter(|e| e.id == 57).count() == 3, "{mode} {players}");
+            }
+        }
+    }
+
+    #[test]
+    fn dump_writes_journal_lines() {
+        let mut out = Vec::new();
+        dump(
+            &SimOptions {
+                matches: None,
+                ..opts(Mode::Ctf, 4)
+            },
+            &mut out,
+        )
+        .unwrap();
+        let lines: Vec<JournalLine> =
+            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let events: Vec<SimEvent> = scenario(&opts(Mode::Ctf, 4)).collect();
+        assert_eq!(lines.len(), events.len());
+        for (line, ev) in lines.iter().zip(&events) {
+            assert_eq!((line.id, &line.json, line.mode, line.server.as_str()), (ev.id, &ev.json, Mode::Ctf, "sim"));
+            assert_eq!(line.ts_ms, ev.time().unwrap() * 1000);
+        }
+    }
+}
