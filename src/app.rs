@@ -1,21 +1,40 @@
-//! `bman run` and `bman replay`: wiring the servers' RCON supervisors (or
-//! journal files) to one ordered processing stream per server, and shutting
-//! everything down in order: connections first, then the streams drain.
+//! `bman run` and `bman replay`: wiring servers' RCON supervisors (or journal
+//! files) through one ordered pipeline per server (tracker, then the shared
+//! store writer), recovering any journal tail the store has not applied, and
+//! shutting down in order: connections first, then the pipelines drain, then
+//! the writer commits its last batch.
 
 use crate::config::Settings;
 use crate::event;
-use crate::journal::{JournalReader, JournalWriter};
+use crate::game::{Tracker, TrackerOutput};
+use crate::journal::{journal_path, JournalReader, JournalWriter};
 use crate::pipeline::{IngestEvent, SERVER_STREAM_CAPACITY};
+use crate::rater::RatingParams;
 use crate::rcon::supervisor::{self, RetryPolicy};
 use crate::rcon::{ServerHandle, ServerInfo};
-use std::collections::{BTreeMap, HashMap};
+use crate::store::Store;
+use crate::writer::{self, Bundle, WriterHandle, WriterTotals};
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
+
+/// The tracker state travels with a bundle every this many events, so crash
+/// recovery re-reads at most this many journal lines.
+const SNAPSHOT_EVERY: u64 = 256;
+
+/// Why bman could not start or finish.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("journal: {0}")]
+    Journal(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
 
 /// How many events of each kind each server produced.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -49,16 +68,150 @@ impl EventCounts {
     }
 }
 
-/// The per-server consumer: everything downstream of the RCON session.
-async fn process_server(name: String, mut events: mpsc::Receiver<IngestEvent>) -> EventCounts {
-    let mut counts = EventCounts::default();
-    let kinds = counts.0.entry(name.clone()).or_default();
-    while let Some(ingest) = events.recv().await {
-        let kind = event::event_name(ingest.event.id);
-        debug!(server = %name, id = ingest.event.id, kind, "event");
-        *kinds.entry(kind.to_string()).or_default() += 1;
+/// Everything downstream of one server's RCON session: its tracker, feeding the writer.
+pub struct ServerPipeline {
+    tracker: Tracker,
+    writer: WriterHandle,
+    seen: u64,
+    counts: EventCounts,
+}
+
+impl ServerPipeline {
+    /// A pipeline resuming from the server's stored snapshot for this journal
+    /// epoch; returns it with the journal offset to continue reading from.
+    fn resume(info: &ServerInfo, epoch: Option<i64>, store: &dyn Store, writer: WriterHandle) -> Result<(Self, u64), AppError> {
+        let checkpoint = match epoch {
+            Some(epoch) => store.checkpoint(&info.name, epoch)?,
+            None => None,
+        };
+        let restored = checkpoint.as_ref().and_then(|c| {
+            let snapshot = c.snapshot.as_deref()?;
+            match Tracker::restore(info, snapshot) {
+                Ok(t) => Some((t, c.snapshot_offset)),
+                Err(e) => {
+                    warn!(server = %info.name, "stored tracker state unreadable ({e}); re-reading the whole journal");
+                    None
+                }
+            }
+        });
+        let (tracker, offset) = restored.unwrap_or_else(|| (Tracker::new(info), 0));
+        let pipeline = ServerPipeline {
+            tracker,
+            writer,
+            seen: 0,
+            counts: EventCounts::default(),
+        };
+        Ok((pipeline, offset))
     }
-    counts
+
+    /// Tracks one event and hands what it produced to the writer.
+    async fn handle(&mut self, ingest: &IngestEvent) -> bool {
+        self.seen += 1;
+        *self
+            .counts
+            .0
+            .entry(ingest.server.name.clone())
+            .or_default()
+            .entry(event::event_name(ingest.event.id).to_string())
+            .or_default() += 1;
+        let mut out = TrackerOutput::default();
+        self.tracker.on_event(ingest, &mut out);
+        let snapshot = (ingest.pos.is_some() && self.seen % SNAPSHOT_EVERY == 0).then(|| self.tracker.snapshot());
+        if out.players.is_empty() && out.facts.is_empty() && snapshot.is_none() {
+            // Nothing to store; recovery re-reads from the last snapshot anyway.
+            return true;
+        }
+        self.writer
+            .send(Bundle {
+                server: ingest.server.name.clone(),
+                pos: ingest.pos,
+                players: out.players,
+                facts: out.facts,
+                snapshot,
+            })
+            .await
+    }
+
+    /// Feeds journal lines from `reader`'s current position.
+    async fn feed(&mut self, info: &Arc<ServerInfo>, reader: JournalReader, progress: &(dyn Fn(u64) + Sync)) {
+        for item in reader {
+            let (line, pos) = match item {
+                Ok(ok) => ok,
+                Err(bad) => {
+                    warn!(server = %info.name, "skipping unreadable journal line {bad}");
+                    continue;
+                }
+            };
+            progress(pos.offset);
+            let event = match event::decode(line.id, &line.json) {
+                Ok(event) => event,
+                Err(e) => {
+                    warn!(server = %info.name, "undecodable journal event skipped: {e}");
+                    continue;
+                }
+            };
+            let ingest = IngestEvent {
+                server: info.clone(),
+                ts_ms: line.ts_ms,
+                pos: Some(pos),
+                event,
+            };
+            if !self.handle(&ingest).await {
+                break;
+            }
+        }
+    }
+}
+
+/// The store and its writer, shared by every server's pipeline.
+pub struct Recorder {
+    pub store: Arc<dyn Store>,
+    writer: WriterHandle,
+    thread: std::thread::JoinHandle<WriterTotals>,
+}
+
+impl Recorder {
+    pub fn start(store: Arc<dyn Store>, settings: &Settings) -> Recorder {
+        let params = RatingParams {
+            trueskill: settings.trueskill,
+            elo_k: settings.elo_k,
+        };
+        let (writer, thread) = writer::spawn(store.clone(), params);
+        Recorder { store, writer, thread }
+    }
+
+    /// Replays each journal file (skipping what the store already has).
+    pub async fn replay(&self, files: &[PathBuf], progress: &(dyn Fn(u64) + Sync)) -> Result<EventCounts, AppError> {
+        let mut counts = EventCounts::default();
+        let mut done = 0u64;
+        for path in files {
+            let mut reader = JournalReader::open(path)?;
+            let Some(Ok((first, _))) = JournalReader::open(path)?.next() else {
+                warn!("{}: no journal lines", path.display());
+                continue;
+            };
+            let info = Arc::new(ServerInfo {
+                name: first.server,
+                mode: first.mode,
+            });
+            let (mut pipeline, offset) = ServerPipeline::resume(&info, reader.epoch(), self.store.as_ref(), self.writer.clone())?;
+            reader.seek_to(offset)?;
+            let len = reader.len();
+            pipeline.feed(&info, reader, &|p| progress(done + p)).await;
+            done += len;
+            counts.add(&pipeline.counts);
+        }
+        self.writer.flush().await;
+        Ok(counts)
+    }
+
+    /// Waits for the writer to commit everything and stop.
+    pub async fn stop(self) -> WriterTotals {
+        drop(self.writer);
+        tokio::task::spawn_blocking(move || self.thread.join().unwrap_or_default())
+            .await
+            .unwrap_or_default()
+    }
 }
 
 /// A running ingest: handles for the bot, and the tasks to wait for.
@@ -70,8 +223,8 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Connects to every configured server.
-    pub fn start(settings: &Settings, policy: RetryPolicy) -> std::io::Result<Ingest> {
+    /// Recovers each server's unapplied journal tail, then connects to every server.
+    pub async fn start(settings: &Settings, recorder: &Recorder, policy: RetryPolicy) -> Result<Ingest, AppError> {
         let shutdown = CancellationToken::new();
         let mut ingest = Ingest {
             handles: Vec::new(),
@@ -80,9 +233,14 @@ impl Ingest {
             shutdown: shutdown.clone(),
         };
         for server in &settings.servers {
+            let info = Arc::new(ServerInfo {
+                name: server.name.clone(),
+                mode: server.mode,
+            });
+            let pipeline = recover(&info, &settings.journal_dir, recorder).await?;
             let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
             let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
-            ingest.processors.push(tokio::spawn(process_server(server.name.clone(), rx)));
+            ingest.processors.push(tokio::spawn(process_server(pipeline, rx)));
             let (handle, task) = supervisor::spawn(server, Some(journal), tx, shutdown.child_token(), policy.clone());
             ingest.handles.push(handle);
             ingest.supervisors.push(task);
@@ -90,7 +248,7 @@ impl Ingest {
         Ok(ingest)
     }
 
-    /// Closes every connection, then lets each server's stream drain.
+    /// Closes every connection, then lets each server's pipeline drain.
     pub async fn stop(self) -> EventCounts {
         self.shutdown.cancel();
         for task in self.supervisors {
@@ -106,69 +264,50 @@ impl Ingest {
     }
 }
 
-/// Runs the ingest until `stop` resolves (SIGINT/SIGTERM in the binary).
-pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> std::io::Result<EventCounts> {
-    let ingest = Ingest::start(settings, RetryPolicy::default())?;
-    stop.await;
-    info!("shutting down: closing connections and draining the pipeline");
-    let counts = ingest.stop().await;
-    info!("stopped after {} events", counts.total());
-    Ok(counts)
+/// Applies the part of a server's journal the store has not seen (after a
+/// crash, or a database that was down), and returns the pipeline to go on with.
+async fn recover(info: &Arc<ServerInfo>, journal_dir: &Path, recorder: &Recorder) -> Result<ServerPipeline, AppError> {
+    let path = journal_path(journal_dir, &info.name);
+    let reader = match JournalReader::open(&path) {
+        Ok(reader) => Some(reader),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
+    let epoch = reader.as_ref().and_then(JournalReader::epoch);
+    let (mut pipeline, offset) = ServerPipeline::resume(info, epoch, recorder.store.as_ref(), recorder.writer.clone())?;
+    if let Some(mut reader) = reader {
+        if offset < reader.len() {
+            reader.seek_to(offset)?;
+            info!(server = %info.name, "re-reading the journal from byte {offset} of {} to apply what was not stored", reader.len());
+            pipeline.feed(info, reader, &|_| {}).await;
+            pipeline.counts = EventCounts::default();
+        }
+    }
+    Ok(pipeline)
 }
 
-/// Feeds journal files through the same per-server streams as live events,
-/// in file order. `progress` is told the bytes read so far.
-pub async fn replay(files: &[PathBuf], progress: &(dyn Fn(u64) + Sync)) -> std::io::Result<EventCounts> {
-    let mut streams: HashMap<String, (mpsc::Sender<IngestEvent>, Arc<ServerInfo>)> = HashMap::new();
-    let mut processors = Vec::new();
-    let mut done = 0u64;
-    for path in files {
-        let reader = JournalReader::open(path)?;
-        let mut last = 0;
-        for item in reader {
-            let (line, pos) = match item {
-                Ok(ok) => ok,
-                Err(bad) => {
-                    warn!("skipping unreadable journal line {bad}");
-                    continue;
-                }
-            };
-            progress(done + pos.offset);
-            last = pos.offset;
-            let (tx, info) = streams.entry(line.server.clone()).or_insert_with(|| {
-                let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
-                processors.push(tokio::spawn(process_server(line.server.clone(), rx)));
-                let info = Arc::new(ServerInfo {
-                    name: line.server.clone(),
-                    mode: line.mode,
-                });
-                (tx, info)
-            });
-            let event = match event::decode(line.id, &line.json) {
-                Ok(event) => event,
-                Err(e) => {
-                    warn!(server = %line.server, "undecodable journal event skipped: {e}");
-                    continue;
-                }
-            };
-            let ingest = IngestEvent {
-                server: info.clone(),
-                ts_ms: line.ts_ms,
-                pos: Some(pos),
-                event,
-            };
-            if tx.send(ingest).await.is_err() {
-                break;
-            }
-        }
-        done += last;
-    }
-    drop(streams);
-    let mut counts = EventCounts::default();
-    for task in processors {
-        if let Ok(c) = task.await {
-            counts.add(&c);
+async fn process_server(mut pipeline: ServerPipeline, mut events: mpsc::Receiver<IngestEvent>) -> EventCounts {
+    while let Some(ingest) = events.recv().await {
+        if !pipeline.handle(&ingest).await {
+            break;
         }
     }
+    pipeline.counts
+}
+
+/// Opens the configured store.
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
+    Ok(Arc::from(crate::store::open(settings.database_url.expose())?))
+}
+
+/// Runs the ingest until `stop` resolves (SIGINT/SIGTERM in the binary).
+pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> Result<EventCounts, AppError> {
+    let recorder = Recorder::start(open_store(settings)?, settings);
+    let ingest = Ingest::start(settings, &recorder, RetryPolicy::default()).await?;
+    stop.await;
+    info!("shutting down: closing connections, draining the pipeline, committing");
+    let counts = ingest.stop().await;
+    let totals = recorder.stop().await;
+    info!("stopped after {} events ({} facts stored)", counts.total(), totals.facts);
     Ok(counts)
 }

@@ -6,6 +6,7 @@
 
 use crate::ini::{Entry, Ini};
 use crate::mode::Mode;
+use crate::ratings::TrueSkillParams;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,8 @@ pub struct Settings {
     pub servers: Vec<ServerConfig>,
     /// Elo K factor for team deathmatch kills (`[config] k`).
     pub elo_k: f64,
+    /// TrueSkill parameters (`[config] mu, sigma, beta, tau, draw_probability`).
+    pub trueskill: TrueSkillParams,
     /// Where the raw per-server journals go (`[config] journal_dir`).
     pub journal_dir: PathBuf,
     /// `DATABASE_URL` (or `MONGODB_URI`); may hold credentials, so it is a secret.
@@ -226,6 +229,7 @@ impl Settings {
         if !(elo_k.is_finite() && elo_k > 0.0) {
             return Err(config.error("k", "expected a positive number"));
         }
+        let trueskill = trueskill_params(&config)?;
         let journal_dir = config
             .text("journal_dir")
             .filter(|s| !s.is_empty())
@@ -340,6 +344,7 @@ impl Settings {
         Ok(Settings {
             servers,
             elo_k,
+            trueskill,
             journal_dir,
             database_url: Secret::new(database_url),
             discord,
@@ -348,6 +353,28 @@ impl Settings {
                 .map(Secret::new),
         })
     }
+}
+
+/// TrueSkill parameters from `[config]`; each defaults to the Python `trueskill` value.
+fn trueskill_params(config: &SectionReader) -> Result<TrueSkillParams, ConfigError> {
+    let mut p = TrueSkillParams::default();
+    let positive = |key: &str, default: f64| -> Result<f64, ConfigError> {
+        match config.parse::<f64>(key, "a positive number")? {
+            None => Ok(default),
+            Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+            Some(_) => Err(config.error(key, "expected a positive number")),
+        }
+    };
+    p.mu = config.parse::<f64>("mu", "a number")?.unwrap_or(p.mu);
+    p.sigma = positive("sigma", p.sigma)?;
+    p.beta = positive("beta", p.beta)?;
+    p.tau = positive("tau", p.tau)?;
+    p.draw_probability = match config.parse::<f64>("draw_probability", "a probability")? {
+        None => p.draw_probability,
+        Some(v) if (0.0..1.0).contains(&v) => v,
+        Some(_) => return Err(config.error("draw_probability", "expected a probability in [0, 1)")),
+    };
+    Ok(p)
 }
 
 #[cfg(test)]
@@ -381,6 +408,10 @@ mod tests {
         assert_eq!(s.servers[1].mode, Mode::Tdm);
         assert_eq!(s.servers[1].password.expose(), "admin");
         assert_eq!(s.elo_k, 24.0);
+        assert_eq!(s.trueskill, TrueSkillParams::default());
+        let tuned = parse("[config]\nbeta = 3\ndraw_probability = 0\n", &[]).unwrap();
+        assert_eq!((tuned.trueskill.beta, tuned.trueskill.draw_probability), (3.0, 0.0));
+        assert!(parse("[config]\ndraw_probability = 1.5\n", &[]).is_err());
         assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
         assert!(s.discord_token.is_none());
     }

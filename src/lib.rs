@@ -11,10 +11,15 @@
 pub mod app;
 pub mod config;
 pub mod event;
+pub mod game;
 pub mod ini;
 pub mod journal;
 pub mod mode;
 pub mod pipeline;
+pub mod rater;
 pub mod ratings;
 pub mod rcon;
 pub mod sim;
+pub mod store;
+pub mod views;
+pub mod writer;

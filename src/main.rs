@@ -1,7 +1,10 @@
 //! The `bman` command line: a thin shell over the library.
 
 use bman::config::Settings;
+use bman::mode::Mode;
 use bman::sim::SimOptions;
+use bman::store::LeaderboardQuery;
+use bman::views::{self, Lookup};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +35,38 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a mode's leaderboard (ranked by mu - 3*sigma; survival by best wave).
+    Leaderboard {
+        #[arg(long, value_enum)]
+        mode: Mode,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// 1-based page of `limit` rows.
+        #[arg(long, default_value_t = 1)]
+        page: usize,
+        /// Only players with at least this many rated games.
+        #[arg(long, default_value_t = 5)]
+        min_games: i64,
+        /// Only players seen in the last D days.
+        #[arg(long)]
+        active_days: Option<u32>,
+        /// No filters at all.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a player by profile id or (part of) a name.
+    Profile {
+        query: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute all ratings from stored history with the current parameters.
+    Rerate {
+        #[arg(long, value_enum)]
+        mode: Option<Mode>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,7 +96,29 @@ fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&cli.config).await,
             Command::Simulate(opts) => simulate(opts).await,
-            Command::Replay { files, json } => replay(&files, json).await,
+            Command::Replay { files, json } => replay(&cli.config, &files, json).await,
+            Command::Leaderboard {
+                mode,
+                limit,
+                page,
+                min_games,
+                active_days,
+                all,
+                json,
+            } => {
+                let query = LeaderboardQuery {
+                    mode,
+                    limit: limit.max(1),
+                    offset: page.saturating_sub(1) * limit.max(1),
+                    min_games: (!all).then_some(min_games),
+                    active_since_ms: active_days
+                        .filter(|_| !all)
+                        .map(|d| bman::pipeline::now_ms() - i64::from(d) * 86_400_000),
+                };
+                leaderboard(&cli.config, &query, json)
+            }
+            Command::Profile { query, json } => profile(&cli.config, &query, json),
+            Command::Rerate { mode } => rerate(&cli.config, mode),
         }
     });
     match result {
@@ -71,6 +128,73 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Settings for commands that only read the store: a missing file is fine.
+fn load_settings_for_store(path: &std::path::Path) -> Result<Settings, String> {
+    if !path.exists() {
+        return Settings::parse(path, "", &|k| std::env::var(k).ok()).map_err(|e| e.to_string());
+    }
+    load_settings(path)
+}
+
+fn open_store(config: &std::path::Path) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
+    let settings = load_settings_for_store(config)?;
+    let store = bman::app::open_store(&settings).map_err(|e| format!("cannot open the store: {e}"))?;
+    Ok((settings, store))
+}
+
+fn leaderboard(config: &std::path::Path, query: &LeaderboardQuery, json: bool) -> Result<(), String> {
+    let (_, store) = open_store(config)?;
+    let rows = store.leaderboard(query).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", views::leaderboard_json(query.mode, &rows));
+    } else {
+        print!("{}", views::leaderboard_table(query.mode, &rows));
+    }
+    Ok(())
+}
+
+fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<(), String> {
+    let (_, store) = open_store(config)?;
+    match views::lookup(store.as_ref(), query).map_err(|e| e.to_string())? {
+        Lookup::NotFound => Err(format!("no player matches {query:?}")),
+        Lookup::Ambiguous(candidates) => Err(format!(
+            "{query:?} matches several players; be more precise or use a profile id:\n{}",
+            views::candidates_text(&candidates)
+        )),
+        Lookup::Found(player) => {
+            let profile = store
+                .profile(&player.key)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("player {} vanished", player.name))?;
+            if json {
+                println!("{}", views::profile_json(&profile));
+            } else {
+                print!("{}", views::profile_text(&profile));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
+    let (settings, store) = open_store(config)?;
+    let params = bman::rater::RatingParams {
+        trueskill: settings.trueskill,
+        elo_k: settings.elo_k,
+    };
+    for mode in mode.map_or(Mode::ALL.to_vec(), |m| vec![m]) {
+        let bar = progress_bar(0);
+        let n = bman::rater::rerate(store.as_ref(), params, mode, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map_err(|e| format!("rerate of {mode} failed: {e}"))?;
+        bar.finish_and_clear();
+        println!("{mode}: re-rated {n} facts");
+    }
+    Ok(())
 }
 
 fn load_settings(path: &std::path::Path) -> Result<Settings, String> {
@@ -114,15 +238,19 @@ async fn simulate(opts: SimOptions) -> Result<(), String> {
         .map_err(|e| format!("simulator failed: {e}"))
 }
 
-async fn replay(files: &[PathBuf], json: bool) -> Result<(), String> {
+async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), String> {
     let total: u64 = files
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| format!("{}: {e}", f.display())))
         .sum::<Result<u64, String>>()?;
+    let (settings, store) = open_store(config)?;
+    let recorder = bman::app::Recorder::start(store, &settings);
     let bar = progress_bar(total);
-    let counts = bman::app::replay(files, &|done| bar.set_position(done))
+    let counts = recorder
+        .replay(files, &|done| bar.set_position(done))
         .await
         .map_err(|e| format!("replay failed: {e}"))?;
+    recorder.stop().await;
     bar.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&counts).unwrap_or_default());
@@ -139,7 +267,7 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(total);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}") {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} eta {eta}") {
         bar.set_style(style);
     }
     bar

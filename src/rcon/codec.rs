@@ -270,3 +270,153 @@ pub fn frame_bytes(id: u16, json: &str) -> Bytes {
     encode_frame(id, json.as_bytes(), &mut b).expect("frame fits");
     b.freeze()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Feeds `chunks` one at a time and collects every decoded item.
+    fn decode_chunks<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<FrameResult> {
+        let mut codec = ClientCodec::default();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for chunk in chunks {
+            buf.extend_from_slice(chunk);
+            while let Some(item) = codec.decode(&mut buf).unwrap() {
+                out.push(item);
+            }
+            assert!(buf.len() <= HEADER_LEN + MAX_PAYLOAD, "buffer bounded");
+        }
+        while let Some(item) = codec.decode_eof(&mut buf).unwrap() {
+            out.push(item);
+        }
+        out
+    }
+
+    fn frames_only(items: Vec<FrameResult>) -> Vec<Frame> {
+        items.into_iter().filter_map(Result::ok).collect()
+    }
+
+    fn sample_stream() -> (Vec<u8>, Vec<Frame>) {
+        let frames = vec![
+            Frame { id: 41, json: r#"{"Time":"1","EventID":"41"}"#.into() },
+            // Chat text may hold both marks: the size, not a scan, delimits the frame.
+            Frame { id: 42, json: r#"{"Message":"└ ┐ \"@everyone\""}"#.into() },
+            Frame { id: 6, json: "{}".into() },
+        ];
+        let mut wire = BytesMut::new();
+        for f in &frames {
+            encode_frame(f.id, f.json.as_bytes(), &mut wire).unwrap();
+        }
+        (wire.to_vec(), frames)
+    }
+
+    #[test]
+    fn split_at_every_byte_boundary_decodes_the_same() {
+        let (wire, frames) = sample_stream();
+        for cut in 0..=wire.len() {
+            let (a, b) = wire.split_at(cut);
+            assert_eq!(frames_only(decode_chunks([a, b])), frames, "cut at {cut}");
+        }
+        let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+        assert_eq!(decode_chunks(bytes).len(), frames.len(), "one byte at a time, no errors");
+    }
+
+    #[test]
+    fn garbage_between_frames_is_skipped() {
+        let (wire, frames) = sample_stream();
+        let mut dirty = b"xx\xe2\x94junk".to_vec();
+        dirty.extend_from_slice(&wire[..]);
+        dirty.extend_from_slice(b"\0\0garbage\xff");
+        dirty.extend_from_slice(&wire[..]);
+        let items = decode_chunks([&dirty[..]]);
+        assert!(matches!(items[0], Err(FrameError::Garbage(_))));
+        let mut twice = frames.clone();
+        twice.extend(frames);
+        assert_eq!(frames_only(items), twice);
+    }
+
+    #[test]
+    fn a_frame_without_its_end_mark_resynchronises() {
+        let (wire, frames) = sample_stream();
+        // A header claiming 20 bytes whose payload has no end mark, then real frames.
+        let mut dirty = START_MARK.to_vec();
+        dirty.extend_from_slice(&20u16.to_le_bytes());
+        dirty.extend_from_slice(&6u16.to_le_bytes());
+        dirty.extend_from_slice(b"{\"not\":\"closed\"}   ");
+        dirty.extend_from_slice(&wire);
+        let items = decode_chunks([&dirty[..]]);
+        assert_eq!(items[0], Err(FrameError::NoEndMark { id: 6, size: 20 }));
+        assert_eq!(frames_only(items), frames);
+    }
+
+    #[test]
+    fn over_long_frames_do_not_buffer_without_bound() {
+        // A header that claims the maximum size, followed by endless non-frame bytes.
+        let mut stream = START_MARK.to_vec();
+        stream.extend_from_slice(&u16::MAX.to_le_bytes());
+        stream.extend_from_slice(&1u16.to_le_bytes());
+        stream.extend(std::iter::repeat_n(b'a', 300_000));
+        let items = decode_chunks(stream.chunks(4096));
+        assert!(matches!(items[0], Err(FrameError::NoEndMark { .. })));
+        assert!(items.iter().all(Result::is_err));
+    }
+
+    #[test]
+    fn trailing_nul_and_whitespace_are_stripped() {
+        let mut wire = START_MARK.to_vec();
+        let payload = "{\"a\":1}└\0\0 \n".as_bytes();
+        wire.extend_from_slice(&(payload.len() as u16).to_le_bytes());
+        wire.extend_from_slice(&33u16.to_le_bytes());
+        wire.extend_from_slice(payload);
+        assert_eq!(frames_only(decode_chunks([&wire[..]])), vec![Frame { id: 33, json: "{\"a\":1}".into() }]);
+    }
+
+    #[test]
+    fn big_frames_over_32k_decode() {
+        let json = format!("{{\"x\":\"{}\"}}", "a".repeat(40_000));
+        let wire = frame_bytes(34, &json);
+        assert_eq!(frames_only(decode_chunks(wire.chunks(1000))), vec![Frame { id: 34, json }]);
+        let too_big = "a".repeat(70_000);
+        assert!(encode_frame(1, too_big.as_bytes(), &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn packets_encode_as_kind_text_nul_and_hide_passwords() {
+        let mut out = BytesMut::new();
+        ClientCodec::default()
+            .encode(Packet::new(PacketKind::Command, "say \"a\0b\""), &mut out)
+            .unwrap();
+        assert_eq!(&out[..], b"\x02\x00say \"a b\"\x00");
+        let mut server = ServerCodec;
+        assert_eq!(
+            server.decode(&mut out).unwrap(),
+            Some(ClientPacket::Known(Packet::new(PacketKind::Command, "say \"a b\"")))
+        );
+        let shown = format!("{:?}", Packet::new(PacketKind::Login, "hunter2"));
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(chunks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..20)) {
+            decode_chunks(chunks.iter().map(Vec::as_slice));
+        }
+
+        #[test]
+        fn frames_survive_garbage_and_any_chunking(
+            garbage in proptest::collection::vec(proptest::collection::vec(any::<u8>().prop_filter("no start byte", |b| *b != 0xe2), 0..40), 4),
+            cut in 1usize..64,
+        ) {
+            let (_, frames) = sample_stream();
+            let mut wire = Vec::new();
+            for (g, f) in garbage.iter().zip(&frames) {
+                wire.extend_from_slice(g);
+                wire.extend_from_slice(&frame_bytes(f.id, &f.json));
+            }
+            wire.extend_from_slice(&garbage[3]);
+            prop_assert_eq!(frames_only(decode_chunks(wire.chunks(cut))), frames);
+        }
+    }
+}

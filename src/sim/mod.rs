@@ -17,7 +17,7 @@ pub mod server;
 mod state;
 
 pub use scenario::{dump, scenario, Scenario, SimEvent, DUMP_MATCHES, EPOCH};
-pub use server::{parse_params, run, serve, SimHandle, SimStats};
+pub use server::{run, serve, SimHandle, SimStats};
 
 use crate::mode::Mode;
 use std::fmt;
@@ -104,10 +104,16 @@ mod tests {
             password: "hunter2".into(),
             ..SimOptions::default()
         };
-        assert_eq!((o.port, o.mode, o.seed, o.players, o.matches), (42070, Mode::Dm, 1, 6, None));
+        assert_eq!(
+            (o.port, o.mode, o.seed, o.players, o.matches),
+            (42070, Mode::Dm, 1, 6, None)
+        );
         assert_eq!((o.rate, o.ping_secs, o.drop_every), (20.0, 5.0, None));
         assert_eq!(SimOptions::default().password, "admin");
         let dbg = format!("{o:?}");
-        assert!(dbg.contains("<redacted>") && !dbg.contains("hunter2"), "{dbg}");
+        assert!(
+            dbg.contains("<redacted>") && !dbg.contains("hunter2"),
+            "{dbg}"
+        );
     }
 }

@@ -12,7 +12,7 @@ use super::state::{int, mode_info, Roster};
 use super::SimOptions;
 use crate::journal::JournalLine;
 use crate::mode::Mode;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
 
@@ -92,6 +92,8 @@ const NAMES: &[&str] = &[
 ];
 const BOT_NAMES: &[&str] = &["[BOT] Carl", "[BOT] Dolores"];
 const ENEMY_NAMES: &[&str] = &["Grunt", "Heavy", "Sniper", "Bomber", "Medic", "Juggernaut"];
+/// The profile bots and survival enemies spawn with (store -1).
+const BOT_PROFILE: &str = r#"{"ProfileID":"0","StoreID":"-1"}"#;
 /// A number two players share on different stores (Discord and GameJolt).
 const SHARED_PROFILE_BASE: i64 = 480_000;
 
@@ -142,7 +144,10 @@ fn personas(rng: &mut Rng, count: usize) -> Vec<Persona> {
                 4 => (shared.clone(), 3),
                 5 => (rng.range(1_000, 999_999).to_string(), 2),
                 _ if i % 5 == 4 => (rng.range(1_000, 999_999).to_string(), 1),
-                _ => ((76_561_198_000_000_000 + rng.range(0, 99_999_999)).to_string(), 0),
+                _ => (
+                    (76_561_198_000_000_000 + rng.range(0, 99_999_999)).to_string(),
+                    0,
+                ),
             };
             Persona {
                 name,
@@ -211,7 +216,11 @@ pub fn scenario(opts: &SimOptions) -> Scenario {
     let bots = if opts.mode == Mode::Svl {
         Vec::new()
     } else {
-        BOT_NAMES.iter().zip(1..).map(|(name, i)| (humans as i64 + i, *name)).collect()
+        BOT_NAMES
+            .iter()
+            .zip(1..)
+            .map(|(name, i)| (humans as i64 + i, *name))
+            .collect()
     };
     Scenario {
         gen: Gen {
@@ -282,7 +291,7 @@ impl Gen {
         let Value::Object(mut o) = fields else {
             unreachable!("events are built as JSON objects");
         };
-        self.clock += self.rng.range(0, 2);
+        self.pause(0, 2);
         o.insert("Time".into(), json!(self.clock));
         o.insert("EventID".into(), json!(id));
         for v in o.values_mut() {
@@ -312,7 +321,11 @@ impl Gen {
             return String::new();
         };
         let (profile, store) = (p.profile.clone(), p.store);
-        let key = if self.rng.chance(0.5) { "StoreID" } else { "Store" };
+        let key = if self.rng.chance(0.5) {
+            "StoreID"
+        } else {
+            "Store"
+        };
         json!({ "ProfileID": profile, key: store.to_string() }).to_string()
     }
 
@@ -347,7 +360,11 @@ impl Gen {
 
     /// Connected humans and bots.
     fn fighters(&self) -> Vec<i64> {
-        self.online.keys().copied().chain(self.bots.iter().map(|b| b.0)).collect()
+        self.online
+            .keys()
+            .copied()
+            .chain(self.bots.iter().map(|b| b.0))
+            .collect()
     }
 
     fn play_match(&mut self) {
@@ -407,7 +424,8 @@ impl Gen {
             .filter(|i| !self.online.values().any(|o| o == i))
             .collect();
         let idx = which.or_else(|| self.rng.pick(&offline))?;
-        let taken = |s: &i64| self.roster.players.contains_key(s) || self.bots.iter().any(|b| b.0 == *s);
+        let taken =
+            |s: &i64| self.roster.players.contains_key(s) || self.bots.iter().any(|b| b.0 == *s);
         let slot = (1..).find(|s| !taken(s))?;
         let p = self.personas[idx].clone();
         let mut ev = json!({ "IP": p.ip, "PlayerName": p.name, "PlayerID": slot, "IsAdmin": u8::from(p.admin) });
@@ -438,7 +456,9 @@ impl Gen {
         if humans.len() < 2 {
             return;
         }
-        let Some(slot) = self.rng.pick(&humans) else { return };
+        let Some(slot) = self.rng.pick(&humans) else {
+            return;
+        };
         let p = self.personas[self.online[&slot]].clone();
         let kicked = self.rng.chance(0.3);
         let profile = self.profile_json(slot);
@@ -468,7 +488,11 @@ impl Gen {
                 (p.name.clone(), p.hat, p.color)
             }
             None => {
-                let name = self.bots.iter().find(|b| b.0 == slot).map_or("[BOT]", |b| b.1);
+                let name = self
+                    .bots
+                    .iter()
+                    .find(|b| b.0 == slot)
+                    .map_or("[BOT]", |b| b.1);
                 (name.to_owned(), 0, 0x80_8080)
             }
         };
@@ -483,7 +507,7 @@ impl Gen {
         let profile = if self.online.contains_key(&slot) {
             self.profile_json(slot)
         } else {
-            json!({ "ProfileID": "0", "StoreID": "-1" }).to_string()
+            BOT_PROFILE.to_owned()
         };
         let ev = json!({
             "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": hat, "Name": name,
@@ -495,9 +519,8 @@ impl Gen {
 
     fn spawn_npc(&mut self, slot: i64, wave: i64) {
         let kind = self.rng.range(0, ENEMY_NAMES.len() as i64 - 1);
-        let profile = json!({ "ProfileID": "0", "StoreID": "-1" }).to_string();
         let ev = json!({
-            "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": 0,
+            "PlayerID": slot, "Profile": BOT_PROFILE, "X": self.pos(), "Y": self.pos(), "Hat": 0,
             "Name": ENEMY_NAMES[kind as usize], "Color": 0xff_0000, "Team": 2, "Weap1": self.rng.range(1, 60),
             "Weap2": -1, "Equip": -1, "OffWeap": -1, "OffWeap2": -1,
             "EnemyType": kind, "EnemyRank": self.rng.range(0, wave / 3),
@@ -509,11 +532,18 @@ impl Gen {
     fn death(&mut self, killer: i64, victim: i64) {
         let world = killer < 0;
         let suicide = killer == victim;
-        let teamkill = self.mode.is_team_mode() && !world && !suicide && self.team(killer) == self.team(victim);
+        let teamkill = self.mode.is_team_mode()
+            && !world
+            && !suicide
+            && self.team(killer) == self.team(victim);
         let helpers: Vec<i64> = self
             .alive(None)
             .into_iter()
-            .filter(|&s| s != killer && s != victim && !(self.mode.is_team_mode() && self.team(s) == self.team(victim)))
+            .filter(|&s| {
+                s != killer
+                    && s != victim
+                    && !(self.mode.is_team_mode() && self.team(s) == self.team(victim))
+            })
             .collect();
         let assister = match self.rng.pick(&helpers) {
             Some(a) if !world && !suicide && self.rng.chance(0.3) => a,
@@ -560,7 +590,9 @@ impl Gen {
             let victims: Vec<i64> = alive
                 .iter()
                 .copied()
-                .filter(|&v| v != killer && (!self.mode.is_team_mode() || (self.team(v) == kt) == teamkill))
+                .filter(|&v| {
+                    v != killer && (!self.mode.is_team_mode() || (self.team(v) == kt) == teamkill)
+                })
                 .collect();
             (killer, self.rng.pick(&victims)?)
         };
@@ -588,8 +620,13 @@ impl Gen {
         match self.rng.range(0, 19) {
             0..=9 => self.chat(),
             10..=12 => {
-                let msg = self.rng.pick(&["Map vote started", "Autobalance in 5 seconds", "Sudden death!"]);
-                self.emit(33, json!({ "Message": msg, "Color": self.rng.range(0, 0xff_ffff) }));
+                let msg = self.rng.pick(&[
+                    "Map vote started",
+                    "Autobalance in 5 seconds",
+                    "Sudden death!",
+                ]);
+                let ev = json!({ "Message": msg, "Color": self.rng.range(0, 0xff_ffff) });
+                self.emit(33, ev);
             }
             13..=15 => self.player_event(9),
             16..=18 => self.player_event(62),
@@ -599,12 +636,16 @@ impl Gen {
 
     fn mystery(&mut self) {
         self.mystery_pending = false;
-        self.emit(99, json!({ "Mystery": "an event id bman does not know", "Value": self.rng.range(0, 9) }));
+        let ev =
+            json!({ "Mystery": "an event id bman does not know", "Value": self.rng.range(0, 9) });
+        self.emit(99, ev);
     }
 
     /// level_up (9), player_loadout (62) or player_get_powerup (10) of a human.
     fn player_event(&mut self, id: u16) {
-        let Some(slot) = self.rng.pick(&self.humans()) else { return };
+        let Some(slot) = self.rng.pick(&self.humans()) else {
+            return;
+        };
         let mut ev = json!({ "PlayerID": slot, "Profile": self.profile_json(slot) });
         let mut put = |k: &str, lo: i64, hi: i64| ev[k] = json!(self.rng.range(lo, hi));
         match id {
@@ -636,16 +677,25 @@ impl Gen {
         self.chat_cursor += 1;
         let humans = self.humans();
         let speaker = self.rng.pick(&humans).filter(|_| !server);
-        let named = self.rng.pick(&humans).map(|s| self.personas[self.online[&s]].name.clone());
+        let named = self
+            .rng
+            .pick(&humans)
+            .map(|s| self.personas[self.online[&s]].name.clone());
         let message = line.replace("{name}", named.as_deref().unwrap_or("nobody"));
         let ev = match speaker {
             Some(slot) => {
-                let team = if self.mode.is_team_mode() && self.rng.chance(0.3) { self.team(slot) } else { 0 };
+                let team = if self.mode.is_team_mode() && self.rng.chance(0.3) {
+                    self.team(slot)
+                } else {
+                    0
+                };
                 let name = self.personas[self.online[&slot]].name.clone();
                 json!({ "PlayerID": slot, "Name": name, "Profile": self.profile_json(slot), "Message": message,
                         "Team": team })
             }
-            None => json!({ "PlayerID": -1, "Name": "Server", "Profile": "", "Message": message, "Team": 0 }),
+            None => {
+                json!({ "PlayerID": -1, "Name": "Server", "Profile": "", "Message": message, "Team": 0 })
+            }
         };
         self.emit(42, ev);
     }
@@ -668,7 +718,11 @@ impl Gen {
             self.respawn_dead(0.7);
             self.between();
         }
-        let best = self.roster.listed().max_by_key(|(s, p)| (p.kills, -s)).map(|(s, p)| (s, p.clone()));
+        let best = self
+            .roster
+            .listed()
+            .max_by_key(|(s, p)| (p.kills, -s))
+            .map(|(s, p)| (s, p.clone()));
         match best {
             Some((slot, p)) => Winner {
                 team: 0,
@@ -702,8 +756,17 @@ impl Gen {
                 self.connect(None);
             }
             if self.team_size(1).abs_diff(self.team_size(2)) >= 2 {
-                let big = if self.team_size(1) > self.team_size(2) { 1 } else { 2 };
-                let members: Vec<i64> = self.roster.listed().filter(|(_, p)| p.team == big).map(|(s, _)| s).collect();
+                let big = if self.team_size(1) > self.team_size(2) {
+                    1
+                } else {
+                    2
+                };
+                let members: Vec<i64> = self
+                    .roster
+                    .listed()
+                    .filter(|(_, p)| p.team == big)
+                    .map(|(s, _)| s)
+                    .collect();
                 if let Some(slot) = self.rng.pick(&members) {
                     self.change_team(slot, 3 - big, true);
                 }
@@ -719,7 +782,11 @@ impl Gen {
                     break;
                 }
                 if round == 2 && step == 1 {
-                    let humans: Vec<i64> = self.alive(None).into_iter().filter(|s| self.online.contains_key(s)).collect();
+                    let humans: Vec<i64> = self
+                        .alive(None)
+                        .into_iter()
+                        .filter(|s| self.online.contains_key(s))
+                        .collect();
                     if let Some(slot) = self.rng.pick(&humans) {
                         self.change_team(slot, 3 - self.team(slot), false);
                     }
@@ -802,11 +869,17 @@ impl Gen {
         let team = self.rng.range(1, 2);
         if let Some(killer) = self.rng.pick(&self.alive(Some(3 - team))) {
             let profile = self.profile_json(killer);
-            self.emit(21, json!({ "ID": 1, "Team": team, "KillerID": killer, "KillerProfile": profile }));
+            self.emit(
+                21,
+                json!({ "ID": 1, "Team": team, "KillerID": killer, "KillerProfile": profile }),
+            );
         }
         if let Some(fixer) = self.rng.pick(&self.alive(Some(team))) {
             let profile = self.profile_json(fixer);
-            self.emit(22, json!({ "ID": 1, "Team": team, "RepairerID": fixer, "RepairerProfile": profile }));
+            self.emit(
+                22,
+                json!({ "ID": 1, "Team": team, "RepairerID": fixer, "RepairerProfile": profile }),
+            );
         }
     }
 
@@ -828,8 +901,11 @@ impl Gen {
     fn flag_run(&mut self) {
         let team = self.rng.range(1, 2);
         let enemy = 3 - team;
-        let Some(carrier) = self.rng.pick(&self.alive(Some(team))) else { return };
-        let taken = json!({ "FlagTeam": enemy, "WasHome": 1, "FlagX": self.pos(), "FlagY": self.pos() });
+        let Some(carrier) = self.rng.pick(&self.alive(Some(team))) else {
+            return;
+        };
+        let taken =
+            json!({ "FlagTeam": enemy, "WasHome": 1, "FlagX": self.pos(), "FlagY": self.pos() });
         self.flag_event(17, carrier, taken);
         match self.rng.range(0, 9) {
             0..=4 => self.score(carrier, team),
@@ -857,12 +933,11 @@ impl Gen {
 
     /// ctf_returned, by a player (ReturnType 0) or by timeout (1, no player).
     fn flag_return(&mut self, by: i64) {
-        let profile = self.profile_json(by);
-        self.emit(
-            19,
-            json!({ "ReturnPlayerID": by, "ReturnProfile": profile, "ReturnType": u8::from(by < 0),
-                    "FlagX": self.pos(), "FlagY": self.pos() }),
-        );
+        let ev = json!({
+            "ReturnPlayerID": by, "ReturnProfile": self.profile_json(by), "ReturnType": u8::from(by < 0),
+            "FlagX": self.pos(), "FlagY": self.pos(),
+        });
+        self.emit(19, ev);
     }
 
     fn svl_match(&mut self) -> Winner {
@@ -872,25 +947,38 @@ impl Gen {
             if wave == 2 {
                 self.disconnect();
             }
+            let enemies = (3 + 2 * wave).min(20);
+            let price = 150 + 50 * wave;
+            let ev = json!({
+                "WaveNumber": wave, "Enemies": enemies, "Chests": 1 + wave / 2, "ChestPrice": price,
+                "ChestCrash": u8::from(self.rng.chance(0.2)),
+            });
+            self.emit(30, ev);
             if wave == 4 {
                 self.connect(None);
             }
-            let enemies = (3 + 2 * wave).min(20);
-            let price = 150 + 50 * wave;
-            self.emit(
-                30,
-                json!({ "WaveNumber": wave, "Enemies": enemies, "Chests": 1 + wave / 2, "ChestPrice": price,
-                        "ChestCrash": u8::from(self.rng.chance(0.2)) }),
-            );
             self.respawn_dead(1.0);
-            let objective = self.rng.pick(&["Kill all enemies", "Hold the flag", "Defuse the bomb"]);
-            self.emit(31, json!({ "WaveObjective": objective, "WaveNumber": wave }));
+            let objective =
+                self.rng
+                    .pick(&["Kill all enemies", "Hold the flag", "Defuse the bomb"]);
+            self.emit(
+                31,
+                json!({ "WaveObjective": objective, "WaveNumber": wave }),
+            );
             for i in 0..enemies {
                 self.spawn_npc(self.npc_base + i, wave);
             }
             loop {
-                let npcs: Vec<i64> = self.roster.players.iter().filter(|(_, p)| p.npc).map(|(s, _)| *s).collect();
-                let (Some(npc), Some(human)) = (self.rng.pick(&npcs), self.rng.pick(&self.alive(None))) else {
+                let npcs: Vec<i64> = self
+                    .roster
+                    .players
+                    .iter()
+                    .filter(|(_, p)| p.npc)
+                    .map(|(s, _)| *s)
+                    .collect();
+                let (Some(npc), Some(human)) =
+                    (self.rng.pick(&npcs), self.rng.pick(&self.alive(None)))
+                else {
                     break;
                 };
                 match self.rng.range(0, 99) {
@@ -922,15 +1010,21 @@ impl Gen {
     }
 
     fn buy_chest(&mut self, price: i64) {
-        let rich: Vec<i64> = self.roster.listed().filter(|(_, p)| p.money >= price).map(|(s, _)| s).collect();
-        let Some(slot) = self.rng.pick(&rich) else { return };
+        let rich: Vec<i64> = self
+            .roster
+            .listed()
+            .filter(|(_, p)| p.money >= price)
+            .map(|(s, _)| s)
+            .collect();
+        let Some(slot) = self.rng.pick(&rich) else {
+            return;
+        };
         let money = self.roster.players[&slot].money - price;
-        let profile = self.profile_json(slot);
-        self.emit(
-            32,
-            json!({ "PlayerID": slot, "Profile": profile, "ChestID": self.rng.range(0, 5), "ChestCost": price,
-                    "PlayerMoney": money }),
-        );
+        let ev = json!({
+            "PlayerID": slot, "Profile": self.profile_json(slot), "ChestID": self.rng.range(0, 5),
+            "ChestCost": price, "PlayerMoney": money,
+        });
+        self.emit(32, ev);
     }
 }
 
@@ -938,6 +1032,7 @@ impl Gen {
 mod tests {
     use super::*;
     use crate::sim::SimOptions;
+    use serde_json::Map;
     use std::collections::HashMap;
 
     fn opts(mode: Mode, seed: u64) -> SimOptions {
@@ -983,9 +1078,15 @@ mod tests {
             matches: None,
             ..opts(Mode::Tdm, 1)
         };
-        let ends = scenario(&unlimited).take(20_000).filter(|e| e.id == 27).count();
+        let ends = scenario(&unlimited)
+            .take(20_000)
+            .filter(|e| e.id == 27)
+            .count();
         assert!(ends > 3, "only {ends} matches in 20000 events");
-        assert_eq!(scenario(&opts(Mode::Tdm, 1)).filter(|e| e.id == 27).count(), 3);
+        assert_eq!(
+            scenario(&opts(Mode::Tdm, 1)).filter(|e| e.id == 27).count(),
+            3
+        );
     }
 
     #[test]
@@ -1023,13 +1124,19 @@ mod tests {
                         }
                         27 => {
                             ends += 1;
-                            let data: Vec<_> = ev.iter().filter(|(k, _)| k.starts_with("PlayerData")).collect();
+                            let data: Vec<_> = ev
+                                .iter()
+                                .filter(|(k, _)| k.starts_with("PlayerData"))
+                                .collect();
                             assert!(!data.is_empty(), "{mode}: match_end without PlayerData");
                             for (key, pd) in data {
                                 let slot = int(pd.get("ID")).unwrap();
                                 assert_eq!(key, &format!("PlayerData{slot}"));
                                 let want = tally.get(&slot).copied().unwrap_or_default();
-                                let got = (int(pd.get("Kills")).unwrap(), int(pd.get("Deaths")).unwrap());
+                                let got = (
+                                    int(pd.get("Kills")).unwrap(),
+                                    int(pd.get("Deaths")).unwrap(),
+                                );
                                 assert_eq!(got, want, "{mode} seed {seed} slot {slot}");
                                 let bot = s(pd.get("Bot")) == "1";
                                 assert_eq!(bot, s(pd.get("Store")) == "-1");
@@ -1049,20 +1156,33 @@ mod tests {
         let evs = events(Mode::Dm, 1);
         let profiles: Vec<String> = evs
             .iter()
-            .flat_map(|(_, e)| e.iter().filter(|(k, _)| k.ends_with("Profile")).map(|(_, v)| s(Some(v))))
+            .flat_map(|(_, e)| {
+                e.iter()
+                    .filter(|(k, _)| k.ends_with("Profile"))
+                    .map(|(_, v)| s(Some(v)))
+            })
             .collect();
-        assert!(profiles.iter().any(|p| p.contains("\"StoreID\":\"0\"") && p.contains("7656119")));
+        assert!(profiles
+            .iter()
+            .any(|p| p.contains("\"StoreID\":\"0\"") && p.contains("7656119")));
         assert!(profiles.iter().any(|p| p.contains("\"Store\":\"")));
-        assert!(profiles.iter().any(|p| p.contains("\"StoreID\":\"-1\"")), "bots");
+        assert!(
+            profiles.iter().any(|p| p.contains("\"StoreID\":\"-1\"")),
+            "bots"
+        );
         assert!(profiles.iter().any(|p| p.is_empty()), "server and world");
         let plain = evs.iter().any(|(id, e)| {
             *id == 4 && e.contains_key("Store") && !s(e.get("Profile")).starts_with('{')
         });
-        assert!(plain, "plain profile with a separate Store in player_connect");
+        assert!(
+            plain,
+            "plain profile with a separate Store in player_connect"
+        );
         let mut by_number: HashMap<String, Vec<i64>> = HashMap::new();
         for (id, e) in &evs {
             if *id == 4 {
-                let (p, store) = super::super::state::parse_profile(e.get("Profile"), e.get("Store"));
+                let (p, store) =
+                    super::super::state::parse_profile(e.get("Profile"), e.get("Store"));
                 by_number.entry(p).or_default().push(store);
             }
         }
@@ -1070,21 +1190,53 @@ mod tests {
         for store in 0..=3 {
             assert!(stores.contains(&store), "store {store} never connects");
         }
-        assert!(by_number.values().any(|s| s.iter().any(|&x| x != s[0])), "a number on two stores");
+        assert!(
+            by_number.values().any(|s| s.iter().any(|&x| x != s[0])),
+            "a number on two stores"
+        );
     }
 
     #[test]
     fn hostile_text_and_chat_commands_appear() {
         let evs = events(Mode::Tdm, 2);
-        let chat: Vec<String> = evs.iter().filter(|(id, _)| *id == 42).map(|(_, e)| s(e.get("Message"))).collect();
-        for needle in ["@everyone", "@here", "\"", "└", "┐", "\\", "**", "<@", "\n", "\"; kick all", "!rank", "!top"] {
-            assert!(chat.iter().any(|m| m.contains(needle)), "no chat with {needle:?}");
+        let chat: Vec<String> = evs
+            .iter()
+            .filter(|(id, _)| *id == 42)
+            .map(|(_, e)| s(e.get("Message")))
+            .collect();
+        for needle in [
+            "@everyone",
+            "@here",
+            "\"",
+            "└",
+            "┐",
+            "\\",
+            "**",
+            "<@",
+            "\n",
+            "\"; kick all",
+            "!rank",
+            "!top",
+        ] {
+            assert!(
+                chat.iter().any(|m| m.contains(needle)),
+                "no chat with {needle:?}"
+            );
         }
         assert!(chat.iter().any(|m| m.starts_with("!stats ") && m.len() > 7));
-        assert!(evs.iter().any(|(id, e)| *id == 42 && s(e.get("PlayerID")) == "-1" && s(e.get("Profile")).is_empty()));
-        let names: Vec<String> = evs.iter().filter(|(id, _)| *id == 4).map(|(_, e)| s(e.get("PlayerName"))).collect();
+        assert!(evs.iter().any(|(id, e)| *id == 42
+            && s(e.get("PlayerID")) == "-1"
+            && s(e.get("Profile")).is_empty()));
+        let names: Vec<String> = evs
+            .iter()
+            .filter(|(id, _)| *id == 4)
+            .map(|(_, e)| s(e.get("PlayerName")))
+            .collect();
         for needle in ["\"", "└", "@everyone"] {
-            assert!(names.iter().any(|n| n.contains(needle)), "no player named with {needle:?}");
+            assert!(
+                names.iter().any(|n| n.contains(needle)),
+                "no player named with {needle:?}"
+            );
         }
     }
 
@@ -1097,16 +1249,36 @@ mod tests {
                 .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"-1\""))
                 .map(|(_, e)| s(e.get("PlayerID")))
                 .collect();
-            let deaths: Vec<&Map<String, Value>> = evs.iter().filter(|(id, _)| *id == 6).map(|(_, e)| e).collect();
+            let deaths: Vec<&Map<String, Value>> = evs
+                .iter()
+                .filter(|(id, _)| *id == 6)
+                .map(|(_, e)| e)
+                .collect();
             let has = |f: &dyn Fn(&Map<String, Value>) -> bool| deaths.iter().any(|e| f(e));
-            assert!(has(&|e| s(e.get("KillerID")) == s(e.get("VictimID"))), "{mode} suicide");
+            assert!(
+                has(&|e| s(e.get("KillerID")) == s(e.get("VictimID"))),
+                "{mode} suicide"
+            );
             assert!(has(&|e| s(e.get("KillerID")) == "-1"), "{mode} world");
             assert!(has(&|e| s(e.get("Headshot")) == "1"), "{mode} headshot");
             assert!(has(&|e| s(e.get("AssisterID")) != "-1"), "{mode} assist");
-            assert!(has(&|e| !e.contains_key("VictimX")), "{mode} missing position");
-            assert!(has(&|e| bots.contains(&s(e.get("KillerID")))), "{mode} bot kills");
-            assert!(has(&|e| bots.contains(&s(e.get("VictimID")))), "{mode} bot dies");
-            assert_eq!(has(&|e| s(e.get("Teamkill")) == "1"), mode.is_team_mode(), "{mode} teamkill");
+            assert!(
+                has(&|e| !e.contains_key("VictimX")),
+                "{mode} missing position"
+            );
+            assert!(
+                has(&|e| bots.contains(&s(e.get("KillerID")))),
+                "{mode} bot kills"
+            );
+            assert!(
+                has(&|e| bots.contains(&s(e.get("VictimID")))),
+                "{mode} bot dies"
+            );
+            assert_eq!(
+                has(&|e| s(e.get("Teamkill")) == "1"),
+                mode.is_team_mode(),
+                "{mode} teamkill"
+            );
             assert!(evs.iter().any(|(id, _)| *id == 99), "{mode} unknown id");
         }
     }
@@ -1120,7 +1292,11 @@ mod tests {
             for (id, e) in &evs {
                 match id {
                     7 => left.push((s(e.get("PlayerID")), s(e.get("IP")))),
-                    4 => reused |= left.iter().any(|(slot, ip)| *slot == s(e.get("PlayerID")) && *ip != s(e.get("IP"))),
+                    4 => {
+                        reused |= left.iter().any(|(slot, ip)| {
+                            *slot == s(e.get("PlayerID")) && *ip != s(e.get("IP"))
+                        })
+                    }
                     _ => {}
                 }
             }
@@ -1131,11 +1307,19 @@ mod tests {
     #[test]
     fn tdm_rounds_ctf_flags_and_survival_waves() {
         let tdm = events(Mode::Tdm, 1);
-        let ends: Vec<String> = tdm.iter().filter(|(id, _)| *id == 14).map(|(_, e)| s(e.get("Winner"))).collect();
+        let ends: Vec<String> = tdm
+            .iter()
+            .filter(|(id, _)| *id == 14)
+            .map(|(_, e)| s(e.get("Winner")))
+            .collect();
         assert!(ends.contains(&"1".into()) && ends.contains(&"2".into()));
         assert!(tdm.iter().any(|(id, _)| *id == 16) && tdm.iter().any(|(id, _)| *id == 13));
-        assert!(tdm.iter().any(|(id, e)| *id == 8 && s(e.get("Autobalanced")) == "1"));
-        let draws = (1..6).flat_map(|seed| events(Mode::Tdm, seed)).filter(|(id, e)| *id == 14 && s(e.get("Winner")) == "0");
+        assert!(tdm
+            .iter()
+            .any(|(id, e)| *id == 8 && s(e.get("Autobalanced")) == "1"));
+        let draws = (1..6)
+            .flat_map(|seed| events(Mode::Tdm, seed))
+            .filter(|(id, e)| *id == 14 && s(e.get("Winner")) == "0");
         assert!(draws.count() > 0, "no drawn round in five seeds");
 
         let ctf = events(Mode::Ctf, 1);
@@ -1155,10 +1339,16 @@ mod tests {
         }
 
         let svl = events(Mode::Svl, 1);
-        let humans: Vec<String> = svl.iter().filter(|(id, _)| *id == 4).map(|(_, e)| s(e.get("PlayerID"))).collect();
+        let humans: Vec<String> = svl
+            .iter()
+            .filter(|(id, _)| *id == 4)
+            .map(|(_, e)| s(e.get("PlayerID")))
+            .collect();
         let npcs: Vec<String> = svl
             .iter()
-            .filter(|(id, e)| *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank"))
+            .filter(|(id, e)| {
+                *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank")
+            })
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
         assert!(!npcs.is_empty() && npcs.iter().all(|n| !humans.contains(n)));
@@ -1175,7 +1365,9 @@ mod tests {
             }
         }
         assert!(late, "nobody joined after wave 3");
-        assert!(!svl.iter().any(|(id, e)| *id == 5 && s(e.get("Team")) != "2" && s(e.get("Profile")).contains("-1")));
+        assert!(!svl.iter().any(|(id, e)| *id == 5
+            && s(e.get("Team")) != "2"
+            && s(e.get("Profile")).contains("-1")));
     }
 
     #[test]
@@ -1186,7 +1378,10 @@ mod tests {
                     players,
                     ..opts(mode, 9)
                 };
-                assert!(scenario(&o).filter(|e| e.id == 57).count() == 3, "{mode} {players}");
+                assert!(
+                    scenario(&o).filter(|e| e.id == 57).count() == 3,
+                    "{mode} {players}"
+                );
             }
         }
     }
@@ -1202,12 +1397,18 @@ mod tests {
             &mut out,
         )
         .unwrap();
-        let lines: Vec<JournalLine> =
-            String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<JournalLine> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         let events: Vec<SimEvent> = scenario(&opts(Mode::Ctf, 4)).collect();
         assert_eq!(lines.len(), events.len());
         for (line, ev) in lines.iter().zip(&events) {
-            assert_eq!((line.id, &line.json, line.mode, line.server.as_str()), (ev.id, &ev.json, Mode::Ctf, "sim"));
+            assert_eq!(
+                (line.id, &line.json, line.mode, line.server.as_str()),
+                (ev.id, &ev.json, Mode::Ctf, "sim")
+            );
             assert_eq!(line.ts_ms, ev.time().unwrap() * 1000);
         }
     }

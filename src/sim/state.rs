@@ -26,13 +26,21 @@ pub(crate) fn mode_info(mode: Mode) -> &'static ModeInfo {
         id: 1,
         name: "Deathmatch",
         max_score: 30,
-        maps: &[("Cargo", "dm_cargo"), ("Facility", "dm_facility"), ("Rooftops", "dm_rooftops")],
+        maps: &[
+            ("Cargo", "dm_cargo"),
+            ("Facility", "dm_facility"),
+            ("Rooftops", "dm_rooftops"),
+        ],
     };
     const TDM: ModeInfo = ModeInfo {
         id: 2,
         name: "Team Deathmatch",
         max_score: 6,
-        maps: &[("Bunker", "tdm_bunker"), ("Quarry", "tdm_quarry"), ("Harbor", "tdm_harbor")],
+        maps: &[
+            ("Bunker", "tdm_bunker"),
+            ("Quarry", "tdm_quarry"),
+            ("Harbor", "tdm_harbor"),
+        ],
     };
     const CTF: ModeInfo = ModeInfo {
         id: 3,
@@ -44,7 +52,11 @@ pub(crate) fn mode_info(mode: Mode) -> &'static ModeInfo {
         id: 6,
         name: "Survival",
         max_score: 0,
-        maps: &[("Outpost", "svl_outpost"), ("Mineshaft", "svl_mineshaft"), ("Lab", "svl_lab")],
+        maps: &[
+            ("Outpost", "svl_outpost"),
+            ("Mineshaft", "svl_mineshaft"),
+            ("Lab", "svl_lab"),
+        ],
     };
     match mode {
         Mode::Dm => &DM,
@@ -201,7 +213,10 @@ impl Roster {
                 p.color = text(ev.get("Color"));
                 p.hat = text(ev.get("Hat"));
                 p.alive = true;
-                p.pos = (float(ev.get("X")).unwrap_or(0.0), float(ev.get("Y")).unwrap_or(0.0));
+                p.pos = (
+                    float(ev.get("X")).unwrap_or(0.0),
+                    float(ev.get("Y")).unwrap_or(0.0),
+                );
                 p.npc = ev.contains_key("EnemyType");
                 p.bot = store == -1;
             }
@@ -216,7 +231,10 @@ impl Roster {
                 }
             }
             14 | 16 | 20 => {
-                self.team_scores = [int(ev.get("Score1")).unwrap_or(0), int(ev.get("Score2")).unwrap_or(0)];
+                self.team_scores = [
+                    int(ev.get("Score1")).unwrap_or(0),
+                    int(ev.get("Score2")).unwrap_or(0),
+                ];
                 if id == 20 {
                     if let Some(p) = self.players.get_mut(&slot("CarrierID")) {
                         p.score += CAPTURE_SCORE;
@@ -280,7 +298,10 @@ impl Roster {
 
     /// The players a scoreboard lists: humans and bots, not survival enemies.
     pub fn listed(&self) -> impl Iterator<Item = (i64, &Player)> {
-        self.players.iter().filter(|(_, p)| !p.npc).map(|(s, p)| (*s, p))
+        self.players
+            .iter()
+            .filter(|(_, p)| !p.npc)
+            .map(|(s, p)| (*s, p))
     }
 
     /// Finds a listed player by slot id, else by name (exact, then ignoring case).
@@ -293,7 +314,10 @@ impl Roster {
         }
         self.listed()
             .find(|(_, p)| p.name == key)
-            .or_else(|| self.listed().find(|(_, p)| p.name.eq_ignore_ascii_case(key)))
+            .or_else(|| {
+                self.listed()
+                    .find(|(_, p)| p.name.eq_ignore_ascii_case(key))
+            })
             .map(|(s, _)| s)
     }
 
@@ -302,7 +326,10 @@ impl Roster {
         let p = self.players.get(&slot)?;
         // Clan and premium are not in any event; derive them from the profile
         // so every observer of the same stream agrees on them.
-        let h = p.profile.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
+        let h = p
+            .profile
+            .bytes()
+            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
         let (clan_id, clan_tag) = match h % 4 {
             1 => ("17", "BMC"),
             2 => ("42", "\"└q┐\""),
@@ -363,10 +390,16 @@ mod tests {
     #[test]
     fn profile_forms_decode_alike() {
         let j = json!("{\"ProfileID\":\"76561198000000001\",\"StoreID\":\"0\"}");
-        assert_eq!(parse_profile(Some(&j), None), ("76561198000000001".into(), 0));
+        assert_eq!(
+            parse_profile(Some(&j), None),
+            ("76561198000000001".into(), 0)
+        );
         let j = json!("{\"ProfileID\":\"4242\",\"Store\":\"3\"}");
         assert_eq!(parse_profile(Some(&j), None), ("4242".into(), 3));
-        assert_eq!(parse_profile(Some(&json!("4242")), Some(&json!(1))), ("4242".into(), 1));
+        assert_eq!(
+            parse_profile(Some(&json!("4242")), Some(&json!(1))),
+            ("4242".into(), 1)
+        );
         assert_eq!(parse_profile(Some(&json!("")), None), (String::new(), -1));
         assert_eq!(parse_profile(None, None), (String::new(), -1));
     }
@@ -374,17 +407,34 @@ mod tests {
     #[test]
     fn deaths_kills_and_npc_removal() {
         let mut r = Roster::new(Mode::Svl, 0);
-        r.apply(4, &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})));
-        r.apply(5, &obj(json!({"PlayerID": 1, "Name": "a", "Team": "1", "Profile": "11", "Store": "0"})));
+        r.apply(
+            4,
+            &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})),
+        );
         r.apply(
             5,
-            &obj(json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
-                "Profile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}"})),
+            &obj(json!({"PlayerID": 1, "Name": "a", "Team": "1", "Profile": "11", "Store": "0"})),
         );
-        r.apply(6, &obj(json!({"VictimID": "100", "KillerID": "1", "AssisterID": "-1"})));
-        r.apply(6, &obj(json!({"VictimID": "1", "KillerID": "1", "AssisterID": "-1"})));
+        r.apply(
+            5,
+            &obj(
+                json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
+                "Profile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}"}),
+            ),
+        );
+        r.apply(
+            6,
+            &obj(json!({"VictimID": "100", "KillerID": "1", "AssisterID": "-1"})),
+        );
+        r.apply(
+            6,
+            &obj(json!({"VictimID": "1", "KillerID": "1", "AssisterID": "-1"})),
+        );
         let p = &r.players[&1];
-        assert_eq!((p.kills, p.deaths, p.money, p.alive), (1, 1, NPC_BOUNTY, false));
+        assert_eq!(
+            (p.kills, p.deaths, p.money, p.alive),
+            (1, 1, NPC_BOUNTY, false)
+        );
         assert!(!r.players.contains_key(&100));
         assert_eq!(r.find("A"), Some(1));
         assert_eq!(r.find("1"), Some(1));

@@ -8,7 +8,7 @@ pub type PlayerKey = crate::event::Profile;
 
 /// What the ingest learned about a player from one event; the store merges it
 /// (names and IPs are sets; the latest name, colour, hat… win; first/last seen).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerSeen {
     pub key: PlayerKey,
     pub name: Option<String>,

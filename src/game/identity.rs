@@ -1,0 +1,289 @@
+//! The per-server slot -> identity cache.
+//!
+//! Events name players by slot id (`PlayerID`, `KillerID`…), and slots are
+//! reused once a player leaves, so the tracker keeps who sits in each slot,
+//! fed by connects, spawns, team changes and `PlayerData`. Profiles carried by
+//! an event itself are more current than the cache and win over it.
+
+use crate::event::{PlayerData, Profile};
+use crate::store::model::{PlayerKey, PlayerSeen};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Who is behind a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Who {
+    /// Connected, but no profile seen yet: facts about it cannot be attributed.
+    Unknown,
+    /// A bot or a survival NPC (store -1, `Bot` "1", or an enemy type/rank).
+    Bot,
+    Human(PlayerKey),
+}
+
+impl Who {
+    /// A bot profile marks a bot; any other profile is a human.
+    fn from_profile(profile: &Profile) -> Who {
+        if profile.is_bot() {
+            Who::Bot
+        } else {
+            Who::Human(profile.clone())
+        }
+    }
+
+    fn from_player_data(pd: &PlayerData) -> Option<Who> {
+        if pd.bot {
+            return Some(Who::Bot);
+        }
+        pd.profile.as_ref().map(Who::from_profile)
+    }
+
+    pub fn human(&self) -> Option<&PlayerKey> {
+        match self {
+            Who::Human(key) => Some(key),
+            Who::Unknown | Who::Bot => None,
+        }
+    }
+}
+
+/// One occupied slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    pub who: Who,
+    pub name: Option<String>,
+    /// 0 deathmatch, 1 USC, 2 The Man, 3 spectator, -1 none; `None` until seen.
+    pub team: Option<i32>,
+}
+
+/// The actor of an event (a killer, a victim, a carrier…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Human(PlayerKey),
+    Bot,
+    /// No player: slot -1 or missing, and no profile (the world, the server).
+    World,
+    /// A slot the tracker knows nothing about; not attributable.
+    Unknown,
+}
+
+impl Actor {
+    pub fn human(&self) -> Option<&PlayerKey> {
+        match self {
+            Actor::Human(key) => Some(key),
+            _ => None,
+        }
+    }
+}
+
+/// Slot id -> [`Slot`] for the players currently connected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    slots: BTreeMap<i32, Slot>,
+}
+
+impl Identity {
+    /// A new player took `slot`: whatever sat there before is gone.
+    pub fn connect(
+        &mut self,
+        slot: i32,
+        name: Option<&String>,
+        ip: Option<&String>,
+        profile: Option<&Profile>,
+        seen_ms: i64,
+    ) -> Option<PlayerSeen> {
+        let who = profile.map_or(Who::Unknown, Who::from_profile);
+        let seen = who.human().map(|key| PlayerSeen {
+            name: name.cloned(),
+            ip: ip.cloned(),
+            ..seen(key, seen_ms)
+        });
+        self.slots.insert(
+            slot,
+            Slot {
+                who,
+                name: name.cloned(),
+                team: None,
+            },
+        );
+        seen
+    }
+
+    pub fn disconnect(&mut self, slot: i32) {
+        self.slots.remove(&slot);
+    }
+
+    /// Learns the profile an event carries for `slot` (player_loaded, team
+    /// changes, deaths…). A different human than the cached one means the slot
+    /// changed hands unseen, so its name and team are forgotten.
+    pub fn learn(&mut self, slot: i32, profile: Option<&Profile>) {
+        let Some(profile) = profile else { return };
+        let who = Who::from_profile(profile);
+        match self.slots.get_mut(&slot) {
+            Some(entry) if entry.who == who => {}
+            Some(entry) if entry.who == Who::Unknown => entry.who = who,
+            _ => {
+                self.slots.insert(
+                    slot,
+                    Slot {
+                        who,
+                        name: None,
+                        team: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// A spawn: NPCs are marked as bots whatever their profile says. Returns
+    /// the human who spawned, if it is one.
+    pub fn spawn(
+        &mut self,
+        slot: i32,
+        profile: Option<&Profile>,
+        npc: bool,
+        name: Option<&String>,
+        team: Option<i32>,
+    ) -> Option<PlayerKey> {
+        let profile = if npc { Some(bot_profile()) } else { profile.cloned() };
+        self.learn(slot, profile.as_ref());
+        let entry = self.slots.entry(slot).or_insert(Slot {
+            who: Who::Unknown,
+            name: None,
+            team: None,
+        });
+        if name.is_some() {
+            entry.name = name.cloned();
+        }
+        if team.is_some() {
+            entry.team = team;
+        }
+        entry.who.human().cloned()
+    }
+
+    /// A team change; returns the human who changed, if it is one.
+    pub fn set_team(&mut self, slot: i32, team: i32) -> Option<PlayerKey> {
+        let entry = self.slots.get_mut(&slot)?;
+        entry.team = Some(team);
+        entry.who.human().cloned()
+    }
+
+    /// Merges one `PlayerData` (match_end, request_player). Without a usable
+    /// profile the slot keeps its identity only if the name still matches, as
+    /// a different name in a known slot means it changed hands.
+    pub fn player_data(&mut self, pd: &PlayerData, seen_ms: i64) -> Option<PlayerSeen> {
+        let slot = pd.slot?;
+        let old = self.slots.remove(&slot);
+        let who = Who::from_player_data(pd)
+            .or_else(|| old.filter(|o| o.name == pd.name).map(|o| o.who))
+            .unwrap_or(Who::Unknown);
+        let seen = who.human().map(|key| PlayerSeen {
+            name: pd.name.clone(),
+            color: pd.color.clone(),
+            premium: Some(pd.premium),
+            hat: pd.hat.clone(),
+            clan_id: pd.clan_id.clone(),
+            clan_tag: pd.clan_tag.clone(),
+            ..seen(key, seen_ms)
+        });
+        self.slots.insert(
+            slot,
+            Slot {
+                who,
+                name: pd.name.clone(),
+                team: pd.team,
+            },
+        );
+        seen
+    }
+
+    /// A scoreboard lists everyone connected: it replaces the whole map, since
+    /// connects and disconnects may have been missed while bman was away.
+    pub fn rebuild(&mut self, players: &[PlayerData], seen_ms: i64) -> Vec<PlayerSeen> {
+        let mut old = std::mem::take(&mut self.slots);
+        players
+            .iter()
+            .filter_map(|pd| {
+                let slot = pd.slot?;
+                if let Some(prev) = old.remove(&slot) {
+                    self.slots.insert(slot, prev);
+                }
+                self.player_data(pd, seen_ms)
+            })
+            .collect()
+    }
+
+    /// Who did something: a non-bot profile in the event wins over the cache
+    /// (and is learned); a bot profile marks a bot; otherwise the cache decides.
+    pub fn resolve(&mut self, slot: Option<i32>, profile: Option<&Profile>) -> Actor {
+        if let (Some(slot), Some(_)) = (slot.filter(|s| *s >= 0), profile) {
+            self.learn(slot, profile);
+        }
+        match (profile, slot) {
+            (Some(p), _) if p.is_bot() => Actor::Bot,
+            (Some(p), _) => Actor::Human(p.clone()),
+            (None, Some(slot)) if slot >= 0 => match self.slots.get(&slot).map(|s| &s.who) {
+                Some(Who::Human(key)) => Actor::Human(key.clone()),
+                Some(Who::Bot) => Actor::Bot,
+                Some(Who::Unknown) | None => Actor::Unknown,
+            },
+            (None, _) => Actor::World,
+        }
+    }
+
+    pub fn get(&self, slot: i32) -> Option<&Slot> {
+        self.slots.get(&slot)
+    }
+
+    pub fn team(&self, slot: Option<i32>) -> Option<i32> {
+        self.slots.get(&slot?)?.team
+    }
+
+    /// The human's current team, looked up by key (the slot may be unknown).
+    pub fn team_of(&self, key: &PlayerKey) -> Option<i32> {
+        self.slots
+            .values()
+            .find(|s| s.who.human() == Some(key))
+            .and_then(|s| s.team)
+    }
+
+    /// Connected humans with a known team, in slot order.
+    pub fn teams(&self) -> Vec<(PlayerKey, i32)> {
+        self.slots
+            .values()
+            .filter_map(|s| Some((s.who.human()?.clone(), s.team?)))
+            .collect()
+    }
+
+    /// Connected humans whose team passes `keep`, sorted and deduplicated.
+    pub fn humans(&self, keep: impl Fn(Option<i32>) -> bool) -> Vec<PlayerKey> {
+        let set: BTreeSet<&PlayerKey> = self
+            .slots
+            .values()
+            .filter(|s| keep(s.team))
+            .filter_map(|s| s.who.human())
+            .collect();
+        set.into_iter().cloned().collect()
+    }
+}
+
+/// The profile NPCs are given when their spawn does not carry one.
+fn bot_profile() -> Profile {
+    Profile {
+        store: Profile::BOT_STORE,
+        id: String::new(),
+    }
+}
+
+/// An empty sighting of `key`, for the caller to fill in.
+pub fn seen(key: &PlayerKey, seen_ms: i64) -> PlayerSeen {
+    PlayerSeen {
+        key: key.clone(),
+        name: None,
+        ip: None,
+        color: None,
+        premium: None,
+        hat: None,
+        clan_id: None,
+        clan_tag: None,
+        seen_ms,
+    }
+}

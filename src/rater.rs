@@ -1,0 +1,255 @@
+//! Applies facts to players' per-mode stats: ratings (design.md "Ratings")
+//! and counters. The live writer and `bman rerate` share it, so a rerate of
+//! stored facts gives exactly what a fresh replay of the journal gives.
+
+use crate::mode::Mode;
+use crate::ratings::{self, Rating, TeamOutcome, TrueSkillParams};
+use crate::store::{Fact, FactRecord, ModeStats, PlayerKey, RatingChange};
+use std::collections::{BTreeSet, HashMap};
+
+/// Rating parameters: TrueSkill for dm rounds/kills and ctf captures, Elo K for tdm kills.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatingParams {
+    pub trueskill: TrueSkillParams,
+    pub elo_k: f64,
+}
+
+/// Per-(player, mode) stats in memory, and which ones changed since the last take.
+#[derive(Debug)]
+pub struct Rater {
+    params: RatingParams,
+    stats: HashMap<(PlayerKey, Mode), ModeStats>,
+    dirty: BTreeSet<(PlayerKey, Mode)>,
+}
+
+impl Rater {
+    pub fn new(params: RatingParams) -> Rater {
+        Rater {
+            params,
+            stats: HashMap::new(),
+            dirty: BTreeSet::new(),
+        }
+    }
+
+    /// Players of `record` whose stats in its mode are not in memory yet.
+    pub fn missing(&self, record: &FactRecord) -> Vec<PlayerKey> {
+        let mut keys = players_of(&record.fact);
+        keys.retain(|k| !self.stats.contains_key(&(k.clone(), record.mode)));
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Puts stats loaded from the store into memory (not marked changed).
+    pub fn load(&mut self, mode: Mode, key: PlayerKey, stats: ModeStats) {
+        self.stats.insert((key, mode), stats);
+    }
+
+    /// The stats changed since the last call, for writing.
+    pub fn take_changed(&mut self) -> Vec<(PlayerKey, Mode, ModeStats)> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter_map(|(key, mode)| {
+                let stats = *self.stats.get(&(key.clone(), mode))?;
+                Some((key, mode, stats))
+            })
+            .collect()
+    }
+
+    /// Every player's stats in `mode` (rerate's result).
+    pub fn all(&self, mode: Mode) -> Vec<(PlayerKey, ModeStats)> {
+        let mut all: Vec<_> = self
+            .stats
+            .iter()
+            .filter(|((_, m), _)| *m == mode)
+            .map(|((k, _), s)| (k.clone(), *s))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Forgets everything in memory (the cache is rebuilt from the store on demand).
+    pub fn clear(&mut self) {
+        self.stats.clear();
+        self.dirty.clear();
+    }
+
+    fn entry(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64) -> &mut ModeStats {
+        self.dirty.insert((key.clone(), mode));
+        let initial = ModeStats::initial(&self.params.trueskill);
+        let stats = self.stats.entry((key.clone(), mode)).or_insert(initial);
+        stats.last_updated_ms = stats.last_updated_ms.max(time_ms);
+        stats
+    }
+
+    fn rating(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64) -> Rating {
+        let s = self.entry(key, mode, time_ms);
+        Rating {
+            mu: s.mu,
+            sigma: s.sigma,
+        }
+    }
+
+    /// Sets a new rating (and Elo) and returns the change it made.
+    fn set(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64, rating: Rating, elo: f64) -> RatingChange {
+        let s = self.entry(key, mode, time_ms);
+        let change = RatingChange {
+            mu: rating.mu,
+            sigma: rating.sigma,
+            elo,
+            delta_mu: rating.mu - s.mu,
+            delta_sigma: rating.sigma - s.sigma,
+            delta_elo: elo - s.elo,
+        };
+        s.mu = rating.mu;
+        s.sigma = rating.sigma;
+        s.elo = elo;
+        change
+    }
+
+    /// Applies one fact; returns the rating changes it caused (empty for unrated facts).
+    pub fn apply(&mut self, record: &FactRecord) -> Vec<(PlayerKey, RatingChange)> {
+        let (mode, t) = (record.mode, record.time_ms);
+        let mut changes = Vec::new();
+        match &record.fact {
+            Fact::Kill(kill) => {
+                if kill.teamkill || kill.killer == kill.victim {
+                    return changes;
+                }
+                self.entry(&kill.killer, mode, t).kills += 1;
+                self.entry(&kill.victim, mode, t).deaths += 1;
+                match mode {
+                    Mode::Dm => {
+                        let (w, l) = (self.rating(&kill.killer, mode, t), self.rating(&kill.victim, mode, t));
+                        let (w2, l2) = ratings::rate_1v1(w, l, &self.params.trueskill);
+                        for (key, rating) in [(&kill.killer, w2), (&kill.victim, l2)] {
+                            self.entry(key, mode, t).games += 1;
+                            let elo = self.entry(key, mode, t).elo;
+                            changes.push((key.clone(), self.set(key, mode, t, rating, elo)));
+                        }
+                    }
+                    Mode::Tdm => {
+                        let killer_elo = self.entry(&kill.killer, mode, t).elo;
+                        let victim_elo = self.entry(&kill.victim, mode, t).elo;
+                        let (k2, v2) = ratings::elo_kill(killer_elo, victim_elo, self.params.elo_k);
+                        for (key, elo) in [(&kill.killer, k2), (&kill.victim, v2)] {
+                            let rating = self.rating(key, mode, t);
+                            changes.push((key.clone(), self.set(key, mode, t, rating, elo)));
+                        }
+                    }
+                    Mode::Ctf | Mode::Svl => {}
+                }
+            }
+            Fact::Round(round) => {
+                let outcome = match round.winner {
+                    1 => TeamOutcome::Team1Wins,
+                    2 => TeamOutcome::Team2Wins,
+                    _ => TeamOutcome::Draw,
+                };
+                changes = self.rate_teams(mode, t, &round.team1, &round.team2, outcome);
+                for (team, won) in [(&round.team1, 1), (&round.team2, 2)] {
+                    for key in team {
+                        let s = self.entry(key, mode, t);
+                        match round.winner {
+                            0 => s.draws += 1,
+                            w if w == won => s.wins += 1,
+                            _ => s.losses += 1,
+                        }
+                    }
+                }
+            }
+            Fact::Capture(capture) => {
+                self.entry(&capture.carrier, mode, t).captures += 1;
+                changes = self.rate_teams(mode, t, &capture.scoring, &capture.other, TeamOutcome::Team1Wins);
+            }
+            Fact::Match(m) => {
+                for p in &m.players {
+                    let s = self.entry(&p.key, mode, t);
+                    s.matches += 1;
+                    if mode == Mode::Svl {
+                        s.games += 1;
+                    }
+                    // Capture the flag decides wins per match (the original tool swapped these).
+                    if mode == Mode::Ctf {
+                        match (m.winner_team, p.team) {
+                            (Some(w @ (1 | 2)), Some(team @ (1 | 2))) if w == team => s.wins += 1,
+                            (Some(1 | 2), Some(1 | 2)) => s.losses += 1,
+                            (Some(0), Some(1 | 2)) => s.draws += 1,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Fact::Wave(wave) => {
+                for key in &wave.players {
+                    let s = self.entry(key, mode, t);
+                    s.best_wave = s.best_wave.max(wave.wave);
+                }
+            }
+            Fact::NpcKill { player } => self.entry(player, mode, t).npc_kills += 1,
+            Fact::NpcDeath { player } => self.entry(player, mode, t).npc_deaths += 1,
+            Fact::Chat(_) => {}
+        }
+        changes
+    }
+
+    /// A two-team TrueSkill game; every player's `games` goes up by one.
+    fn rate_teams(
+        &mut self,
+        mode: Mode,
+        t: i64,
+        team1: &[PlayerKey],
+        team2: &[PlayerKey],
+        outcome: TeamOutcome,
+    ) -> Vec<(PlayerKey, RatingChange)> {
+        if team1.is_empty() || team2.is_empty() {
+            return Vec::new();
+        }
+        let r1: Vec<Rating> = team1.iter().map(|k| self.rating(k, mode, t)).collect();
+        let r2: Vec<Rating> = team2.iter().map(|k| self.rating(k, mode, t)).collect();
+        let (n1, n2) = ratings::rate_two_teams(&r1, &r2, outcome, &self.params.trueskill);
+        let mut changes = Vec::new();
+        for (key, rating) in team1.iter().zip(n1).chain(team2.iter().zip(n2)) {
+            self.entry(key, mode, t).games += 1;
+            let elo = self.entry(key, mode, t).elo;
+            changes.push((key.clone(), self.set(key, mode, t, rating, elo)));
+        }
+        changes
+    }
+}
+
+/// Every player a fact touches.
+fn players_of(fact: &Fact) -> Vec<PlayerKey> {
+    match fact {
+        Fact::Kill(k) => vec![k.killer.clone(), k.victim.clone()],
+        Fact::Round(r) => r.team1.iter().chain(&r.team2).cloned().collect(),
+        Fact::Capture(c) => std::iter::once(&c.carrier).chain(&c.scoring).chain(&c.other).cloned().collect(),
+        Fact::Match(m) => m.players.iter().map(|p| p.key.clone()).collect(),
+        Fact::Wave(w) => w.players.clone(),
+        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player.clone()],
+        Fact::Chat(_) => Vec::new(),
+    }
+}
+
+/// Recomputes every rating of `mode` from the stored facts with `params`
+/// (`bman rerate`), so parameter changes and fixes apply to the past.
+/// `progress` is told how many facts are done. Returns the number of facts.
+pub fn rerate(
+    store: &dyn crate::store::Store,
+    params: RatingParams,
+    mode: Mode,
+    progress: &dyn Fn(usize, usize),
+) -> crate::store::StoreResult<usize> {
+    let mut facts = store.facts(mode)?;
+    let mut rater = Rater::new(params);
+    let total = facts.len();
+    for (done, fact) in facts.iter_mut().enumerate() {
+        fact.changes = rater.apply(&fact.record);
+        if done % 1024 == 0 {
+            progress(done, total);
+        }
+    }
+    progress(total, total);
+    store.replace_ratings(mode, &facts, &rater.all(mode))?;
+    Ok(total)
+}

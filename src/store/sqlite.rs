@@ -1,0 +1,864 @@
+//! The embedded SQLite backend: the zero-setup default and what every test runs on.
+//!
+//! # Schema (migration 1)
+//! - `players`: one row per (store, profile) with the latest name, colour, hat,
+//!   clan and premium flag and first/last seen times. `UNIQUE(profile, store)`
+//!   puts `profile` first so the same index serves exact id lookups across stores.
+//! - `player_names` / `player_ips`: the sets of names and IPs a player used.
+//!   Names keep a Rust-lowercased copy (`name_lower`) for case-insensitive search.
+//! - `player_names_fts`: a contentless FTS5 trigram index over `name_lower`,
+//!   kept in sync by a trigger, for substring search (see [`SqliteStore::find_players`]).
+//! - `mode_stats`: absolute per-player, per-mode stats plus the stored
+//!   leaderboard `rating` (mu - 3*sigma), with one index per leaderboard ordering.
+//! - `facts`: every fact as JSON in `data` (replayed by rerate, shown in
+//!   history), numbered by `seq`, with typed columns for the queries that filter.
+//! - `rating_changes`: each entry of a fact's `changes`, keyed by
+//!   (mode, seq, idx) so `facts(mode)` and rerate's delete are range scans, and
+//!   indexed by (player_id, mode, seq) so a rating history is one as well.
+//! - `checkpoints`: journal progress and tracker snapshot per (server, epoch).
+//!
+//! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
+//! database from version `i` to `i + 1`, inside one transaction. Later changes
+//! append to that list; never edit an applied entry.
+
+use super::*;
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Schema migrations in order; see the module docs.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE players (
+    id INTEGER PRIMARY KEY,
+    store INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    name TEXT,
+    color TEXT,
+    premium INTEGER,
+    hat TEXT,
+    clan_id TEXT,
+    clan_tag TEXT,
+    first_seen_ms INTEGER NOT NULL,
+    last_seen_ms INTEGER NOT NULL,
+    UNIQUE (profile, store)
+);
+CREATE INDEX players_last_seen ON players (last_seen_ms);
+
+CREATE TABLE player_names (
+    id INTEGER PRIMARY KEY,
+    player_id INTEGER NOT NULL REFERENCES players (id),
+    name TEXT NOT NULL,
+    name_lower TEXT NOT NULL,
+    first_used_ms INTEGER NOT NULL,
+    UNIQUE (player_id, name)
+);
+CREATE VIRTUAL TABLE player_names_fts USING fts5 (
+    name_lower, content = '', tokenize = 'trigram case_sensitive 1'
+);
+CREATE TRIGGER player_names_fts_insert AFTER INSERT ON player_names BEGIN
+    INSERT INTO player_names_fts (rowid, name_lower) VALUES (new.id, new.name_lower);
+END;
+
+CREATE TABLE player_ips (
+    player_id INTEGER NOT NULL REFERENCES players (id),
+    ip TEXT NOT NULL,
+    first_used_ms INTEGER NOT NULL,
+    PRIMARY KEY (player_id, ip)
+) WITHOUT ROWID;
+
+CREATE TABLE mode_stats (
+    player_id INTEGER NOT NULL REFERENCES players (id),
+    mode TEXT NOT NULL,
+    mu REAL NOT NULL,
+    sigma REAL NOT NULL,
+    elo REAL NOT NULL,
+    rating REAL NOT NULL,
+    games INTEGER NOT NULL,
+    kills INTEGER NOT NULL,
+    deaths INTEGER NOT NULL,
+    wins INTEGER NOT NULL,
+    losses INTEGER NOT NULL,
+    draws INTEGER NOT NULL,
+    captures INTEGER NOT NULL,
+    best_wave INTEGER NOT NULL,
+    npc_kills INTEGER NOT NULL,
+    npc_deaths INTEGER NOT NULL,
+    matches INTEGER NOT NULL,
+    last_updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (player_id, mode)
+) WITHOUT ROWID;
+CREATE INDEX mode_stats_rating ON mode_stats (mode, rating DESC, games DESC, player_id);
+CREATE INDEX mode_stats_survival ON mode_stats (mode, best_wave DESC, npc_kills DESC, player_id);
+
+CREATE TABLE facts (
+    seq INTEGER PRIMARY KEY,
+    server TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    match_id TEXT,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX facts_mode ON facts (mode, seq);
+
+CREATE TABLE rating_changes (
+    mode TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES facts (seq),
+    idx INTEGER NOT NULL,
+    player_id INTEGER NOT NULL REFERENCES players (id),
+    mu REAL NOT NULL,
+    sigma REAL NOT NULL,
+    elo REAL NOT NULL,
+    delta_mu REAL NOT NULL,
+    delta_sigma REAL NOT NULL,
+    delta_elo REAL NOT NULL,
+    PRIMARY KEY (mode, seq, idx)
+) WITHOUT ROWID;
+CREATE INDEX rating_changes_player ON rating_changes (player_id, mode, seq);
+
+CREATE TABLE checkpoints (
+    server TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    applied_offset INTEGER NOT NULL,
+    snapshot_offset INTEGER NOT NULL,
+    snapshot TEXT,
+    PRIMARY KEY (server, epoch)
+) WITHOUT ROWID;
+"#];
+
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Substring queries shorter than this (in characters) cannot use the trigram index.
+const TRIGRAM: usize = 3;
+
+/// `mode_stats` columns in [`ModeStats`] field order, as [`stats_from_row`] reads them.
+const STATS_COLUMNS: &str = "s.mu, s.sigma, s.elo, s.games, s.kills, s.deaths, s.wins, \
+     s.losses, s.draws, s.captures, s.best_wave, s.npc_kills, s.npc_deaths, s.matches, \
+     s.last_updated_ms";
+
+/// The SQLite store.
+///
+/// Two connections: the writer (every `apply` and `replace_ratings`) and one
+/// reader for the queries. In WAL mode a reader sees the last committed state
+/// while the writer holds its transaction open, so a `/leaderboard` never
+/// waits behind a large batch or a whole-history `rerate`. One reader is
+/// enough: every query is a few index range scans (well under a millisecond
+/// to a few ms), and the bot serves a handful of commands per second.
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let mut writer = connect(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut writer)?;
+        let reader = connect(path)?;
+        // The reader never writes; this turns a mistake into an error, not a lock.
+        reader.pragma_update(None, "query_only", true)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// A poisoned lock only means a panic unwound through a holder; the
+    /// connection itself is fine (an open transaction was rolled back on drop).
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Opens one connection with the per-connection settings.
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // NORMAL is durable across application crashes in WAL mode; only a power
+    // loss can drop the last transactions, which the raw journal can replay.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Applies every migration the database has not seen yet, each in its own
+/// transaction with the version bump, so a crash leaves a consistent version.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    loop {
+        // IMMEDIATE takes the write lock before reading the version, so two
+        // processes opening a new file at once do not both run a migration.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version)
+            .map_err(|_| StoreError::Corrupt(format!("negative schema version {version}")))?;
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::Backend(format!(
+                "database schema version {version} is newer than this bman knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        let Some(sql) = MIGRATIONS.get(version) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = version + 1, "migrated the SQLite schema");
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    /// Type mismatches mean rows bman did not write the way it reads them.
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::Error as E;
+        match e {
+            E::FromSqlConversionFailure(..) | E::InvalidColumnType(..) | E::IntegralValueOutOfRange(..) => {
+                StoreError::Corrupt(e.to_string())
+            }
+            _ => StoreError::Backend(e.to_string()),
+        }
+    }
+}
+
+fn parse_mode(s: &str) -> StoreResult<Mode> {
+    s.parse().map_err(StoreError::Corrupt)
+}
+
+/// Reads [`STATS_COLUMNS`] starting at column `at`.
+fn stats_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<ModeStats> {
+    Ok(ModeStats {
+        mu: row.get(at)?,
+        sigma: row.get(at + 1)?,
+        elo: row.get(at + 2)?,
+        games: row.get(at + 3)?,
+        kills: row.get(at + 4)?,
+        deaths: row.get(at + 5)?,
+        wins: row.get(at + 6)?,
+        losses: row.get(at + 7)?,
+        draws: row.get(at + 8)?,
+        captures: row.get(at + 9)?,
+        best_wave: row.get(at + 10)?,
+        npc_kills: row.get(at + 11)?,
+        npc_deaths: row.get(at + 12)?,
+        matches: row.get(at + 13)?,
+        last_updated_ms: row.get(at + 14)?,
+    })
+}
+
+/// Reads `store, profile, display name` starting at column `at`.
+fn summary_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<PlayerSummary> {
+    Ok(PlayerSummary {
+        key: PlayerKey {
+            store: row.get(at)?,
+            id: row.get(at + 1)?,
+        },
+        name: row.get(at + 2)?,
+    })
+}
+
+/// A player's display name: the latest name, or the profile id for a player
+/// known only from facts (never seen with a name).
+const SUMMARY_COLUMNS: &str = "p.store, p.profile, coalesce(p.name, p.profile)";
+
+fn change_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<RatingChange> {
+    Ok(RatingChange {
+        mu: row.get(at)?,
+        sigma: row.get(at + 1)?,
+        elo: row.get(at + 2)?,
+        delta_mu: row.get(at + 3)?,
+        delta_sigma: row.get(at + 4)?,
+        delta_elo: row.get(at + 5)?,
+    })
+}
+
+fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn offset_to_sql(offset: u64) -> StoreResult<i64> {
+    i64::try_from(offset).map_err(|_| StoreError::Backend(format!("journal offset {offset} is too large to store")))
+}
+
+fn offset_from_sql(offset: i64) -> StoreResult<u64> {
+    u64::try_from(offset).map_err(|_| StoreError::Corrupt(format!("negative journal offset {offset}")))
+}
+
+/// The `kind` column: the fact's variant, as its JSON `type` tag names it.
+fn fact_kind(fact: &Fact) -> &'static str {
+    match fact {
+        Fact::Kill(_) => "kill",
+        Fact::Round(_) => "round",
+        Fact::Capture(_) => "capture",
+        Fact::Match(_) => "match",
+        Fact::Wave(_) => "wave",
+        Fact::NpcKill { .. } => "npc_kill",
+        Fact::NpcDeath { .. } => "npc_death",
+        Fact::Chat(_) => "chat",
+    }
+}
+
+/// Every player a fact names, so each gets a `players` row.
+fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
+    match fact {
+        Fact::Kill(k) => vec![&k.killer, &k.victim],
+        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
+        Fact::Capture(c) => std::iter::once(&c.carrier).chain(&c.scoring).chain(&c.other).collect(),
+        Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
+        Fact::Wave(w) => w.players.iter().collect(),
+        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
+        Fact::Chat(c) => c.player.iter().collect(),
+    }
+}
+
+/// Player ids resolved within one write transaction. Scoped to the
+/// transaction so a rollback cannot leave ids of rows that no longer exist.
+#[derive(Default)]
+struct PlayerIds(HashMap<PlayerKey, i64>);
+
+impl PlayerIds {
+    /// Merges one sighting into `players`, `player_names` and `player_ips`.
+    fn seen(&mut self, tx: &Transaction<'_>, seen: &PlayerSeen) -> StoreResult<()> {
+        let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO players (store, profile, name, color, premium, hat, clan_id, clan_tag, \
+                     first_seen_ms, last_seen_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+                 ON CONFLICT (profile, store) DO UPDATE SET \
+                     name = coalesce(excluded.name, name), \
+                     color = coalesce(excluded.color, color), \
+                     premium = coalesce(excluded.premium, premium), \
+                     hat = coalesce(excluded.hat, hat), \
+                     clan_id = coalesce(excluded.clan_id, clan_id), \
+                     clan_tag = coalesce(excluded.clan_tag, clan_tag), \
+                     first_seen_ms = min(first_seen_ms, excluded.first_seen_ms), \
+                     last_seen_ms = max(last_seen_ms, excluded.last_seen_ms) \
+                 RETURNING id",
+            )?
+            .query_row(
+                params![
+                    seen.key.store,
+                    seen.key.id,
+                    seen.name,
+                    seen.color,
+                    seen.premium,
+                    seen.hat,
+                    seen.clan_id,
+                    seen.clan_tag,
+                    seen.seen_ms
+                ],
+                |r| r.get(0),
+            )?;
+        if let Some(name) = &seen.name {
+            tx.prepare_cached(
+                "INSERT INTO player_names (player_id, name, name_lower, first_used_ms) \
+                 VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (player_id, name) DO UPDATE SET first_used_ms = excluded.first_used_ms \
+                 WHERE excluded.first_used_ms < first_used_ms",
+            )?
+            .execute(params![id, name, name.to_lowercase(), seen.seen_ms])?;
+        }
+        if let Some(ip) = &seen.ip {
+            tx.prepare_cached(
+                "INSERT INTO player_ips (player_id, ip, first_used_ms) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (player_id, ip) DO UPDATE SET first_used_ms = excluded.first_used_ms \
+                 WHERE excluded.first_used_ms < first_used_ms",
+            )?
+            .execute(params![id, ip, seen.seen_ms])?;
+        }
+        if !self.0.contains_key(&seen.key) {
+            self.0.insert(seen.key.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// The id of `key`, creating a bare row (first and last seen at `seen_ms`)
+    /// for a player the store has not seen yet.
+    fn get(&mut self, tx: &Transaction<'_>, key: &PlayerKey, seen_ms: i64) -> StoreResult<i64> {
+        if let Some(&id) = self.0.get(key) {
+            return Ok(id);
+        }
+        let existing = tx
+            .prepare_cached("SELECT id FROM players WHERE profile = ?1 AND store = ?2")?
+            .query_row(params![key.id, key.store], |r| r.get(0))
+            .optional()?;
+        let id = match existing {
+            Some(id) => id,
+            None => tx
+                .prepare_cached(
+                    "INSERT INTO players (store, profile, first_seen_ms, last_seen_ms) \
+                     VALUES (?1, ?2, ?3, ?3) RETURNING id",
+                )?
+                .query_row(params![key.store, key.id, seen_ms], |r| r.get(0))?,
+        };
+        self.0.insert(key.clone(), id);
+        Ok(id)
+    }
+}
+
+/// Inserts one fact's rating changes; `idx` keeps their order within the fact.
+fn insert_changes(tx: &Transaction<'_>, ids: &mut PlayerIds, mode: Mode, fact: &StoredFact) -> StoreResult<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO rating_changes (mode, seq, idx, player_id, mu, sigma, elo, \
+             delta_mu, delta_sigma, delta_elo) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for (idx, (key, c)) in fact.changes.iter().enumerate() {
+        let player = ids.get(tx, key, fact.record.time_ms)?;
+        stmt.execute(params![
+            mode.as_str(),
+            fact.seq,
+            to_i64(idx),
+            player,
+            c.mu,
+            c.sigma,
+            c.elo,
+            c.delta_mu,
+            c.delta_sigma,
+            c.delta_elo
+        ])?;
+    }
+    Ok(())
+}
+
+/// Writes absolute stats, computing the stored leaderboard rating.
+fn upsert_stats(tx: &Transaction<'_>, player: i64, mode: Mode, s: &ModeStats) -> StoreResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO mode_stats (player_id, mode, mu, sigma, elo, rating, games, kills, deaths, \
+             wins, losses, draws, captures, best_wave, npc_kills, npc_deaths, matches, last_updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+         ON CONFLICT (player_id, mode) DO UPDATE SET \
+             mu = excluded.mu, sigma = excluded.sigma, elo = excluded.elo, rating = excluded.rating, \
+             games = excluded.games, kills = excluded.kills, deaths = excluded.deaths, \
+             wins = excluded.wins, losses = excluded.losses, draws = excluded.draws, \
+             captures = excluded.captures, best_wave = excluded.best_wave, \
+             npc_kills = excluded.npc_kills, npc_deaths = excluded.npc_deaths, \
+             matches = excluded.matches, last_updated_ms = excluded.last_updated_ms",
+    )?
+    .execute(params![
+        player,
+        mode.as_str(),
+        s.mu,
+        s.sigma,
+        s.elo,
+        s.rating(),
+        s.games,
+        s.kills,
+        s.deaths,
+        s.wins,
+        s.losses,
+        s.draws,
+        s.captures,
+        s.best_wave,
+        s.npc_kills,
+        s.npc_deaths,
+        s.matches,
+        s.last_updated_ms
+    ])?;
+    Ok(())
+}
+
+/// The SQL ordering of a mode's leaderboard. Each matches one index column for
+/// column (`mode_stats_rating`, `mode_stats_survival`), so a page is an index
+/// range scan that stops after `offset + limit` rows, with no sort step; the
+/// `explain_*` unit tests pin that.
+fn leaderboard_order(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Svl => "s.best_wave DESC, s.npc_kills DESC, s.player_id",
+        Mode::Dm | Mode::Tdm | Mode::Ctf => "s.rating DESC, s.games DESC, s.player_id",
+    }
+}
+
+/// 1 + the number of players ahead of `player` in `mode`'s full leaderboard
+/// ordering (tie-breaks included, so it equals the unfiltered leaderboard
+/// rank). Two index range counts instead of one OR, which SQLite would plan
+/// as a scan of the whole mode.
+fn rank(tx: &Transaction<'_>, mode: Mode, player: i64, s: &ModeStats) -> StoreResult<usize> {
+    let (ahead, tied) = match mode {
+        Mode::Svl => (
+            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND best_wave > ?2",
+            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND best_wave = ?2 \
+             AND (npc_kills > ?3 OR (npc_kills = ?3 AND player_id < ?4))",
+        ),
+        Mode::Dm | Mode::Tdm | Mode::Ctf => (
+            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND rating > ?2",
+            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND rating = ?2 \
+             AND (games > ?3 OR (games = ?3 AND player_id < ?4))",
+        ),
+    };
+    let (first, second) = match mode {
+        Mode::Svl => (rusqlite::types::Value::Integer(s.best_wave), s.npc_kills),
+        Mode::Dm | Mode::Tdm | Mode::Ctf => (rusqlite::types::Value::Real(s.rating()), s.games),
+    };
+    let ahead: i64 = tx
+        .prepare_cached(ahead)?
+        .query_row(params![mode.as_str(), first], |r| r.get(0))?;
+    let tied: i64 = tx
+        .prepare_cached(tied)?
+        .query_row(params![mode.as_str(), first, second, player], |r| r.get(0))?;
+    Ok(usize::try_from(ahead + tied).unwrap_or(usize::MAX - 1) + 1)
+}
+
+impl Store for SqliteStore {
+    fn apply(&self, batch: &WriteBatch) -> StoreResult<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ids = PlayerIds::default();
+        for seen in &batch.players {
+            ids.seen(&tx, seen)?;
+        }
+        for fact in &batch.facts {
+            let record = &fact.record;
+            let data = serde_json::to_string(&record.fact)
+                .map_err(|e| StoreError::Backend(format!("cannot encode fact {}: {e}", fact.seq)))?;
+            tx.prepare_cached(
+                "INSERT INTO facts (seq, server, mode, time_ms, match_id, kind, data) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                fact.seq,
+                record.server,
+                record.mode.as_str(),
+                record.time_ms,
+                record.match_id,
+                fact_kind(&record.fact),
+                data
+            ])?;
+            for key in fact_players(&record.fact) {
+                ids.get(&tx, key, record.time_ms)?;
+            }
+            insert_changes(&tx, &mut ids, record.mode, fact)?;
+        }
+        for (key, mode, stats) in &batch.stats {
+            let player = ids.get(&tx, key, stats.last_updated_ms)?;
+            upsert_stats(&tx, player, *mode, stats)?;
+        }
+        for c in &batch.checkpoints {
+            tx.prepare_cached(
+                "INSERT INTO checkpoints (server, epoch, applied_offset, snapshot_offset, snapshot) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (server, epoch) DO UPDATE SET applied_offset = excluded.applied_offset, \
+                     snapshot_offset = excluded.snapshot_offset, snapshot = excluded.snapshot",
+            )?
+            .execute(params![
+                c.server,
+                c.epoch,
+                offset_to_sql(c.offset)?,
+                offset_to_sql(c.snapshot_offset)?,
+                c.snapshot
+            ])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn next_seq(&self) -> StoreResult<i64> {
+        // max(rowid) is one step to the end of the table's b-tree.
+        Ok(self
+            .reader()
+            .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM facts")?
+            .query_row([], |r| r.get(0))?)
+    }
+
+    fn load_stats(&self, mode: Mode, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let mut out = HashMap::with_capacity(keys.len());
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT {STATS_COLUMNS} FROM players p JOIN mode_stats s ON s.player_id = p.id \
+                 WHERE p.profile = ?1 AND p.store = ?2 AND s.mode = ?3"
+            ))?;
+            for key in keys {
+                if let Some(stats) = stmt
+                    .query_row(params![key.id, key.store, mode.as_str()], |r| stats_from_row(r, 0))
+                    .optional()?
+                {
+                    out.insert(key.clone(), stats);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn checkpoint(&self, server: &str, epoch: i64) -> StoreResult<Option<Checkpoint>> {
+        let row = self
+            .reader()
+            .prepare_cached(
+                "SELECT applied_offset, snapshot_offset, snapshot FROM checkpoints \
+                 WHERE server = ?1 AND epoch = ?2",
+            )?
+            .query_row(params![server, epoch], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+            })
+            .optional()?;
+        row.map(|(offset, snapshot_offset, snapshot)| {
+            Ok(Checkpoint {
+                server: server.to_string(),
+                epoch,
+                offset: offset_from_sql(offset)?,
+                snapshot_offset: offset_from_sql(snapshot_offset)?,
+                snapshot,
+            })
+        })
+        .transpose()
+    }
+
+    fn leaderboard(&self, query: &LeaderboardQuery) -> StoreResult<Vec<LeaderboardRow>> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, {STATS_COLUMNS} \
+             FROM mode_stats s JOIN players p ON p.id = s.player_id \
+             WHERE s.mode = ?1 AND s.games >= ?2 AND s.last_updated_ms >= ?3 \
+             ORDER BY {} LIMIT ?4 OFFSET ?5",
+            leaderboard_order(query.mode)
+        );
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![
+                query.mode.as_str(),
+                query.min_games.unwrap_or(i64::MIN),
+                query.active_since_ms.unwrap_or(i64::MIN),
+                to_i64(query.limit),
+                to_i64(query.offset)
+            ],
+            |r| Ok((summary_from_row(r, 0)?, stats_from_row(r, 3)?)),
+        )?;
+        let mut out = Vec::new();
+        for (i, row) in rows.enumerate() {
+            let (player, stats) = row?;
+            out.push(LeaderboardRow {
+                rank: query.offset.saturating_add(i + 1),
+                player,
+                stats,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Case-insensitive means: both the stored names and the query are
+    /// lowercased in Rust (`str::to_lowercase`, full Unicode), then compared as
+    /// plain substrings. SQLite's own `lower()`/`LIKE` fold only ASCII, so they
+    /// are not used; no user input is ever a pattern.
+    ///
+    /// Queries of 3+ characters use the trigram index (a quoted FTS5 phrase of
+    /// the query's trigrams is exactly a substring match, and the tokenizer is
+    /// case-sensitive over the already-lowercased text). Shorter queries cannot
+    /// use trigrams; they walk players from the most recently seen and stop at
+    /// `limit`, which is quick because a 1–2 character fragment matches often.
+    fn find_players(&self, query: &str, limit: usize) -> StoreResult<Vec<PlayerSummary>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = to_i64(limit);
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let collect = |sql: &str, needle: &str| -> StoreResult<Vec<PlayerSummary>> {
+            let mut stmt = tx.prepare_cached(sql)?;
+            let rows = stmt.query_map(params![needle, limit], |r| summary_from_row(r, 0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let exact = collect(
+            &format!(
+                "SELECT {SUMMARY_COLUMNS} FROM players p WHERE p.profile = ?1 \
+                 ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+            ),
+            query,
+        )?;
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        let needle = query.to_lowercase();
+        if needle.chars().count() >= TRIGRAM {
+            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+            collect(
+                &format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM players p WHERE p.id IN ( \
+                         SELECT n.player_id FROM player_names n WHERE n.id IN ( \
+                             SELECT rowid FROM player_names_fts WHERE player_names_fts MATCH ?1)) \
+                     ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+                ),
+                &phrase,
+            )
+        } else {
+            collect(
+                &format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM players p WHERE EXISTS ( \
+                         SELECT 1 FROM player_names n \
+                         WHERE n.player_id = p.id AND instr(n.name_lower, ?1) > 0) \
+                     ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+                ),
+                &needle,
+            )
+        }
+    }
+
+    fn profile(&self, key: &PlayerKey) -> StoreResult<Option<PlayerProfile>> {
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        type PlayerRow = (i64, PlayerSummary, Option<String>, Option<bool>, Option<String>, Option<String>, Option<String>, i64, i64);
+        let row: Option<PlayerRow> = tx
+            .prepare_cached(&format!(
+                "SELECT p.id, {SUMMARY_COLUMNS}, p.color, p.premium, p.hat, p.clan_id, p.clan_tag, \
+                     p.first_seen_ms, p.last_seen_ms \
+                 FROM players p WHERE p.profile = ?1 AND p.store = ?2"
+            ))?
+            .query_row(params![key.id, key.store], |r| {
+                Ok((
+                    r.get(0)?,
+                    summary_from_row(r, 1)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            })
+            .optional()?;
+        let Some((id, player, color, premium, hat, clan_id, clan_tag, first_seen_ms, last_seen_ms)) = row else {
+            return Ok(None);
+        };
+        let names = tx
+            .prepare_cached("SELECT name FROM player_names WHERE player_id = ?1 ORDER BY first_used_ms, id")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let stats = tx
+            .prepare_cached(&format!("SELECT s.mode, {STATS_COLUMNS} FROM mode_stats s WHERE s.player_id = ?1"))?
+            .query_map([id], |r| Ok((r.get::<_, String>(0)?, stats_from_row(r, 1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut modes = Vec::with_capacity(stats.len());
+        for (mode, stats) in stats {
+            let mode = parse_mode(&mode)?;
+            modes.push((mode, stats, rank(&tx, mode, id, &stats)?));
+        }
+        modes.sort_by_key(|(mode, ..)| *mode);
+        tx.commit()?;
+        Ok(Some(PlayerProfile {
+            player,
+            names,
+            color,
+            premium: premium.unwrap_or(false),
+            hat,
+            clan_id,
+            clan_tag,
+            first_seen_ms,
+            last_seen_ms,
+            modes,
+        }))
+    }
+
+    fn rating_history(&self, key: &PlayerKey, mode: Mode) -> StoreResult<Vec<RatingPoint>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.seq, f.time_ms, c.mu, c.sigma, c.elo, c.delta_mu, c.delta_sigma, c.delta_elo \
+             FROM players p \
+             JOIN rating_changes c ON c.player_id = p.id AND c.mode = ?3 \
+             JOIN facts f ON f.seq = c.seq \
+             WHERE p.profile = ?1 AND p.store = ?2 \
+             ORDER BY c.seq, c.idx",
+        )?;
+        let rows = stmt.query_map(params![key.id, key.store, mode.as_str()], |r| {
+            Ok(RatingPoint {
+                seq: r.get(0)?,
+                time_ms: r.get(1)?,
+                change: change_from_row(r, 2)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let mut facts = Vec::new();
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, server, time_ms, match_id, data FROM facts WHERE mode = ?1 ORDER BY seq",
+            )?;
+            let mut rows = stmt.query([mode.as_str()])?;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                let data: String = r.get(4)?;
+                let fact = serde_json::from_str(&data)
+                    .map_err(|e| StoreError::Corrupt(format!("fact {seq} is not a valid fact: {e}")))?;
+                facts.push(StoredFact {
+                    seq,
+                    record: FactRecord {
+                        server: r.get(1)?,
+                        mode,
+                        time_ms: r.get(2)?,
+                        match_id: r.get(3)?,
+                        fact,
+                    },
+                    changes: Vec::new(),
+                });
+            }
+        }
+        {
+            // Both lists come in seq order, so a cursor into `facts` pairs them.
+            let mut stmt = tx.prepare_cached(
+                "SELECT c.seq, p.store, p.profile, c.mu, c.sigma, c.elo, c.delta_mu, c.delta_sigma, c.delta_elo \
+                 FROM rating_changes c JOIN players p ON p.id = c.player_id \
+                 WHERE c.mode = ?1 ORDER BY c.seq, c.idx",
+            )?;
+            let mut rows = stmt.query([mode.as_str()])?;
+            let mut at = 0;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                while facts.get(at).is_some_and(|f| f.seq < seq) {
+                    at += 1;
+                }
+                let fact = facts
+                    .get_mut(at)
+                    .filter(|f| f.seq == seq)
+                    .ok_or_else(|| StoreError::Corrupt(format!("rating change of fact {seq}, which is not a {mode} fact")))?;
+                let key = PlayerKey {
+                    store: r.get(1)?,
+                    id: r.get(2)?,
+                };
+                fact.changes.push((key, change_from_row(r, 3)?));
+            }
+        }
+        tx.commit()?;
+        Ok(facts)
+    }
+
+    fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut ids = PlayerIds::default();
+        tx.prepare_cached("DELETE FROM rating_changes WHERE mode = ?1")?
+            .execute([mode.as_str()])?;
+        for fact in facts {
+            insert_changes(&tx, &mut ids, mode, fact)?;
+        }
+        tx.prepare_cached("DELETE FROM mode_stats WHERE mode = ?1")?
+            .execute([mode.as_str()])?;
+        for (key, s) in stats {
+            let player = ids.get(&tx, key, s.last_updated_ms)?;
+            upsert_stats(&tx, player, mode, s)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}

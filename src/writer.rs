@@ -1,0 +1,241 @@
+//! The single store writer: a dedicated thread that turns trackers' output
+//! into rated, numbered facts and commits them in batches (at least every
+//! 100 ms). It keeps active players' stats in memory ([`Rater`]), so a kill
+//! costs no database read, and it skips anything at or before a server's
+//! journal checkpoint, so replaying a journal twice never counts twice.
+//! When the database fails it keeps the batch and retries; meanwhile its
+//! bounded inbox fills and the ingest slows down instead of dropping events.
+
+use crate::journal::JournalPos;
+use crate::mode::Mode;
+use crate::rater::{Rater, RatingParams};
+use crate::store::{Checkpoint, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{error, info, warn};
+
+/// Longest time a received event waits before its batch commits.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A batch this large commits at once.
+const MAX_BATCH_FACTS: usize = 5_000;
+/// Capacity of the writer's inbox (bundles, one per event).
+pub const INBOX_CAPACITY: usize = 4_096;
+
+/// What one event produced on one server, with where it sits in the journal.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    pub server: String,
+    pub pos: Option<JournalPos>,
+    pub players: Vec<PlayerSeen>,
+    pub facts: Vec<FactRecord>,
+    /// The server's tracker state after this event, when the tracker sent one.
+    pub snapshot: Option<String>,
+}
+
+enum Message {
+    Bundle(Bundle),
+    /// Commit everything received so far, then answer.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The sending side; cheap to clone.
+#[derive(Clone)]
+pub struct WriterHandle {
+    inbox: mpsc::Sender<Message>,
+}
+
+impl WriterHandle {
+    /// Queues a bundle; waits while the writer is behind (backpressure).
+    pub async fn send(&self, bundle: Bundle) -> bool {
+        self.inbox.send(Message::Bundle(bundle)).await.is_ok()
+    }
+
+    /// Resolves once everything sent before it is committed.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inbox.send(Message::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// Starts the writer thread. It ends when every handle is dropped, after a last commit.
+pub fn spawn(store: Arc<dyn Store>, params: RatingParams) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
+    let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("bman-writer".into())
+        .spawn(move || Writer::new(store, params).run(rx))
+        .expect("spawn the writer thread");
+    (WriterHandle { inbox: tx }, thread)
+}
+
+/// What the writer did over its life (logged at exit, used by tests and benches).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterTotals {
+    pub bundles: u64,
+    pub skipped_already_applied: u64,
+    pub facts: u64,
+    pub commits: u64,
+}
+
+struct Writer {
+    store: Arc<dyn Store>,
+    rater: Rater,
+    next_seq: Option<i64>,
+    batch: WriteBatch,
+    /// Per (server, epoch): the checkpoint being built, starting from the stored one.
+    checkpoints: HashMap<(String, i64), Checkpoint>,
+    totals: WriterTotals,
+}
+
+impl Writer {
+    fn new(store: Arc<dyn Store>, params: RatingParams) -> Writer {
+        Writer {
+            store,
+            rater: Rater::new(params),
+            next_seq: None,
+            batch: WriteBatch::default(),
+            checkpoints: HashMap::new(),
+            totals: WriterTotals::default(),
+        }
+    }
+
+    fn run(mut self, mut inbox: mpsc::Receiver<Message>) -> WriterTotals {
+        // A tiny runtime of the writer's own, only to wait on the inbox with a timeout.
+        let clock = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("build the writer's timer runtime");
+        let mut waiting_since: Option<Instant> = None;
+        loop {
+            let message = match waiting_since {
+                None => inbox.blocking_recv(),
+                Some(since) => {
+                    let left = FLUSH_EVERY.saturating_sub(since.elapsed());
+                    match clock.block_on(tokio::time::timeout(left, inbox.recv())) {
+                        Ok(m) => m,
+                        Err(_) => {
+                            self.commit();
+                            waiting_since = None;
+                            continue;
+                        }
+                    }
+                }
+            };
+            match message {
+                None => break,
+                Some(Message::Bundle(bundle)) => {
+                    self.add(bundle);
+                    waiting_since.get_or_insert_with(Instant::now);
+                    if self.batch.facts.len() >= MAX_BATCH_FACTS {
+                        self.commit();
+                        waiting_since = None;
+                    }
+                }
+                Some(Message::Flush(done)) => {
+                    self.commit();
+                    waiting_since = None;
+                    let _ = done.send(());
+                }
+            }
+        }
+        self.commit();
+        info!(
+            "writer stopped: {} facts in {} commits; {} events were already applied",
+            self.totals.facts, self.totals.commits, self.totals.skipped_already_applied
+        );
+        self.totals
+    }
+
+    /// Retries a store call until it succeeds (the data is never dropped).
+    fn retry<T>(&self, what: &str, mut call: impl FnMut(&dyn Store) -> StoreResult<T>) -> T {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match call(self.store.as_ref()) {
+                Ok(v) => return v,
+                Err(e) => {
+                    error!("{what} failed: {e}; retrying in {:.1}s (events wait in the queue and the journal)", delay.as_secs_f64());
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    fn add(&mut self, bundle: Bundle) {
+        self.totals.bundles += 1;
+        if let Some(pos) = bundle.pos {
+            let key = (bundle.server.clone(), pos.epoch);
+            if !self.checkpoints.contains_key(&key) {
+                let stored = self.retry("reading a checkpoint", |s| s.checkpoint(&bundle.server, pos.epoch));
+                let checkpoint = stored.unwrap_or(Checkpoint {
+                    server: bundle.server.clone(),
+                    epoch: pos.epoch,
+                    offset: 0,
+                    snapshot_offset: 0,
+                    snapshot: None,
+                });
+                self.checkpoints.insert(key.clone(), checkpoint);
+            }
+            let checkpoint = self.checkpoints.get_mut(&key).expect("inserted above");
+            if pos.offset <= checkpoint.offset {
+                self.totals.skipped_already_applied += 1;
+                return;
+            }
+            checkpoint.offset = pos.offset;
+            if let Some(snapshot) = bundle.snapshot {
+                checkpoint.snapshot = Some(snapshot);
+                checkpoint.snapshot_offset = pos.offset;
+            }
+            let checkpoint = checkpoint.clone();
+            self.batch.checkpoints.retain(|c| (c.server.as_str(), c.epoch) != (key.0.as_str(), key.1));
+            self.batch.checkpoints.push(checkpoint);
+        }
+        self.batch.players.extend(bundle.players);
+        for record in bundle.facts {
+            self.load_missing(&record);
+            let changes = self.rater.apply(&record);
+            let seq = self.seq();
+            self.batch.facts.push(StoredFact { seq, record, changes });
+        }
+    }
+
+    fn seq(&mut self) -> i64 {
+        let next = match self.next_seq {
+            Some(n) => n,
+            None => self.retry("reading the next fact number", |s| s.next_seq()),
+        };
+        self.next_seq = Some(next + 1);
+        next
+    }
+
+    fn load_missing(&mut self, record: &FactRecord) {
+        let missing = self.rater.missing(record);
+        if missing.is_empty() {
+            return;
+        }
+        let mode: Mode = record.mode;
+        let loaded = self.retry("loading player stats", |s| s.load_stats(mode, &missing));
+        for (key, stats) in loaded {
+            self.rater.load(mode, key, stats);
+        }
+    }
+
+    fn commit(&mut self) {
+        self.batch.stats = self.rater.take_changed();
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let started = Instant::now();
+        self.retry("committing a batch", |s| s.apply(&batch));
+        self.totals.facts += batch.facts.len() as u64;
+        self.totals.commits += 1;
+        let took = started.elapsed();
+        if took > Duration::from_secs(1) {
+            warn!("a commit of {} facts took {:.1}s", batch.facts.len(), took.as_secs_f64());
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Shared test helpers: simulator options, settings pointing at simulators,
+//! and journal reading.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use bman::app::{open_store, Ingest, Recorder};
+use bman::config::Settings;
+use bman::journal::{journal_path, JournalReader};
+use bman::mode::Mode;
+use bman::rcon::supervisor::RetryPolicy;
+use bman::sim::{SimEvent, SimOptions};
+use clap::Parser;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Parser)]
+struct SimArgs {
+    #[command(flatten)]
+    sim: SimOptions,
+}
+
+/// Simulator options as `bman simulate` would parse them, on a free port.
+pub fn sim_opts(mode: Mode, extra: &[&str]) -> SimOptions {
+    let mut args = vec!["simulate", "--port", "0", "--mode", mode.as_str(), "--password", "pw"];
+    args.extend_from_slice(extra);
+    SimArgs::parse_from(args).sim
+}
+
+/// The events a finite scenario sends, in order.
+pub fn scenario_events(opts: &SimOptions) -> Vec<SimEvent> {
+    bman::sim::scenario(opts).collect()
+}
+
+/// Settings with one `[server.NAME]` per (name, mode, port, password); the
+/// journal and the SQLite store live in `dir`.
+pub fn settings(servers: &[(&str, Mode, u16, &str)], dir: &Path) -> Settings {
+    let mut ini = format!("[config]\njournal_dir = {}\n", dir.join("journal").display());
+    for (name, mode, port, password) in servers {
+        ini.push_str(&format!(
+            "[server.{name}]\nhost = 127.0.0.1\nport = {port}\nmode = {mode}\npassword = {password}\n"
+        ));
+    }
+    let database = format!("sqlite://{}", dir.join("bman.sqlite3").display());
+    Settings::parse(Path::new("test.ini"), &ini, &|k| (k == "DATABASE_URL").then(|| database.clone()))
+        .expect("test settings parse")
+}
+
+/// Opens the settings' store and starts the ingest, as `bman run` does.
+pub async fn start(settings: &Settings) -> (Ingest, Recorder) {
+    let recorder = Recorder::start(open_store(settings).expect("store opens"), settings);
+    let ingest = Ingest::start(settings, &recorder, fast_retry()).await.expect("ingest starts");
+    (ingest, recorder)
+}
+
+/// Stops the ingest, then the writer.
+pub async fn stop(ingest: Ingest, recorder: Recorder) -> bman::app::EventCounts {
+    let counts = ingest.stop().await;
+    recorder.stop().await;
+    counts
+}
+
+/// Reconnect quickly in tests.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        min: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+        login_rejected: Duration::from_secs(60),
+        connect_timeout: Duration::from_secs(2),
+    }
+}
+
+/// Ids that are RCON housekeeping, not scenario events.
+pub fn is_housekeeping(id: u16) -> bool {
+    matches!(id, 34 | 35 | 36 | 41)
+}
+
+/// The scenario events recorded in a server's journal, in order.
+pub fn journaled_game_events(dir: &Path, server: &str) -> Vec<(u16, String)> {
+    JournalReader::open(&journal_path(&dir.join("journal"), server))
+        .expect("journal exists")
+        .map(|line| line.expect("journal line parses").0)
+        .filter(|line| !is_housekeeping(line.id) && bman::event::decode(line.id, &line.json).is_ok())
+        .map(|line| (line.id, line.json))
+        .collect()
+}
+
+pub fn as_pairs(events: &[SimEvent]) -> Vec<(u16, String)> {
+    events.iter().map(|e| (e.id, e.json.clone())).collect()
+}
