@@ -1,0 +1,229 @@
+//! SQLite store benchmarks on a community-sized database: 100,000 players
+//! with dm stats and a few names each.
+//!
+//! Criterion reports means; each query bench also prints p50/p99 over 1,000
+//! timed calls, because the targets (find_players p99 <= 5 ms, apply >= 50,000
+//! facts/s) are about the tail and the throughput.
+
+use bman::mode::Mode;
+use bman::store::sqlite::SqliteStore;
+use bman::store::*;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const PLAYERS: u64 = 100_000;
+const SYLLABLES: &[&str] = &[
+    "ka", "zu", "mo", "ri", "xe", "lo", "vin", "tor", "ba", "qui", "nel", "sha", "dra", "gon", "é",
+    "ße", "wolf", "└┐",
+];
+
+/// A fixed-seed generator (SplitMix64), so every run populates the same data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn name(&mut self) -> String {
+        let mut name = String::new();
+        for _ in 0..2 + self.below(3) {
+            name.push_str(SYLLABLES[self.below(SYLLABLES.len() as u64) as usize]);
+        }
+        if self.below(2) == 0 {
+            name.push_str(&self.below(100).to_string());
+        }
+        name
+    }
+}
+
+fn key(i: u64) -> PlayerKey {
+    PlayerKey {
+        store: 0,
+        id: format!("7656119{i:010}"),
+    }
+}
+
+fn seen(i: u64, name: String, seen_ms: i64) -> PlayerSeen {
+    PlayerSeen {
+        key: key(i),
+        name: Some(name),
+        ip: Some(format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255)),
+        color: Some("red".into()),
+        premium: Some(i.is_multiple_of(7)),
+        hat: None,
+        clan_id: None,
+        clan_tag: None,
+        seen_ms,
+    }
+}
+
+fn stats(rng: &mut Rng, last_updated_ms: i64) -> ModeStats {
+    let games = rng.below(2_000) as i64;
+    ModeStats {
+        mu: 10.0 + rng.below(30_000) as f64 / 1_000.0,
+        sigma: 1.0 + rng.below(7_000) as f64 / 1_000.0,
+        elo: 1000.0,
+        games,
+        kills: games / 2,
+        deaths: games - games / 2,
+        wins: 0,
+        losses: 0,
+        draws: 0,
+        captures: 0,
+        best_wave: 0,
+        npc_kills: 0,
+        npc_deaths: 0,
+        matches: 0,
+        last_updated_ms,
+    }
+}
+
+/// One transaction: every player seen with 1-3 names, and their dm stats.
+fn populate(store: &SqliteStore, rng: &mut Rng) {
+    let mut batch = WriteBatch::default();
+    for i in 0..PLAYERS {
+        for n in 0..1 + rng.below(3) {
+            batch.players.push(seen(i, rng.name(), (i * 10 + n) as i64));
+        }
+        batch.stats.push((key(i), Mode::Dm, stats(rng, i as i64)));
+    }
+    store.apply(&batch).unwrap();
+}
+
+/// 1,000 dm kills among 20 players, each with both rating changes, plus their stats.
+fn kill_batch(rng: &mut Rng, first_seq: i64) -> WriteBatch {
+    let change = RatingChange {
+        mu: 25.0,
+        sigma: 8.0,
+        elo: 1000.0,
+        delta_mu: 0.5,
+        delta_sigma: -0.1,
+        delta_elo: 0.0,
+    };
+    let pool: Vec<u64> = (0..20).map(|_| rng.below(PLAYERS)).collect();
+    let mut batch = WriteBatch::default();
+    for n in 0..1_000 {
+        let (a, b) = (pool[n % 20], pool[(n * 7 + 3) % 20]);
+        let seq = first_seq + n as i64;
+        batch.facts.push(StoredFact {
+            seq,
+            record: FactRecord {
+                server: "bench".into(),
+                mode: Mode::Dm,
+                time_ms: seq,
+                match_id: Some("bench:1".into()),
+                fact: Fact::Kill(KillFact {
+                    killer: key(a),
+                    victim: key(b),
+                    weapon: Some("shotgun".into()),
+                    headshot: n % 3 == 0,
+                    teamkill: false,
+                }),
+            },
+            changes: vec![(key(a), change), (key(b), change)],
+        });
+    }
+    batch.stats = pool
+        .iter()
+        .map(|&i| (key(i), Mode::Dm, stats(rng, first_seq)))
+        .collect();
+    batch.checkpoints.push(Checkpoint {
+        server: "bench".into(),
+        epoch: 1,
+        offset: first_seq as u64,
+        snapshot_offset: 0,
+        snapshot: None,
+    });
+    batch
+}
+
+/// Times 1,000 calls and prints the median and 99th percentile.
+fn percentiles(name: &str, mut call: impl FnMut()) {
+    let mut times: Vec<Duration> = (0..1_000)
+        .map(|_| {
+            let start = Instant::now();
+            call();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    println!("{name}: p50 {:?}, p99 {:?}", times[500], times[990]);
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("bench.sqlite3")).unwrap();
+    let mut rng = Rng(42);
+    let start = Instant::now();
+    populate(&store, &mut rng);
+    println!("populated {PLAYERS} players in {:?}", start.elapsed());
+
+    let top = LeaderboardQuery {
+        mode: Mode::Dm,
+        limit: 20,
+        offset: 0,
+        min_games: None,
+        active_since_ms: None,
+    };
+    let active = LeaderboardQuery {
+        min_games: Some(1_000),
+        ..top.clone()
+    };
+    percentiles("leaderboard top 20", || {
+        black_box(store.leaderboard(&top).unwrap());
+    });
+    c.bench_function("leaderboard top 20", |b| {
+        b.iter(|| store.leaderboard(&top).unwrap())
+    });
+    c.bench_function("leaderboard top 20, min_games", |b| {
+        b.iter(|| store.leaderboard(&active).unwrap())
+    });
+
+    let mut pick = Rng(7);
+    percentiles("profile", || {
+        black_box(store.profile(&key(pick.below(PLAYERS))).unwrap());
+    });
+    c.bench_function("profile", |b| {
+        b.iter(|| store.profile(&key(pick.below(PLAYERS))).unwrap())
+    });
+
+    // Fragments: rare (trigram index), common (trigram index, many hits), short (scan).
+    for fragment in ["gonqui", "wolf", "ka", "└┐é"] {
+        percentiles(&format!("find_players {fragment:?}"), || {
+            black_box(store.find_players(fragment, 25).unwrap());
+        });
+        c.bench_function(&format!("find_players {fragment:?}"), |b| {
+            b.iter(|| store.find_players(fragment, 25).unwrap())
+        });
+    }
+
+    let next = Cell::new(store.next_seq().unwrap());
+    let mut group = c.benchmark_group("apply");
+    group.throughput(Throughput::Elements(1_000));
+    group.bench_function("1000 kill facts", |b| {
+        b.iter_batched(
+            || {
+                let batch = kill_batch(&mut rng, next.get());
+                next.set(next.get() + 1_000);
+                batch
+            },
+            |batch| store.apply(&batch).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

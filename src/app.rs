@@ -34,6 +34,8 @@ pub enum AppError {
     Journal(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("the store writer stopped unexpectedly; stopping so nothing goes unrecorded (the journal keeps every event; restart to apply it)")]
+    WriterDied,
 }
 
 /// How many events of each kind each server produced.
@@ -116,7 +118,7 @@ impl ServerPipeline {
             .or_default() += 1;
         let mut out = TrackerOutput::default();
         self.tracker.on_event(ingest, &mut out);
-        let snapshot = (ingest.pos.is_some() && self.seen % SNAPSHOT_EVERY == 0).then(|| self.tracker.snapshot());
+        let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY)).then(|| self.tracker.snapshot());
         if out.players.is_empty() && out.facts.is_empty() && snapshot.is_none() {
             // Nothing to store; recovery re-reads from the last snapshot anyway.
             return true;
@@ -168,6 +170,7 @@ pub struct Recorder {
     pub store: Arc<dyn Store>,
     writer: WriterHandle,
     thread: std::thread::JoinHandle<WriterTotals>,
+    writer_stopped: CancellationToken,
 }
 
 impl Recorder {
@@ -176,8 +179,19 @@ impl Recorder {
             trueskill: settings.trueskill,
             elo_k: settings.elo_k,
         };
-        let (writer, thread) = writer::spawn(store.clone(), params);
-        Recorder { store, writer, thread }
+        let writer_stopped = CancellationToken::new();
+        let (writer, thread) = writer::spawn(store.clone(), params, writer_stopped.clone());
+        Recorder {
+            store,
+            writer,
+            thread,
+            writer_stopped,
+        }
+    }
+
+    /// Resolves if the writer thread ends while bman is running (a bug).
+    pub async fn failed(&self) {
+        self.writer_stopped.cancelled().await
     }
 
     /// Replays each journal file (skipping what the store already has).
@@ -304,10 +318,16 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
 pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> Result<EventCounts, AppError> {
     let recorder = Recorder::start(open_store(settings)?, settings);
     let ingest = Ingest::start(settings, &recorder, RetryPolicy::default()).await?;
-    stop.await;
+    let writer_died = tokio::select! {
+        _ = stop => false,
+        _ = recorder.failed() => true,
+    };
     info!("shutting down: closing connections, draining the pipeline, committing");
     let counts = ingest.stop().await;
     let totals = recorder.stop().await;
+    if writer_died {
+        return Err(AppError::WriterDied);
+    }
     info!("stopped after {} events ({} facts stored)", counts.total(), totals.facts);
     Ok(counts)
 }

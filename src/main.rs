@@ -78,6 +78,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(e) = &dotenv {
         if !e.not_found() {
@@ -229,10 +230,6 @@ async fn run(config: &std::path::Path) -> Result<(), String> {
 }
 
 async fn simulate(opts: SimOptions) -> Result<(), String> {
-    if opts.dump {
-        let stdout = std::io::stdout();
-        return bman::sim::dump(&opts, &mut stdout.lock()).map_err(|e| format!("dump failed: {e}"));
-    }
     bman::sim::run(opts, shutdown_signal())
         .await
         .map_err(|e| format!("simulator failed: {e}"))

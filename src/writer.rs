@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 /// Longest time a received event waits before its batch commits.
@@ -61,12 +62,21 @@ impl WriterHandle {
     }
 }
 
-/// Starts the writer thread. It ends when every handle is dropped, after a last commit.
-pub fn spawn(store: Arc<dyn Store>, params: RatingParams) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
+/// Starts the writer thread. It ends when every handle is dropped, after a
+/// last commit; `stopped` is cancelled when it ends for any reason (a panic
+/// included), so the process can stop loudly instead of recording nothing.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    params: RatingParams,
+    stopped: CancellationToken,
+) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
     let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("bman-writer".into())
-        .spawn(move || Writer::new(store, params).run(rx))
+        .spawn(move || {
+            let _signal_on_exit = stopped.drop_guard();
+            Writer::new(store, params).run(rx)
+        })
         .expect("spawn the writer thread");
     (WriterHandle { inbox: tx }, thread)
 }
@@ -114,7 +124,7 @@ impl Writer {
                 None => inbox.blocking_recv(),
                 Some(since) => {
                     let left = FLUSH_EVERY.saturating_sub(since.elapsed());
-                    match clock.block_on(tokio::time::timeout(left, inbox.recv())) {
+                    match clock.block_on(async { tokio::time::timeout(left, inbox.recv()).await }) {
                         Ok(m) => m,
                         Err(_) => {
                             self.commit();

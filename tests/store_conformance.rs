@@ -15,7 +15,10 @@ const CHECKS: &[(&str, Check)] = &[
     ("same_id_two_stores", check_same_id_two_stores),
     ("facts_round_trip", check_facts_round_trip),
     ("rating_history", check_rating_history),
-    ("leaderboard_order_and_paging", check_leaderboard_order_and_paging),
+    (
+        "leaderboard_order_and_paging",
+        check_leaderboard_order_and_paging,
+    ),
     ("leaderboard_filters", check_leaderboard_filters),
     ("leaderboard_survival", check_leaderboard_survival),
     ("find_players", check_find_players),
@@ -35,7 +38,8 @@ const HOSTILE: &str = "@everyone \"└┐ '; DROP TABLE players; -- %_\\ \u{0}é
 fn sqlite() {
     for (name, check) in CHECKS {
         let dir = tempfile::tempdir().unwrap();
-        let store = bman::store::sqlite::SqliteStore::open(&dir.path().join("bman.sqlite3")).unwrap();
+        let store =
+            bman::store::sqlite::SqliteStore::open(&dir.path().join("bman.sqlite3")).unwrap();
         eprintln!("sqlite: {name}");
         check(&store);
     }
@@ -55,14 +59,19 @@ fn sqlite_reopen() {
         assert_eq!(store.facts(Mode::Dm).unwrap(), batch.facts);
         let profile = store.profile(&key("alice")).unwrap().unwrap();
         assert_eq!(profile.names, ["Alice"]);
-        assert_eq!(store.checkpoint("s1", 1).unwrap(), Some(batch.checkpoints[0].clone()));
+        assert_eq!(
+            store.checkpoint("s1", 1).unwrap(),
+            Some(batch.checkpoints[0].clone())
+        );
     }
 }
 
 #[test]
 fn mongodb() {
     let Ok(uri) = std::env::var("BMAN_TEST_MONGODB_URI") else {
-        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to run the conformance suite against MongoDB");
+        eprintln!(
+            "skipped: set BMAN_TEST_MONGODB_URI to run the conformance suite against MongoDB"
+        );
         return;
     };
     // Each check expects an empty store: when the MongoDB backend lands, open
@@ -70,7 +79,9 @@ fn mongodb() {
     for (name, check) in CHECKS {
         let store = match bman::store::open(&uri) {
             Ok(store) => store,
-            Err(e) => panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}"),
+            Err(e) => {
+                panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}")
+            }
         };
         eprintln!("mongodb: {name}");
         check(store.as_ref());
@@ -90,8 +101,13 @@ fn seen(id: &str, name: Option<&str>, seen_ms: i64) -> PlayerSeen {
     PlayerSeen {
         key: key(id),
         name: name.map(str::to_string),
+        ip: None,
+        color: None,
+        premium: None,
+        hat: None,
+        clan_id: None,
+        clan_tag: None,
         seen_ms,
-        ..PlayerSeen::default()
     }
 }
 
@@ -126,7 +142,13 @@ fn change(mu: f64) -> RatingChange {
     }
 }
 
-fn fact(seq: i64, mode: Mode, time_ms: i64, fact: Fact, changes: Vec<(PlayerKey, RatingChange)>) -> StoredFact {
+fn fact(
+    seq: i64,
+    mode: Mode,
+    time_ms: i64,
+    fact: Fact,
+    changes: Vec<(PlayerKey, RatingChange)>,
+) -> StoredFact {
     StoredFact {
         seq,
         record: FactRecord {
@@ -152,14 +174,20 @@ fn kill(seq: i64, killer: &str, victim: &str, killer_mu: f64, victim_mu: f64) ->
             headshot: seq % 2 == 0,
             teamkill: false,
         }),
-        vec![(key(killer), change(killer_mu)), (key(victim), change(victim_mu))],
+        vec![
+            (key(killer), change(killer_mu)),
+            (key(victim), change(victim_mu)),
+        ],
     )
 }
 
 /// Two players, three dm kills with changes, stats and a checkpoint.
 fn sample_batch() -> WriteBatch {
     WriteBatch {
-        players: vec![seen("alice", Some("Alice"), 10), seen("bob", Some("Bob"), 20)],
+        players: vec![
+            seen("alice", Some("Alice"), 10),
+            seen("bob", Some("Bob"), 20),
+        ],
         facts: vec![
             kill(1, "alice", "bob", 26.0, 24.0),
             kill(2, "alice", "bob", 27.0, 23.0),
@@ -188,7 +216,10 @@ fn dm_players(store: &dyn Store, players: &[(&str, &str, f64, i64, i64)]) {
     apply(
         store,
         WriteBatch {
-            players: players.iter().map(|&(id, name, ..)| seen(id, Some(name), 1)).collect(),
+            players: players
+                .iter()
+                .map(|&(id, name, ..)| seen(id, Some(name), 1))
+                .collect(),
             stats: players
                 .iter()
                 .map(|&(id, _, mu, games, t)| (key(id), Mode::Dm, stats(mu, 1.0, games, t)))
@@ -273,8 +304,18 @@ fn check_player_merge(store: &dyn Store) {
         },
     );
     let p = store.profile(&key("p1")).unwrap().expect("merged player");
-    assert_eq!(p.player, PlayerSummary { key: key("p1"), name: "Latest".into() });
-    assert_eq!(p.names, ["Zero", "First", "Latest"], "every name once, oldest first");
+    assert_eq!(
+        p.player,
+        PlayerSummary {
+            key: key("p1"),
+            name: "Latest".into()
+        }
+    );
+    assert_eq!(
+        p.names,
+        ["Zero", "First", "Latest"],
+        "every name once, oldest first"
+    );
     assert_eq!(p.color.as_deref(), Some("blue"));
     assert!(p.premium);
     assert_eq!(p.hat.as_deref(), Some("cap"));
@@ -292,7 +333,10 @@ fn check_player_merge(store: &dyn Store) {
             ..WriteBatch::default()
         },
     );
-    let ghost = store.profile(&key("ghost")).unwrap().expect("player from a fact");
+    let ghost = store
+        .profile(&key("ghost"))
+        .unwrap()
+        .expect("player from a fact");
     assert_eq!(ghost.player.name, "ghost");
     assert!(ghost.names.is_empty());
     assert!(!ghost.premium);
@@ -301,13 +345,19 @@ fn check_player_merge(store: &dyn Store) {
 
 fn check_same_id_two_stores(store: &dyn Store) {
     let steam = key("123");
-    let itch = PlayerKey { store: 2, id: "123".into() };
+    let itch = PlayerKey {
+        store: 2,
+        id: "123".into(),
+    };
     apply(
         store,
         WriteBatch {
             players: vec![
                 seen("123", Some("OnSteam"), 1),
-                PlayerSeen { key: itch.clone(), name: Some("OnItch".into()), seen_ms: 2, ..PlayerSeen::default() },
+                PlayerSeen {
+                    key: itch.clone(),
+                    ..seen("", Some("OnItch"), 2)
+                },
             ],
             stats: vec![(steam.clone(), Mode::Dm, stats(30.0, 1.0, 5, 1))],
             ..WriteBatch::default()
@@ -316,14 +366,23 @@ fn check_same_id_two_stores(store: &dyn Store) {
     assert_eq!(store.profile(&steam).unwrap().unwrap().names, ["OnSteam"]);
     let on_itch = store.profile(&itch).unwrap().unwrap();
     assert_eq!(on_itch.names, ["OnItch"]);
-    assert!(on_itch.modes.is_empty(), "stats belong to the Steam player only");
+    assert!(
+        on_itch.modes.is_empty(),
+        "stats belong to the Steam player only"
+    );
     let mut both = store.find_players("123", 10).unwrap();
     both.sort_by_key(|p| p.key.store);
     assert_eq!(
         both,
         [
-            PlayerSummary { key: steam, name: "OnSteam".into() },
-            PlayerSummary { key: itch, name: "OnItch".into() },
+            PlayerSummary {
+                key: steam,
+                name: "OnSteam".into()
+            },
+            PlayerSummary {
+                key: itch,
+                name: "OnItch".into()
+            },
         ]
     );
 }
@@ -331,7 +390,10 @@ fn check_same_id_two_stores(store: &dyn Store) {
 /// Every fact variant, with hostile strings, in every mode, comes back exactly.
 fn check_facts_round_trip(store: &dyn Store) {
     let hostile = || Some(HOSTILE.to_string());
-    let evil = PlayerKey { store: 1, id: HOSTILE.into() };
+    let evil = PlayerKey {
+        store: 1,
+        id: HOSTILE.into(),
+    };
     let all = vec![
         kill(1, "a", "b", 26.0, 24.0),
         fact(
@@ -346,7 +408,11 @@ fn check_facts_round_trip(store: &dyn Store) {
                 score1: Some(10),
                 score2: None,
             }),
-            vec![(evil.clone(), change(20.0)), (key("a"), change(21.0)), (key("b"), change(22.0))],
+            vec![
+                (evil.clone(), change(20.0)),
+                (key("a"), change(21.0)),
+                (key("b"), change(22.0)),
+            ],
         ),
         fact(
             3,
@@ -369,7 +435,13 @@ fn check_facts_round_trip(store: &dyn Store) {
                 started_ms: Some(-5),
                 winner_team: Some(1),
                 winner_text: hostile(),
-                players: vec![MatchPlayer { key: key("a"), team: Some(1), kills: Some(3), deaths: None, score: Some(-1) }],
+                players: vec![MatchPlayer {
+                    key: key("a"),
+                    team: Some(1),
+                    kills: Some(3),
+                    deaths: None,
+                    score: Some(-1),
+                }],
                 last_wave: None,
             }),
             vec![],
@@ -378,16 +450,41 @@ fn check_facts_round_trip(store: &dyn Store) {
             5,
             Mode::Svl,
             5000,
-            Fact::Wave(WaveFact { wave: 7, enemies: Some(30), chests: None, chest_price: Some(i64::MAX), players: vec![key("a")] }),
+            Fact::Wave(WaveFact {
+                wave: 7,
+                enemies: Some(30),
+                chests: None,
+                chest_price: Some(i64::MAX),
+                players: vec![key("a")],
+            }),
             vec![],
         ),
-        fact(6, Mode::Svl, 6000, Fact::NpcKill { player: key("a") }, vec![]),
-        fact(7, Mode::Svl, 7000, Fact::NpcDeath { player: evil.clone() }, vec![]),
+        fact(
+            6,
+            Mode::Svl,
+            6000,
+            Fact::NpcKill { player: key("a") },
+            vec![],
+        ),
+        fact(
+            7,
+            Mode::Svl,
+            7000,
+            Fact::NpcDeath {
+                player: evil.clone(),
+            },
+            vec![],
+        ),
         fact(
             8,
             Mode::Dm,
             8000,
-            Fact::Chat(ChatFact { player: Some(evil.clone()), name: hostile(), message: HOSTILE.into(), team: None }),
+            Fact::Chat(ChatFact {
+                player: Some(evil.clone()),
+                name: hostile(),
+                message: HOSTILE.into(),
+                team: None,
+            }),
             vec![],
         ),
         StoredFact {
@@ -397,25 +494,57 @@ fn check_facts_round_trip(store: &dyn Store) {
                 mode: Mode::Dm,
                 time_ms: i64::MIN,
                 match_id: None,
-                fact: Fact::Chat(ChatFact { player: None, name: None, message: String::new(), team: Some(2) }),
+                fact: Fact::Chat(ChatFact {
+                    player: None,
+                    name: None,
+                    message: String::new(),
+                    team: Some(2),
+                }),
             },
             changes: vec![],
         },
     ];
     // Two batches, so order across batches counts too.
-    apply(store, WriteBatch { facts: all[..4].to_vec(), ..WriteBatch::default() });
-    apply(store, WriteBatch { facts: all[4..].to_vec(), ..WriteBatch::default() });
+    apply(
+        store,
+        WriteBatch {
+            facts: all[..4].to_vec(),
+            ..WriteBatch::default()
+        },
+    );
+    apply(
+        store,
+        WriteBatch {
+            facts: all[4..].to_vec(),
+            ..WriteBatch::default()
+        },
+    );
     for mode in Mode::ALL {
-        let expected: Vec<StoredFact> = all.iter().filter(|f| f.record.mode == mode).cloned().collect();
+        let expected: Vec<StoredFact> = all
+            .iter()
+            .filter(|f| f.record.mode == mode)
+            .cloned()
+            .collect();
         assert_eq!(store.facts(mode).unwrap(), expected, "{mode} facts");
     }
-    assert!(store.profile(&evil).unwrap().is_some(), "players named by facts exist");
+    assert!(
+        store.profile(&evil).unwrap().is_some(),
+        "players named by facts exist"
+    );
     assert_eq!(store.rating_history(&evil, Mode::Tdm).unwrap().len(), 1);
 }
 
 fn check_rating_history(store: &dyn Store) {
     let mut batch = sample_batch();
-    batch.facts.push(fact(4, Mode::Tdm, 4000, Fact::NpcKill { player: key("alice") }, vec![(key("alice"), change(99.0))]));
+    batch.facts.push(fact(
+        4,
+        Mode::Tdm,
+        4000,
+        Fact::NpcKill {
+            player: key("alice"),
+        },
+        vec![(key("alice"), change(99.0))],
+    ));
     // Facts arrive in seq order in practice; apply them reversed to prove the query sorts.
     batch.facts.reverse();
     apply(store, batch);
@@ -423,16 +552,44 @@ fn check_rating_history(store: &dyn Store) {
     assert_eq!(
         history,
         [
-            RatingPoint { seq: 1, time_ms: 1000, change: change(26.0) },
-            RatingPoint { seq: 2, time_ms: 2000, change: change(27.0) },
-            RatingPoint { seq: 3, time_ms: 3000, change: change(26.5) },
+            RatingPoint {
+                seq: 1,
+                time_ms: 1000,
+                change: change(26.0)
+            },
+            RatingPoint {
+                seq: 2,
+                time_ms: 2000,
+                change: change(27.0)
+            },
+            RatingPoint {
+                seq: 3,
+                time_ms: 3000,
+                change: change(26.5)
+            },
         ]
     );
-    let bob: Vec<f64> = store.rating_history(&key("bob"), Mode::Dm).unwrap().iter().map(|p| p.change.mu).collect();
+    let bob: Vec<f64> = store
+        .rating_history(&key("bob"), Mode::Dm)
+        .unwrap()
+        .iter()
+        .map(|p| p.change.mu)
+        .collect();
     assert_eq!(bob, [24.0, 23.0, 25.0]);
-    assert_eq!(store.rating_history(&key("alice"), Mode::Tdm).unwrap()[0].change.mu, 99.0);
-    assert!(store.rating_history(&key("alice"), Mode::Ctf).unwrap().is_empty());
-    assert!(store.rating_history(&key("nobody"), Mode::Dm).unwrap().is_empty());
+    assert_eq!(
+        store.rating_history(&key("alice"), Mode::Tdm).unwrap()[0]
+            .change
+            .mu,
+        99.0
+    );
+    assert!(store
+        .rating_history(&key("alice"), Mode::Ctf)
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .rating_history(&key("nobody"), Mode::Dm)
+        .unwrap()
+        .is_empty());
 }
 
 fn check_leaderboard_order_and_paging(store: &dyn Store) {
@@ -449,7 +606,10 @@ fn check_leaderboard_order_and_paging(store: &dyn Store) {
     // Another mode must not leak in.
     apply(
         store,
-        WriteBatch { stats: vec![(key("top"), Mode::Tdm, stats(99.0, 1.0, 1, 1))], ..WriteBatch::default() },
+        WriteBatch {
+            stats: vec![(key("top"), Mode::Tdm, stats(99.0, 1.0, 1, 1))],
+            ..WriteBatch::default()
+        },
     );
     let all = store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap();
     assert_eq!(ids(&all), ["tie_more", "top", "mid", "low"]);
@@ -459,21 +619,41 @@ fn check_leaderboard_order_and_paging(store: &dyn Store) {
     let page = store.leaderboard(&board(Mode::Dm, 2, 1)).unwrap();
     assert_eq!(ids(&page), ["top", "mid"]);
     assert_eq!(page.iter().map(|r| r.rank).collect::<Vec<_>>(), [2, 3]);
-    assert!(store.leaderboard(&board(Mode::Dm, 10, 4)).unwrap().is_empty());
-    assert!(store.leaderboard(&board(Mode::Dm, 0, 0)).unwrap().is_empty());
-    assert!(store.leaderboard(&board(Mode::Ctf, 10, 0)).unwrap().is_empty());
+    assert!(store
+        .leaderboard(&board(Mode::Dm, 10, 4))
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .leaderboard(&board(Mode::Dm, 0, 0))
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .leaderboard(&board(Mode::Ctf, 10, 0))
+        .unwrap()
+        .is_empty());
     // Rank is mu - 3*sigma, not mu.
     apply(
         store,
-        WriteBatch { stats: vec![(key("low"), Mode::Dm, stats(60.0, 10.0, 5, 1))], ..WriteBatch::default() },
+        WriteBatch {
+            stats: vec![(key("low"), Mode::Dm, stats(60.0, 10.0, 5, 1))],
+            ..WriteBatch::default()
+        },
     );
-    assert_eq!(ids(&store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap()), ["tie_more", "top", "low", "mid"]);
+    assert_eq!(
+        ids(&store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap()),
+        ["tie_more", "top", "low", "mid"]
+    );
 }
 
 fn check_leaderboard_filters(store: &dyn Store) {
     dm_players(
         store,
-        &[("a", "A", 40.0, 1, 500), ("b", "B", 30.0, 10, 100), ("c", "C", 20.0, 10, 500), ("d", "D", 10.0, 3, 900)],
+        &[
+            ("a", "A", 40.0, 1, 500),
+            ("b", "B", 30.0, 10, 100),
+            ("c", "C", 20.0, 10, 500),
+            ("d", "D", 10.0, 3, 900),
+        ],
     );
     let q = |min_games, active_since_ms, offset| LeaderboardQuery {
         mode: Mode::Dm,
@@ -482,17 +662,31 @@ fn check_leaderboard_filters(store: &dyn Store) {
         min_games,
         active_since_ms,
     };
-    assert_eq!(ids(&store.leaderboard(&q(Some(3), None, 0)).unwrap()), ["b", "c", "d"]);
-    assert_eq!(ids(&store.leaderboard(&q(None, Some(500), 0)).unwrap()), ["a", "c", "d"]);
+    assert_eq!(
+        ids(&store.leaderboard(&q(Some(3), None, 0)).unwrap()),
+        ["b", "c", "d"]
+    );
+    assert_eq!(
+        ids(&store.leaderboard(&q(None, Some(500), 0)).unwrap()),
+        ["a", "c", "d"]
+    );
     let both = store.leaderboard(&q(Some(3), Some(500), 0)).unwrap();
     assert_eq!(ids(&both), ["c", "d"]);
-    assert_eq!(both.iter().map(|r| r.rank).collect::<Vec<_>>(), [1, 2], "ranks count filtered rows");
+    assert_eq!(
+        both.iter().map(|r| r.rank).collect::<Vec<_>>(),
+        [1, 2],
+        "ranks count filtered rows"
+    );
     let paged = store.leaderboard(&q(Some(3), Some(500), 1)).unwrap();
     assert_eq!((ids(&paged), paged[0].rank), (vec!["d"], 2));
 }
 
 fn check_leaderboard_survival(store: &dyn Store) {
-    let svl = |wave, npc_kills| ModeStats { best_wave: wave, npc_kills, ..stats(50.0 - wave as f64, 1.0, 1, 1) };
+    let svl = |wave, npc_kills| ModeStats {
+        best_wave: wave,
+        npc_kills,
+        ..stats(50.0 - wave as f64, 1.0, 1, 1)
+    };
     apply(
         store,
         WriteBatch {
@@ -513,7 +707,11 @@ fn check_leaderboard_survival(store: &dyn Store) {
         .iter()
         .map(|id| store.profile(&key(id)).unwrap().unwrap().modes[0].2)
         .collect();
-    assert_eq!(ranks, [1, 2, 3, 4], "profile ranks follow the survival ordering");
+    assert_eq!(
+        ranks,
+        [1, 2, 3, 4],
+        "profile ranks follow the survival ordering"
+    );
 }
 
 fn check_find_players(store: &dyn Store) {
@@ -537,8 +735,16 @@ fn check_find_players(store: &dyn Store) {
     assert_eq!(found(store, "wolf"), ["wolf"]);
     // Substring over every name ever used, case-insensitive, most recently seen first.
     assert_eq!(found(store, "WOLF"), ["76561198000000001", "3", "wolf"]);
-    assert_eq!(found(store, "iper_w"), ["76561198000000001"], "old names match too");
-    assert_eq!(found(store, "wo"), ["76561198000000001", "3", "wolf"], "short queries");
+    assert_eq!(
+        found(store, "iper_w"),
+        ["76561198000000001"],
+        "old names match too"
+    );
+    assert_eq!(
+        found(store, "wo"),
+        ["76561198000000001", "3", "wolf"],
+        "short queries"
+    );
     assert_eq!(store.find_players("WOLF", 2).unwrap().len(), 2);
     assert!(store.find_players("wolf", 0).unwrap().is_empty());
     let summary = &store.find_players("sniper", 10).unwrap()[0];
@@ -576,7 +782,11 @@ fn check_find_players_unicode(store: &dyn Store) {
     assert_eq!(found(store, "ÉLAN┌"), ["1"]);
     assert_eq!(found(store, "å"), ["2"]);
     assert_eq!(found(store, "åsa"), ["2"]);
-    assert_eq!(found(store, "STRASSE"), Vec::<String>::new(), "no full case folding, only lowercase");
+    assert_eq!(
+        found(store, "STRASSE"),
+        Vec::<String>::new(),
+        "no full case folding, only lowercase"
+    );
     assert_eq!(found(store, "STRAßE"), ["3"]);
     assert_eq!(found(store, "σίσ"), ["4"]);
     assert_eq!(found(store, "drop table"), ["5"]);
@@ -586,7 +796,14 @@ fn check_find_players_unicode(store: &dyn Store) {
 }
 
 fn check_profile(store: &dyn Store) {
-    dm_players(store, &[("a", "A", 40.0, 5, 1), ("b", "B", 30.0, 5, 1), ("c", "C", 30.0, 7, 1)]);
+    dm_players(
+        store,
+        &[
+            ("a", "A", 40.0, 5, 1),
+            ("b", "B", 30.0, 5, 1),
+            ("c", "C", 30.0, 7, 1),
+        ],
+    );
     apply(
         store,
         WriteBatch {
@@ -603,7 +820,10 @@ fn check_profile(store: &dyn Store) {
     // dm: behind a, and behind c (same rating, more games).
     assert_eq!(modes, [(Mode::Dm, 3), (Mode::Tdm, 1), (Mode::Ctf, 1)]);
     assert_eq!(b.modes[0].1, stats(30.0, 1.0, 5, 1));
-    let ranks: Vec<usize> = ["a", "c"].iter().map(|id| store.profile(&key(id)).unwrap().unwrap().modes[0].2).collect();
+    let ranks: Vec<usize> = ["a", "c"]
+        .iter()
+        .map(|id| store.profile(&key(id)).unwrap().unwrap().modes[0].2)
+        .collect();
     assert_eq!(ranks, [1, 2]);
     // Profile rank equals the unfiltered leaderboard rank.
     for row in store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap() {
@@ -614,9 +834,21 @@ fn check_profile(store: &dyn Store) {
 
 fn check_next_seq(store: &dyn Store) {
     assert_eq!(store.next_seq().unwrap(), 1);
-    apply(store, WriteBatch { players: vec![seen("a", None, 1)], ..WriteBatch::default() });
+    apply(
+        store,
+        WriteBatch {
+            players: vec![seen("a", None, 1)],
+            ..WriteBatch::default()
+        },
+    );
     assert_eq!(store.next_seq().unwrap(), 1, "only facts take numbers");
-    apply(store, WriteBatch { facts: vec![kill(1, "a", "b", 1.0, 2.0), kill(7, "a", "b", 1.0, 2.0)], ..WriteBatch::default() });
+    apply(
+        store,
+        WriteBatch {
+            facts: vec![kill(1, "a", "b", 1.0, 2.0), kill(7, "a", "b", 1.0, 2.0)],
+            ..WriteBatch::default()
+        },
+    );
     assert_eq!(store.next_seq().unwrap(), 8);
     store.apply(&WriteBatch::default()).unwrap();
     assert_eq!(store.next_seq().unwrap(), 8);
@@ -634,23 +866,52 @@ fn check_checkpoints(store: &dyn Store) {
     apply(
         store,
         WriteBatch {
-            checkpoints: vec![cp("s1", 1, 100, Some("{}")), cp("s1", 2, 5, None), cp(HOSTILE, 1, 7, Some(HOSTILE))],
+            checkpoints: vec![
+                cp("s1", 1, 100, Some("{}")),
+                cp("s1", 2, 5, None),
+                cp(HOSTILE, 1, 7, Some(HOSTILE)),
+            ],
             ..WriteBatch::default()
         },
     );
-    apply(store, WriteBatch { checkpoints: vec![cp("s1", 1, 250, None)], ..WriteBatch::default() });
-    assert_eq!(store.checkpoint("s1", 1).unwrap(), Some(cp("s1", 1, 250, None)), "upserted");
-    assert_eq!(store.checkpoint("s1", 2).unwrap(), Some(cp("s1", 2, 5, None)));
-    assert_eq!(store.checkpoint(HOSTILE, 1).unwrap(), Some(cp(HOSTILE, 1, 7, Some(HOSTILE))));
+    apply(
+        store,
+        WriteBatch {
+            checkpoints: vec![cp("s1", 1, 250, None)],
+            ..WriteBatch::default()
+        },
+    );
+    assert_eq!(
+        store.checkpoint("s1", 1).unwrap(),
+        Some(cp("s1", 1, 250, None)),
+        "upserted"
+    );
+    assert_eq!(
+        store.checkpoint("s1", 2).unwrap(),
+        Some(cp("s1", 2, 5, None))
+    );
+    assert_eq!(
+        store.checkpoint(HOSTILE, 1).unwrap(),
+        Some(cp(HOSTILE, 1, 7, Some(HOSTILE)))
+    );
     assert_eq!(store.checkpoint("s2", 1).unwrap(), None);
     let big = cp("s1", 3, u64::from(u32::MAX) * 4, None);
-    apply(store, WriteBatch { checkpoints: vec![big.clone()], ..WriteBatch::default() });
+    apply(
+        store,
+        WriteBatch {
+            checkpoints: vec![big.clone()],
+            ..WriteBatch::default()
+        },
+    );
     assert_eq!(store.checkpoint("s1", 3).unwrap(), Some(big));
 }
 
 fn check_load_stats(store: &dyn Store) {
     let a = stats(30.0, 2.0, 4, 100);
-    let b_tdm = ModeStats { elo: 1032.0, ..stats(20.0, 3.0, 1, 200) };
+    let b_tdm = ModeStats {
+        elo: 1032.0,
+        ..stats(20.0, 3.0, 1, 200)
+    };
     apply(
         store,
         WriteBatch {
@@ -660,65 +921,141 @@ fn check_load_stats(store: &dyn Store) {
         },
     );
     let keys = [key("a"), key("b"), key("c"), key("nobody")];
-    assert_eq!(store.load_stats(Mode::Dm, &keys).unwrap(), HashMap::from([(key("a"), a)]));
-    assert_eq!(store.load_stats(Mode::Tdm, &keys).unwrap(), HashMap::from([(key("b"), b_tdm)]));
+    assert_eq!(
+        store.load_stats(Mode::Dm, &keys).unwrap(),
+        HashMap::from([(key("a"), a)])
+    );
+    assert_eq!(
+        store.load_stats(Mode::Tdm, &keys).unwrap(),
+        HashMap::from([(key("b"), b_tdm)])
+    );
     assert!(store.load_stats(Mode::Svl, &keys).unwrap().is_empty());
     assert!(store.load_stats(Mode::Dm, &[]).unwrap().is_empty());
     // Stats are absolute: a later batch replaces them.
     let a2 = stats(31.0, 1.5, 5, 300);
-    apply(store, WriteBatch { stats: vec![(key("a"), Mode::Dm, a2)], ..WriteBatch::default() });
-    assert_eq!(store.load_stats(Mode::Dm, &keys[..1]).unwrap()[&key("a")], a2);
+    apply(
+        store,
+        WriteBatch {
+            stats: vec![(key("a"), Mode::Dm, a2)],
+            ..WriteBatch::default()
+        },
+    );
+    assert_eq!(
+        store.load_stats(Mode::Dm, &keys[..1]).unwrap()[&key("a")],
+        a2
+    );
 }
 
 /// A batch whose last fact reuses a stored seq fails and leaves nothing behind.
 fn check_apply_is_atomic(store: &dyn Store) {
-    apply(store, WriteBatch { facts: vec![kill(5, "a", "b", 1.0, 2.0)], ..WriteBatch::default() });
+    apply(
+        store,
+        WriteBatch {
+            facts: vec![kill(5, "a", "b", 1.0, 2.0)],
+            ..WriteBatch::default()
+        },
+    );
     let before_facts = store.facts(Mode::Dm).unwrap();
     let bad = WriteBatch {
-        players: vec![seen("new", Some("Newcomer"), 1), seen("a", Some("Renamed"), 2)],
+        players: vec![
+            seen("new", Some("Newcomer"), 1),
+            seen("a", Some("Renamed"), 2),
+        ],
         facts: vec![kill(6, "new", "a", 3.0, 4.0), kill(5, "new", "a", 5.0, 6.0)],
         stats: vec![(key("new"), Mode::Dm, stats(30.0, 1.0, 1, 1))],
-        checkpoints: vec![Checkpoint { server: "s1".into(), epoch: 1, offset: 9, snapshot_offset: 9, snapshot: None }],
+        checkpoints: vec![Checkpoint {
+            server: "s1".into(),
+            epoch: 1,
+            offset: 9,
+            snapshot_offset: 9,
+            snapshot: None,
+        }],
     };
-    assert!(store.apply(&bad).is_err(), "a duplicate seq must fail the batch");
+    assert!(
+        store.apply(&bad).is_err(),
+        "a duplicate seq must fail the batch"
+    );
     assert_eq!(store.facts(Mode::Dm).unwrap(), before_facts);
     assert_eq!(store.next_seq().unwrap(), 6);
     assert_eq!(store.profile(&key("new")).unwrap(), None);
-    assert_eq!(store.profile(&key("a")).unwrap().unwrap().names, Vec::<String>::new());
+    assert_eq!(
+        store.profile(&key("a")).unwrap().unwrap().names,
+        Vec::<String>::new()
+    );
     assert!(store.find_players("newcomer", 5).unwrap().is_empty());
-    assert!(store.load_stats(Mode::Dm, &[key("new")]).unwrap().is_empty());
-    assert!(store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap().is_empty());
+    assert!(store
+        .load_stats(Mode::Dm, &[key("new")])
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .leaderboard(&board(Mode::Dm, 10, 0))
+        .unwrap()
+        .is_empty());
     assert_eq!(store.rating_history(&key("a"), Mode::Dm).unwrap().len(), 1);
     assert_eq!(store.checkpoint("s1", 1).unwrap(), None);
     // The store still works afterwards.
-    let good = WriteBatch { facts: bad.facts[..1].to_vec(), ..bad.clone() };
+    let good = WriteBatch {
+        facts: bad.facts[..1].to_vec(),
+        ..bad.clone()
+    };
     store.apply(&good).unwrap();
     assert_eq!(store.next_seq().unwrap(), 7);
-    assert_eq!(store.profile(&key("a")).unwrap().unwrap().player.name, "Renamed");
+    assert_eq!(
+        store.profile(&key("a")).unwrap().unwrap().player.name,
+        "Renamed"
+    );
 }
 
 fn check_replace_ratings(store: &dyn Store) {
     let mut batch = sample_batch();
-    batch.facts.push(fact(4, Mode::Tdm, 4000, Fact::NpcKill { player: key("alice") }, vec![(key("alice"), change(99.0))]));
-    batch.stats.push((key("alice"), Mode::Tdm, stats(99.0, 1.0, 1, 1)));
+    batch.facts.push(fact(
+        4,
+        Mode::Tdm,
+        4000,
+        Fact::NpcKill {
+            player: key("alice"),
+        },
+        vec![(key("alice"), change(99.0))],
+    ));
+    batch
+        .stats
+        .push((key("alice"), Mode::Tdm, stats(99.0, 1.0, 1, 1)));
     apply(store, batch);
 
     let mut rerated = store.facts(Mode::Dm).unwrap();
-    rerated[0].changes = vec![(key("bob"), change(1.0)), (key("alice"), change(2.0)), (key("carol"), change(3.0))];
+    rerated[0].changes = vec![
+        (key("bob"), change(1.0)),
+        (key("alice"), change(2.0)),
+        (key("carol"), change(3.0)),
+    ];
     rerated[1].changes.clear();
     rerated[2].changes.truncate(1);
-    let new_stats = vec![(key("bob"), stats(33.0, 1.0, 3, 9)), (key("carol"), stats(3.0, 1.0, 1, 9))];
-    store.replace_ratings(Mode::Dm, &rerated, &new_stats).unwrap();
+    let new_stats = vec![
+        (key("bob"), stats(33.0, 1.0, 3, 9)),
+        (key("carol"), stats(3.0, 1.0, 1, 9)),
+    ];
+    store
+        .replace_ratings(Mode::Dm, &rerated, &new_stats)
+        .unwrap();
 
     assert_eq!(store.facts(Mode::Dm).unwrap(), rerated);
-    let alice: Vec<(i64, f64)> =
-        store.rating_history(&key("alice"), Mode::Dm).unwrap().iter().map(|p| (p.seq, p.change.mu)).collect();
+    let alice: Vec<(i64, f64)> = store
+        .rating_history(&key("alice"), Mode::Dm)
+        .unwrap()
+        .iter()
+        .map(|p| (p.seq, p.change.mu))
+        .collect();
     assert_eq!(alice, [(1, 2.0)]);
     let board_ids = ids(&store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap()).join(",");
     assert_eq!(board_ids, "bob,carol", "alice lost her dm row");
     let keys = [key("alice"), key("bob"), key("carol")];
     assert_eq!(store.load_stats(Mode::Dm, &keys).unwrap().len(), 2);
     // Other modes are untouched.
-    assert_eq!(store.rating_history(&key("alice"), Mode::Tdm).unwrap()[0].change.mu, 99.0);
+    assert_eq!(
+        store.rating_history(&key("alice"), Mode::Tdm).unwrap()[0]
+            .change
+            .mu,
+        99.0
+    );
     assert_eq!(store.load_stats(Mode::Tdm, &keys).unwrap().len(), 1);
 }

@@ -52,6 +52,7 @@ def warn(msg):
 
 
 WARNINGS = []
+DEBUG = False
 
 
 # ---------------------------------------------------------------- decoding
@@ -278,7 +279,7 @@ class Reference:
         self.mode = None
         self.servers = {}
         self.players = {}
-        self.stats = {"rounds": 0, "rated_rounds": 0, "captures": 0,
+        self.stats = {"rounds": 0, "rated_rounds": 0, "capture_events": 0,
                       "rated_captures": 0, "waves": 0, "matches": 0,
                       "rated_kills": 0, "deaths_events": 0}
 
@@ -458,6 +459,9 @@ class Reference:
         winner = intval(ev.get("Winner"), 0)
         team1 = [i for i, t in roster.items() if t == 1]
         team2 = [i for i, t in roster.items() if t == 2]
+        if DEBUG:
+            print("debug: round winner %d team1 %r team2 %r" % (winner, sorted(team1), sorted(team2)),
+                  file=sys.stderr)
         if not self.rate_teams(team1, team2, winner):
             return
         self.stats["rated_rounds"] += 1
@@ -471,7 +475,7 @@ class Reference:
                 self.p(i).add("losses")
 
     def on_ctf_scored(self, srv, ev):
-        self.stats["captures"] += 1
+        self.stats["capture_events"] += 1
         slot, carrier = srv.resolve(ev, "CarrierID", "CarrierProfile")
         team = intval(ev.get("ScoringTeam"))
         if team not in (1, 2):
@@ -481,18 +485,19 @@ class Reference:
         if mapped_team != team:
             warn("%s: scoring carrier slot %d is on team %d, ScoringTeam %d"
                  % (srv.name, slot, mapped_team, team))
-        if not is_human(carrier):
-            return  # a bot scored: no capture credit
-        srv.saw(carrier, team)
-        self.p(carrier).add("captures")
+        # A bot capture still wins the game for the scoring team's humans.
+        if is_human(carrier):
+            srv.saw(carrier, team)
+            self.p(carrier).add("captures")
         if self.mode != "ctf":
             return
         teams = {1: set(), 2: set()}
         for s in srv.slots.values():
             if is_human(s.ident) and s.team in (1, 2):
                 teams[s.team].add(s.ident)
-        teams[3 - team].discard(carrier)
-        teams[team].add(carrier)
+        if is_human(carrier):
+            teams[3 - team].discard(carrier)
+            teams[team].add(carrier)
         if self.rate_teams(teams[1], teams[2], team):
             self.stats["rated_captures"] += 1
 
@@ -606,6 +611,8 @@ HANDLERS = {
 def main(argv):
     args = [a for a in argv[1:] if not a.startswith("--")]
     strict = "--strict" in argv
+    global DEBUG
+    DEBUG = "--debug" in argv
     summary = "--summary" in argv
     if len(args) != 1:
         print("usage: reference.py [--strict] [--summary] JOURNAL.jsonl", file=sys.stderr)

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Who is behind a slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Who {
+enum Who {
     /// Connected, but no profile seen yet: facts about it cannot be attributed.
     Unknown,
     /// A bot or a survival NPC (store -1, `Bot` "1", or an enemy type/rank).
@@ -37,7 +37,7 @@ impl Who {
         pd.profile.as_ref().map(Who::from_profile)
     }
 
-    pub fn human(&self) -> Option<&PlayerKey> {
+    fn human(&self) -> Option<&PlayerKey> {
         match self {
             Who::Human(key) => Some(key),
             Who::Unknown | Who::Bot => None,
@@ -47,11 +47,11 @@ impl Who {
 
 /// One occupied slot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Slot {
-    pub who: Who,
-    pub name: Option<String>,
+struct Slot {
+    who: Who,
+    name: Option<String>,
     /// 0 deathmatch, 1 USC, 2 The Man, 3 spectator, -1 none; `None` until seen.
-    pub team: Option<i32>,
+    team: Option<i32>,
 }
 
 /// The actor of an event (a killer, a victim, a carrier…).
@@ -143,7 +143,11 @@ impl Identity {
         name: Option<&String>,
         team: Option<i32>,
     ) -> Option<PlayerKey> {
-        let profile = if npc { Some(bot_profile()) } else { profile.cloned() };
+        let profile = if npc {
+            Some(bot_profile())
+        } else {
+            profile.cloned()
+        };
         self.learn(slot, profile.as_ref());
         let entry = self.slots.entry(slot).or_insert(Slot {
             who: Who::Unknown,
@@ -229,20 +233,8 @@ impl Identity {
         }
     }
 
-    pub fn get(&self, slot: i32) -> Option<&Slot> {
-        self.slots.get(&slot)
-    }
-
     pub fn team(&self, slot: Option<i32>) -> Option<i32> {
         self.slots.get(&slot?)?.team
-    }
-
-    /// The human's current team, looked up by key (the slot may be unknown).
-    pub fn team_of(&self, key: &PlayerKey) -> Option<i32> {
-        self.slots
-            .values()
-            .find(|s| s.who.human() == Some(key))
-            .and_then(|s| s.team)
     }
 
     /// Connected humans with a known team, in slot order.
@@ -265,7 +257,7 @@ impl Identity {
     }
 }
 
-/// The profile NPCs are given when their spawn does not carry one.
+/// The identity NPCs get, whatever profile their spawn carries.
 fn bot_profile() -> Profile {
     Profile {
         store: Profile::BOT_STORE,

@@ -1,9 +1,9 @@
 //! Game trackers: one server's ordered events in, domain facts out.
 //!
-//! A [`Tracker`] per server keeps two things: the [`identity`] cache (which
+//! A [`Tracker`] per server keeps two things: the `identity` cache (which
 //! player sits in which slot, on which team) and the open match with its
-//! current TDM round ([`tdm`]), flag carriers ([`ctf`]) and highest survival
-//! wave ([`svl`]). Kills and chat work the same in every mode and live here;
+//! current TDM round (`tdm`), flag carriers (`ctf`) and highest survival
+//! wave (`svl`). Kills and chat work the same in every mode and live here;
 //! the mode only decides whether bot kills are NPC facts (survival) and
 //! whether same-team kills are teamkills (team modes).
 //!
@@ -23,9 +23,8 @@
 //! - A fact needing a player whose slot is unknown and whose event carries no
 //!   profile is skipped with a debug log; chat is kept without a player.
 
-pub mod identity;
-
 mod ctf;
+mod identity;
 mod svl;
 mod tdm;
 
@@ -140,7 +139,10 @@ impl MatchState {
 impl Matches {
     fn start(&mut self, cx: &Cx, map: Option<String>) {
         if let Some(old) = &self.current {
-            cx.skip(&format!("match {} abandoned: a new match started before its end", old.id));
+            cx.skip(&format!(
+                "match {} abandoned: a new match started before its end",
+                old.id
+            ));
         }
         self.just_closed = false;
         self.current = Some(MatchState::new(cx, map));
@@ -152,7 +154,8 @@ impl Matches {
             tracing::debug!(server = %cx.server, "match opened implicitly (joined mid-match)");
             self.just_closed = false;
         }
-        self.current.get_or_insert_with(|| MatchState::new(cx, None))
+        self.current
+            .get_or_insert_with(|| MatchState::new(cx, None))
     }
 
     /// Takes the match a match end closes, or `None` for the second end event of a pair.
@@ -258,7 +261,13 @@ impl Tracker {
                 ..
             } => match slot(*s) {
                 Some(s) => {
-                    let seen = identity.connect(s, name.as_ref(), ip.as_ref(), profile.as_ref(), cx.time_ms);
+                    let seen = identity.connect(
+                        s,
+                        name.as_ref(),
+                        ip.as_ref(),
+                        profile.as_ref(),
+                        cx.time_ms,
+                    );
                     cx.seen(seen);
                 }
                 None => cx.skip("player_connect without a slot"),
@@ -281,7 +290,8 @@ impl Tracker {
                     return cx.skip("player_spawn without a slot");
                 };
                 let npc = enemy_type.is_some() || enemy_rank.is_some();
-                let Some(key) = identity.spawn(s, profile.as_ref(), npc, name.as_ref(), *team) else {
+                let Some(key) = identity.spawn(s, profile.as_ref(), npc, name.as_ref(), *team)
+                else {
                     return;
                 };
                 cx.seen(Some(PlayerSeen {
@@ -293,6 +303,17 @@ impl Tracker {
                 if let Some(game) = matches.current.as_mut() {
                     game.took_part(&key, *team);
                     game.team_seen(&key, *team);
+                }
+            }
+            // Whatever else a player does tells who sits in the slot.
+            Event::PlayerAction {
+                slot: s, profile, ..
+            }
+            | Event::SurvivalBuyChest {
+                slot: s, profile, ..
+            } => {
+                if let Some(s) = slot(*s) {
+                    identity.learn(s, profile.as_ref());
                 }
             }
             Event::PlayerDeath(death) => on_death(identity, matches, death, &mut cx),
@@ -310,7 +331,9 @@ impl Tracker {
                     return cx.skip("player_team_change without a slot or team");
                 };
                 identity.learn(s, profile.as_ref());
-                if let (Some(key), Some(game)) = (identity.set_team(s, team), matches.current.as_mut()) {
+                if let (Some(key), Some(game)) =
+                    (identity.set_team(s, team), matches.current.as_mut())
+                {
                     game.team_seen(&key, Some(team));
                 }
             }
@@ -335,7 +358,8 @@ impl Tracker {
             } => {
                 identity.resolve(*carrier, carrier_profile.as_ref());
                 if let Some(game) = matches.current.as_mut() {
-                    game.flags.moved(*flag_team, slot(*carrier).filter(|_| *taken));
+                    game.flags
+                        .moved(*flag_team, slot(*carrier).filter(|_| *taken));
                 }
             }
             Event::CtfReturned { player, profile } => {
@@ -352,7 +376,9 @@ impl Tracker {
             } => {
                 let actor = identity.resolve(*carrier, carrier_profile.as_ref());
                 let game = matches.ensure(&cx);
-                if let Some(fact) = ctf::scored(game, identity, (*carrier, actor), *scoring_team, &cx) {
+                if let Some(fact) =
+                    ctf::scored(game, identity, (*carrier, actor), *scoring_team, &cx)
+                {
                     let id = game.id.clone();
                     cx.fact(Some(&id), fact);
                 }

@@ -227,9 +227,9 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::Error as E;
         match e {
-            E::FromSqlConversionFailure(..) | E::InvalidColumnType(..) | E::IntegralValueOutOfRange(..) => {
-                StoreError::Corrupt(e.to_string())
-            }
+            E::FromSqlConversionFailure(..)
+            | E::InvalidColumnType(..)
+            | E::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
             _ => StoreError::Backend(e.to_string()),
         }
     }
@@ -291,11 +291,13 @@ fn to_i64(n: usize) -> i64 {
 }
 
 fn offset_to_sql(offset: u64) -> StoreResult<i64> {
-    i64::try_from(offset).map_err(|_| StoreError::Backend(format!("journal offset {offset} is too large to store")))
+    i64::try_from(offset)
+        .map_err(|_| StoreError::Backend(format!("journal offset {offset} is too large to store")))
 }
 
 fn offset_from_sql(offset: i64) -> StoreResult<u64> {
-    u64::try_from(offset).map_err(|_| StoreError::Corrupt(format!("negative journal offset {offset}")))
+    u64::try_from(offset)
+        .map_err(|_| StoreError::Corrupt(format!("negative journal offset {offset}")))
 }
 
 /// The `kind` column: the fact's variant, as its JSON `type` tag names it.
@@ -317,7 +319,10 @@ fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
     match fact {
         Fact::Kill(k) => vec![&k.killer, &k.victim],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => std::iter::once(&c.carrier).chain(&c.scoring).chain(&c.other).collect(),
+        Fact::Capture(c) => std::iter::once(&c.carrier)
+            .chain(&c.scoring)
+            .chain(&c.other)
+            .collect(),
         Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
         Fact::Wave(w) => w.players.iter().collect(),
         Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
@@ -411,7 +416,12 @@ impl PlayerIds {
 }
 
 /// Inserts one fact's rating changes; `idx` keeps their order within the fact.
-fn insert_changes(tx: &Transaction<'_>, ids: &mut PlayerIds, mode: Mode, fact: &StoredFact) -> StoreResult<()> {
+fn insert_changes(
+    tx: &Transaction<'_>,
+    ids: &mut PlayerIds,
+    mode: Mode,
+    fact: &StoredFact,
+) -> StoreResult<()> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO rating_changes (mode, seq, idx, player_id, mu, sigma, elo, \
              delta_mu, delta_sigma, delta_elo) \
@@ -472,16 +482,52 @@ fn upsert_stats(tx: &Transaction<'_>, player: i64, mode: Mode, s: &ModeStats) ->
     Ok(())
 }
 
-/// The SQL ordering of a mode's leaderboard. Each matches one index column for
+/// A mode's leaderboard page. Each ordering matches one index column for
 /// column (`mode_stats_rating`, `mode_stats_survival`), so a page is an index
-/// range scan that stops after `offset + limit` rows, with no sort step; the
-/// `explain_*` unit tests pin that.
-fn leaderboard_order(mode: Mode) -> &'static str {
-    match mode {
+/// range scan that stops after `offset + limit` matching rows, with no sort
+/// step (the `min_games` filter is checked on the index entry itself); the
+/// `plans_*` unit tests pin that.
+fn leaderboard_sql(mode: Mode) -> String {
+    let order = match mode {
         Mode::Svl => "s.best_wave DESC, s.npc_kills DESC, s.player_id",
         Mode::Dm | Mode::Tdm | Mode::Ctf => "s.rating DESC, s.games DESC, s.player_id",
-    }
+    };
+    format!(
+        "SELECT {SUMMARY_COLUMNS}, {STATS_COLUMNS} \
+         FROM mode_stats s JOIN players p ON p.id = s.player_id \
+         WHERE s.mode = ?1 AND s.games >= ?2 AND s.last_updated_ms >= ?3 \
+         ORDER BY {order} LIMIT ?4 OFFSET ?5"
+    )
 }
+
+/// `find_players` filters, each bound to (?1 needle, ?2 limit) by [`find_sql`].
+const BY_PROFILE: &str = "p.profile = ?1";
+const BY_TRIGRAM: &str = "p.id IN (SELECT n.player_id FROM player_names n WHERE n.id IN ( \
+         SELECT rowid FROM player_names_fts WHERE player_names_fts MATCH ?1))";
+
+/// Players matching `filter`, most recently seen first.
+fn find_sql(filter: &str) -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM players p WHERE {filter} \
+         ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+    )
+}
+
+/// Like [`find_sql`] with a plain substring test, over only the ?3 most
+/// recently seen players (-1: all of them), walked in that order.
+fn scan_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} FROM ( \
+             SELECT * FROM players ORDER BY last_seen_ms DESC, id DESC LIMIT ?3) p \
+         WHERE EXISTS (SELECT 1 FROM player_names n \
+             WHERE n.player_id = p.id AND instr(n.name_lower, ?1) > 0) \
+         ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+    )
+}
+
+/// How many of the most recently seen players a name search checks directly
+/// before it asks the trigram index.
+const RECENT_WINDOW: i64 = 2_000;
 
 /// 1 + the number of players ahead of `player` in `mode`'s full leaderboard
 /// ordering (tie-breaks included, so it equals the unfiltered leaderboard
@@ -526,8 +572,9 @@ impl Store for SqliteStore {
         }
         for fact in &batch.facts {
             let record = &fact.record;
-            let data = serde_json::to_string(&record.fact)
-                .map_err(|e| StoreError::Backend(format!("cannot encode fact {}: {e}", fact.seq)))?;
+            let data = serde_json::to_string(&record.fact).map_err(|e| {
+                StoreError::Backend(format!("cannot encode fact {}: {e}", fact.seq))
+            })?;
             tx.prepare_cached(
                 "INSERT INTO facts (seq, server, mode, time_ms, match_id, kind, data) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -577,7 +624,11 @@ impl Store for SqliteStore {
             .query_row([], |r| r.get(0))?)
     }
 
-    fn load_stats(&self, mode: Mode, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
+    fn load_stats(
+        &self,
+        mode: Mode,
+        keys: &[PlayerKey],
+    ) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
         let mut conn = self.reader();
         let tx = conn.transaction()?;
         let mut out = HashMap::with_capacity(keys.len());
@@ -588,7 +639,9 @@ impl Store for SqliteStore {
             ))?;
             for key in keys {
                 if let Some(stats) = stmt
-                    .query_row(params![key.id, key.store, mode.as_str()], |r| stats_from_row(r, 0))
+                    .query_row(params![key.id, key.store, mode.as_str()], |r| {
+                        stats_from_row(r, 0)
+                    })
                     .optional()?
                 {
                     out.insert(key.clone(), stats);
@@ -607,7 +660,11 @@ impl Store for SqliteStore {
                  WHERE server = ?1 AND epoch = ?2",
             )?
             .query_row(params![server, epoch], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })
             .optional()?;
         row.map(|(offset, snapshot_offset, snapshot)| {
@@ -623,15 +680,8 @@ impl Store for SqliteStore {
     }
 
     fn leaderboard(&self, query: &LeaderboardQuery) -> StoreResult<Vec<LeaderboardRow>> {
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS}, {STATS_COLUMNS} \
-             FROM mode_stats s JOIN players p ON p.id = s.player_id \
-             WHERE s.mode = ?1 AND s.games >= ?2 AND s.last_updated_ms >= ?3 \
-             ORDER BY {} LIMIT ?4 OFFSET ?5",
-            leaderboard_order(query.mode)
-        );
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&leaderboard_sql(query.mode))?;
         let rows = stmt.query_map(
             params![
                 query.mode.as_str(),
@@ -657,13 +707,17 @@ impl Store for SqliteStore {
     /// Case-insensitive means: both the stored names and the query are
     /// lowercased in Rust (`str::to_lowercase`, full Unicode), then compared as
     /// plain substrings. SQLite's own `lower()`/`LIKE` fold only ASCII, so they
-    /// are not used; no user input is ever a pattern.
+    /// are not used, and no user input is ever a pattern: the substring test
+    /// is `instr`, and the FTS5 query is one quoted phrase.
     ///
-    /// Queries of 3+ characters use the trigram index (a quoted FTS5 phrase of
-    /// the query's trigrams is exactly a substring match, and the tokenizer is
-    /// case-sensitive over the already-lowercased text). Shorter queries cannot
-    /// use trigrams; they walk players from the most recently seen and stop at
-    /// `limit`, which is quick because a 1–2 character fragment matches often.
+    /// The search first checks the [`RECENT_WINDOW`] most recently seen
+    /// players directly: a common fragment fills `limit` there in a millisecond
+    /// or two, and the result is exact because the walk is in result order.
+    /// Otherwise the fragment is rare, and the trigram index finds it: a quoted
+    /// FTS5 phrase of the query's trigrams is exactly a substring match (the
+    /// tokenizer is case-sensitive over the already-lowercased text). Queries
+    /// under 3 characters have no trigram and a NUL cannot appear in an FTS5
+    /// query string (no real name has one); those walk every player instead.
     fn find_players(&self, query: &str, limit: usize) -> StoreResult<Vec<PlayerSummary>> {
         if limit == 0 {
             return Ok(Vec::new());
@@ -671,50 +725,42 @@ impl Store for SqliteStore {
         let limit = to_i64(limit);
         let mut conn = self.reader();
         let tx = conn.transaction()?;
-        let collect = |sql: &str, needle: &str| -> StoreResult<Vec<PlayerSummary>> {
-            let mut stmt = tx.prepare_cached(sql)?;
-            let rows = stmt.query_map(params![needle, limit], |r| summary_from_row(r, 0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        };
-        let exact = collect(
-            &format!(
-                "SELECT {SUMMARY_COLUMNS} FROM players p WHERE p.profile = ?1 \
-                 ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
-            ),
-            query,
-        )?;
+        let collect =
+            |sql: &str, params: &[&dyn rusqlite::ToSql]| -> StoreResult<Vec<PlayerSummary>> {
+                let mut stmt = tx.prepare_cached(sql)?;
+                let rows = stmt.query_map(params, |r| summary_from_row(r, 0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            };
+        let exact = collect(&find_sql(BY_PROFILE), params![query, limit])?;
         if !exact.is_empty() {
             return Ok(exact);
         }
         let needle = query.to_lowercase();
-        if needle.chars().count() >= TRIGRAM {
-            let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-            collect(
-                &format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM players p WHERE p.id IN ( \
-                         SELECT n.player_id FROM player_names n WHERE n.id IN ( \
-                             SELECT rowid FROM player_names_fts WHERE player_names_fts MATCH ?1)) \
-                     ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
-                ),
-                &phrase,
-            )
-        } else {
-            collect(
-                &format!(
-                    "SELECT {SUMMARY_COLUMNS} FROM players p WHERE EXISTS ( \
-                         SELECT 1 FROM player_names n \
-                         WHERE n.player_id = p.id AND instr(n.name_lower, ?1) > 0) \
-                     ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
-                ),
-                &needle,
-            )
+        if needle.chars().count() < TRIGRAM || needle.contains('\0') {
+            return collect(&scan_sql(), params![needle, limit, -1]);
         }
+        let recent = collect(&scan_sql(), params![needle, limit, RECENT_WINDOW])?;
+        if to_i64(recent.len()) == limit {
+            return Ok(recent);
+        }
+        let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+        collect(&find_sql(BY_TRIGRAM), params![phrase, limit])
     }
 
     fn profile(&self, key: &PlayerKey) -> StoreResult<Option<PlayerProfile>> {
         let mut conn = self.reader();
         let tx = conn.transaction()?;
-        type PlayerRow = (i64, PlayerSummary, Option<String>, Option<bool>, Option<String>, Option<String>, Option<String>, i64, i64);
+        type PlayerRow = (
+            i64,
+            PlayerSummary,
+            Option<String>,
+            Option<bool>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            i64,
+        );
         let row: Option<PlayerRow> = tx
             .prepare_cached(&format!(
                 "SELECT p.id, {SUMMARY_COLUMNS}, p.color, p.premium, p.hat, p.clan_id, p.clan_tag, \
@@ -735,16 +781,24 @@ impl Store for SqliteStore {
                 ))
             })
             .optional()?;
-        let Some((id, player, color, premium, hat, clan_id, clan_tag, first_seen_ms, last_seen_ms)) = row else {
+        let Some((id, player, color, premium, hat, clan_id, clan_tag, first_seen_ms, last_seen_ms)) =
+            row
+        else {
             return Ok(None);
         };
         let names = tx
-            .prepare_cached("SELECT name FROM player_names WHERE player_id = ?1 ORDER BY first_used_ms, id")?
+            .prepare_cached(
+                "SELECT name FROM player_names WHERE player_id = ?1 ORDER BY first_used_ms, id",
+            )?
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         let stats = tx
-            .prepare_cached(&format!("SELECT s.mode, {STATS_COLUMNS} FROM mode_stats s WHERE s.player_id = ?1"))?
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, stats_from_row(r, 1)?)))?
+            .prepare_cached(&format!(
+                "SELECT s.mode, {STATS_COLUMNS} FROM mode_stats s WHERE s.player_id = ?1"
+            ))?
+            .query_map([id], |r| {
+                Ok((r.get::<_, String>(0)?, stats_from_row(r, 1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut modes = Vec::with_capacity(stats.len());
         for (mode, stats) in stats {
@@ -799,8 +853,9 @@ impl Store for SqliteStore {
             while let Some(r) = rows.next()? {
                 let seq: i64 = r.get(0)?;
                 let data: String = r.get(4)?;
-                let fact = serde_json::from_str(&data)
-                    .map_err(|e| StoreError::Corrupt(format!("fact {seq} is not a valid fact: {e}")))?;
+                let fact = serde_json::from_str(&data).map_err(|e| {
+                    StoreError::Corrupt(format!("fact {seq} is not a valid fact: {e}"))
+                })?;
                 facts.push(StoredFact {
                     seq,
                     record: FactRecord {
@@ -828,10 +883,11 @@ impl Store for SqliteStore {
                 while facts.get(at).is_some_and(|f| f.seq < seq) {
                     at += 1;
                 }
-                let fact = facts
-                    .get_mut(at)
-                    .filter(|f| f.seq == seq)
-                    .ok_or_else(|| StoreError::Corrupt(format!("rating change of fact {seq}, which is not a {mode} fact")))?;
+                let fact = facts.get_mut(at).filter(|f| f.seq == seq).ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "rating change of fact {seq}, which is not a {mode} fact"
+                    ))
+                })?;
                 let key = PlayerKey {
                     store: r.get(1)?,
                     id: r.get(2)?,
@@ -843,7 +899,12 @@ impl Store for SqliteStore {
         Ok(facts)
     }
 
-    fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()> {
+    fn replace_ratings(
+        &self,
+        mode: Mode,
+        facts: &[StoredFact],
+        stats: &[(PlayerKey, ModeStats)],
+    ) -> StoreResult<()> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut ids = PlayerIds::default();
@@ -860,5 +921,108 @@ impl Store for SqliteStore {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    /// The `detail` column of `EXPLAIN QUERY PLAN`, one line per step.
+    fn plan(store: &SqliteStore, sql: &str) -> String {
+        let conn = store.reader();
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Unbound parameters are NULL, which is fine for planning.
+        let mut rows = stmt.raw_query();
+        let mut lines = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            lines.push(row.get::<_, String>(3).unwrap());
+        }
+        lines.join("\n")
+    }
+
+    #[test]
+    fn plans_leaderboard_walk_an_index_without_sorting() {
+        let (_dir, store) = store();
+        for (mode, index) in [
+            (Mode::Dm, "mode_stats_rating"),
+            (Mode::Svl, "mode_stats_survival"),
+        ] {
+            let plan = plan(&store, &leaderboard_sql(mode));
+            assert!(
+                plan.contains(&format!("USING INDEX {index} (mode=?)")),
+                "{mode}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{mode}: {plan}");
+        }
+    }
+
+    #[test]
+    fn plans_rank_counts_are_index_range_scans() {
+        let (_dir, store) = store();
+        let plan = plan(
+            &store,
+            "SELECT count(*) FROM mode_stats WHERE mode = 'dm' AND rating > 1.5",
+        );
+        assert!(
+            plan.contains("USING COVERING INDEX mode_stats_rating (mode=? AND rating>?)"),
+            "{plan}"
+        );
+    }
+
+    #[test]
+    fn plans_name_search_uses_the_trigram_index() {
+        let (_dir, store) = store();
+        let trigram = plan(&store, &find_sql(BY_TRIGRAM));
+        assert!(trigram.contains("VIRTUAL TABLE INDEX"), "{trigram}");
+        let exact = plan(&store, &find_sql(BY_PROFILE));
+        assert!(
+            exact.contains("USING INDEX sqlite_autoindex_players_1 (profile=?)"),
+            "{exact}"
+        );
+    }
+
+    #[test]
+    fn a_bad_fact_row_is_corrupt_not_a_panic() {
+        let (_dir, store) = store();
+        store
+            .writer()
+            .execute_batch(
+                "INSERT INTO facts (seq, server, mode, time_ms, kind, data) \
+                 VALUES (1, 's', 'dm', 0, 'kill', '{\"type\":\"nonsense\"}')",
+            )
+            .unwrap();
+        assert!(matches!(store.facts(Mode::Dm), Err(StoreError::Corrupt(_))));
+        store
+            .writer()
+            .execute_batch(
+                "INSERT INTO players (id, store, profile, first_seen_ms, last_seen_ms) VALUES (1, 0, 'p', 0, 0); \
+                 INSERT INTO mode_stats VALUES (1, 'xx', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+            )
+            .unwrap();
+        let key = PlayerKey {
+            store: 0,
+            id: "p".into(),
+        };
+        assert!(matches!(store.profile(&key), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
     }
 }

@@ -1,0 +1,133 @@
+//! The `bman` binary as an admin runs it: start, record from a simulator,
+//! stop on SIGTERM within 5 s, and replay what it journaled.
+
+mod common;
+
+use bman::mode::Mode;
+use bman::sim;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn bman(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bman"));
+    cmd.current_dir(dir)
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("DATABASE_URL")
+        .env_remove("MONGODB_URI")
+        .env_remove("RCON_PASSWORD")
+        .env("RUST_LOG", "info");
+    cmd
+}
+
+fn sigterm(child: &Child) {
+    // SAFETY: kill(2) with a pid we own and a valid signal number.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill failed");
+}
+
+/// Waits for the process to exit, at most `limit`.
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            panic!("bman did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "500", "--ping-secs", "0.5"]);
+    let scenario = common::scenario_events(&opts);
+    let sim = sim::serve(opts).await.unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        format!("[bm]\nip = 127.0.0.1\ntdm = {}\n[config]\npassword = pw\n", sim.local_addr().port()),
+    )
+    .unwrap();
+    let mut child = bman(dir.path()).arg("run").stderr(Stdio::piped()).spawn().unwrap();
+    let journal = dir.path().join("journal/tdm.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim.stats().scenario_done {
+        assert!(Instant::now() < deadline, "scenario not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sigterm(&child);
+    let status = tokio::task::spawn_blocking(move || {
+        let status = wait_exit(&mut child, Duration::from_secs(5));
+        let mut log = String::new();
+        for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+            log.push_str(&line.unwrap());
+            log.push('\n');
+        }
+        (status, log)
+    })
+    .await
+    .unwrap();
+    let (status, log) = status;
+    assert!(status.success(), "exit status {status:?}\n{log}");
+    assert!(log.contains("DISCORD_TOKEN is not set"), "says the bot is off:\n{log}");
+    assert!(!log.contains("pw"), "no password in the log:\n{log}");
+    assert!(line_count(&journal) > scenario.len());
+
+    // Replay into a fresh store reads every journaled event back.
+    let out = bman(dir.path())
+        .env("DATABASE_URL", "sqlite://replayed.sqlite3")
+        .args(["replay", "--json", "journal/tdm.jsonl"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let replayed: u64 = counts["tdm"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(replayed as usize, line_count(&journal), "every journal line replayed");
+    let deaths = scenario.iter().filter(|e| e.id == 6).count() as u64;
+    assert_eq!(counts["tdm"]["player_death"], deaths);
+}
+
+#[test]
+fn first_start_with_the_sample_config_explains_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped sample, pointed at a port where no game server listens.
+    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bmsettings.ini")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let free_port = listener.local_addr().unwrap().port();
+    drop(listener);
+    std::fs::write(dir.path().join("bmsettings.ini"), sample.replace("42070", &free_port.to_string())).unwrap();
+    let mut child = bman(dir.path()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(log.contains("DISCORD_TOKEN is not set") && log.contains("cannot connect")) {
+        assert!(Instant::now() < deadline, "no explanation in time:\n{log}");
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        log.push_str(&line);
+    }
+    assert!(log.contains("cannot connect"), "{log}");
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
+    assert!(dir.path().join("bman.sqlite3").exists(), "the embedded store was created");
+}
+
+#[test]
+fn a_missing_config_file_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bman(dir.path()).args(["--config", "nope.ini", "run"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nope.ini") && err.contains("--config"), "{err}");
+}
