@@ -159,7 +159,9 @@ impl Rater {
                 }
             }
             Fact::Capture(capture) => {
-                self.entry(&capture.carrier, mode, t).captures += 1;
+                if let Some(carrier) = &capture.carrier {
+                    self.entry(carrier, mode, t).captures += 1;
+                }
                 changes = self.rate_teams(mode, t, &capture.scoring, &capture.other, TeamOutcome::Team1Wins);
             }
             Fact::Match(m) => {
@@ -223,7 +225,7 @@ fn players_of(fact: &Fact) -> Vec<PlayerKey> {
     match fact {
         Fact::Kill(k) => vec![k.killer.clone(), k.victim.clone()],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).cloned().collect(),
-        Fact::Capture(c) => std::iter::once(&c.carrier).chain(&c.scoring).chain(&c.other).cloned().collect(),
+        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).cloned().collect(),
         Fact::Match(m) => m.players.iter().map(|p| p.key.clone()).collect(),
         Fact::Wave(w) => w.players.clone(),
         Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player.clone()],

@@ -32,8 +32,8 @@ async fn four_servers_at_once_deliver_every_event_in_order() {
     }
     let settings = settings(&servers, dir.path());
     let (ingest, recorder) = start(&settings).await;
-    for (mode, sim, _) in &sims {
-        wait_for(&format!("{mode} scenario"), || sim.stats().scenario_done).await;
+    for (mode, _, expected) in &sims {
+        wait_journaled(dir.path(), mode.as_str(), expected.len()).await;
     }
     // Let pings be answered before stopping.
     wait_for("ping replies", || sims.iter().all(|(_, s, _)| s.stats().ping_replies >= 1)).await;
@@ -60,7 +60,7 @@ async fn drops_mid_frame_and_reconnects_without_losing_events() {
     let sim = sim::serve(opts).await.unwrap();
     let settings = settings(&[("tdm", Mode::Tdm, sim.local_addr().port(), "pw")], dir.path());
     let (ingest, recorder) = start(&settings).await;
-    wait_for("scenario", || sim.stats().scenario_done).await;
+    wait_journaled(dir.path(), "tdm", expected.len()).await;
     let handle = ingest.handles[0].clone();
     stop(ingest, recorder).await;
     let stats = sim.stats();

@@ -419,7 +419,7 @@ fn check_facts_round_trip(store: &dyn Store) {
             Mode::Ctf,
             3000,
             Fact::Capture(CaptureFact {
-                carrier: key("a"),
+                carrier: Some(key("a")),
                 scoring_team: 2,
                 scoring: vec![key("a")],
                 other: vec![],

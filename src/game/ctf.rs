@@ -28,9 +28,10 @@ impl Flags {
     }
 }
 
-/// A capture: the carrier, and the humans on each team at this moment (the
-/// carrier counts for the scoring team even if their team was unknown).
-/// Captures by bots or unknown slots make no fact.
+/// A capture: the carrier, and the humans on each team at this moment (a
+/// human carrier counts for the scoring team even if their team was unknown).
+/// A bot's capture still rates the humans of both teams (the scoring team
+/// won it), but credits no capture; an unknown carrier makes no fact.
 pub fn scored(
     game: &mut MatchState,
     identity: &Identity,
@@ -45,24 +46,26 @@ pub fn scored(
         game.flags.moved(Some(3 - team), None);
     }
     let carrier = match carrier {
-        Actor::Human(key) => key,
-        Actor::Unknown => {
+        Actor::Human(key) => Some(key),
+        Actor::Bot => None,
+        Actor::Unknown | Actor::World => {
             cx.skip("ctf_scored by an unknown slot without a profile");
             return None;
         }
-        Actor::Bot | Actor::World => return None,
     };
     let Some(team) = team else {
         cx.skip("ctf_scored without a scoring team");
         return None;
     };
-    game.took_part(&carrier, Some(team));
     let mut scoring = identity.humans(|t| t == Some(team));
-    if let Err(at) = scoring.binary_search(&carrier) {
-        scoring.insert(at, carrier.clone());
-    }
     let mut other = identity.humans(|t| t == Some(3 - team));
-    other.retain(|key| *key != carrier);
+    if let Some(carrier) = &carrier {
+        game.took_part(carrier, Some(team));
+        if let Err(at) = scoring.binary_search(carrier) {
+            scoring.insert(at, carrier.clone());
+        }
+        other.retain(|key| key != carrier);
+    }
     Some(Fact::Capture(CaptureFact {
         carrier,
         scoring_team: team,

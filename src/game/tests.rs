@@ -435,13 +435,13 @@ fn ctf_captures_list_both_teams_at_that_moment() {
         captures,
         vec![
             &CaptureFact {
-                carrier: key("d"),
+                carrier: Some(key("d")),
                 scoring_team: 1,
                 scoring: keys(&["a", "b", "d"]),
                 other: keys(&["c"]),
             },
             &CaptureFact {
-                carrier: key("c"),
+                carrier: Some(key("c")),
                 scoring_team: 2,
                 scoring: keys(&["b", "c"]),
                 other: keys(&["a"]),

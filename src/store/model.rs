@@ -92,10 +92,10 @@ pub struct RoundFact {
     pub score2: Option<i64>,
 }
 
-/// A flag capture: the carrier and the humans on each team at that moment.
+/// A flag capture: the carrier (`None` for a bot) and the humans on each team at that moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaptureFact {
-    pub carrier: PlayerKey,
+    pub carrier: Option<PlayerKey>,
     pub scoring_team: i32,
     pub scoring: Vec<PlayerKey>,
     pub other: Vec<PlayerKey>,

@@ -319,7 +319,9 @@ fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
     match fact {
         Fact::Kill(k) => vec![&k.killer, &k.victim],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => std::iter::once(&c.carrier)
+        Fact::Capture(c) => c
+            .carrier
+            .iter()
             .chain(&c.scoring)
             .chain(&c.other)
             .collect(),

@@ -86,3 +86,18 @@ pub fn journaled_game_events(dir: &Path, server: &str) -> Vec<(u16, String)> {
 pub fn as_pairs(events: &[SimEvent]) -> Vec<(u16, String)> {
     events.iter().map(|e| (e.id, e.json.clone())).collect()
 }
+
+/// Waits until `n` scenario events of `server` are in its journal (the
+/// simulator having written them does not mean bman has read them yet).
+pub async fn wait_journaled(dir: &Path, server: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let path = journal_path(&dir.join("journal"), server);
+        let have = if path.exists() { journaled_game_events(dir, server).len() } else { 0 };
+        if have >= n {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{server}: only {have} of {n} events journaled");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
