@@ -416,7 +416,7 @@ fn ctf_captures_list_both_teams_at_that_moment() {
         (20, json!({ "CarrierID": "4", "ScoringTeam": "1", "Score1": "1", "Score2": "0" })),
         team_change(2, 2),
         (20, json!({ "CarrierID": "3", "ScoringTeam": "2" })),
-        // A bot or an unknown slot scoring is not attributable.
+        // A bot's capture rates the humans but credits nobody; an unknown slot makes no fact.
         (
             20,
             json!({ "CarrierID": "7", "ScoringTeam": "2", "CarrierProfile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}" }),
@@ -442,6 +442,12 @@ fn ctf_captures_list_both_teams_at_that_moment() {
             },
             &CaptureFact {
                 carrier: Some(key("c")),
+                scoring_team: 2,
+                scoring: keys(&["b", "c"]),
+                other: keys(&["a"]),
+            },
+            &CaptureFact {
+                carrier: None,
                 scoring_team: 2,
                 scoring: keys(&["b", "c"]),
                 other: keys(&["a"]),
