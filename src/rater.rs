@@ -255,3 +255,119 @@ pub fn rerate(
     store.replace_ratings(mode, &facts, &rater.all(mode))?;
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CaptureFact, KillFact, MatchFact, MatchPlayer, RoundFact};
+
+    fn key(id: &str) -> PlayerKey {
+        PlayerKey { store: 0, id: id.into() }
+    }
+
+    fn record(mode: Mode, time_ms: i64, fact: Fact) -> FactRecord {
+        FactRecord {
+            server: "s".into(),
+            mode,
+            time_ms,
+            match_id: None,
+            fact,
+        }
+    }
+
+    fn rater() -> Rater {
+        Rater::new(RatingParams {
+            trueskill: TrueSkillParams::default(),
+            elo_k: 32.0,
+        })
+    }
+
+    fn stats(r: &Rater, mode: Mode, id: &str) -> ModeStats {
+        r.all(mode).into_iter().find(|(k, _)| *k == key(id)).unwrap().1
+    }
+
+    fn kill(killer: &str, victim: &str, teamkill: bool) -> Fact {
+        Fact::Kill(KillFact {
+            killer: key(killer),
+            victim: key(victim),
+            weapon: None,
+            headshot: false,
+            teamkill,
+        })
+    }
+
+    #[test]
+    fn ctf_wins_go_to_the_winning_team_not_the_losers() {
+        let mut r = rater();
+        let player = |id: &str, team| MatchPlayer {
+            key: key(id),
+            team: Some(team),
+            kills: None,
+            deaths: None,
+            score: None,
+        };
+        r.apply(&record(
+            Mode::Ctf,
+            1,
+            Fact::Match(MatchFact {
+                map: None,
+                started_ms: None,
+                winner_team: Some(2),
+                winner_text: None,
+                players: vec![player("red", 1), player("blue", 2)],
+                last_wave: None,
+            }),
+        ));
+        assert_eq!((stats(&r, Mode::Ctf, "blue").wins, stats(&r, Mode::Ctf, "blue").losses), (1, 0));
+        assert_eq!((stats(&r, Mode::Ctf, "red").wins, stats(&r, Mode::Ctf, "red").losses), (0, 1));
+    }
+
+    #[test]
+    fn kills_rate_per_mode_and_teamkills_do_not() {
+        let mut r = rater();
+        assert!(r.apply(&record(Mode::Dm, 1, kill("a", "b", true))).is_empty());
+        assert!(r.all(Mode::Dm).is_empty(), "a teamkill touches nobody");
+        let changes = r.apply(&record(Mode::Dm, 2, kill("a", "b", false)));
+        assert_eq!(changes.len(), 2);
+        assert!(changes[0].1.delta_mu > 0.0 && changes[1].1.delta_mu < 0.0);
+        assert_eq!((stats(&r, Mode::Dm, "a").kills, stats(&r, Mode::Dm, "b").deaths), (1, 1));
+        assert_eq!(stats(&r, Mode::Dm, "a").last_updated_ms, 2, "the fact's time, not a frozen one");
+
+        let changes = r.apply(&record(Mode::Tdm, 3, kill("a", "b", false)));
+        assert_eq!((changes[0].1.elo, changes[1].1.elo), (1016.0, 984.0));
+        assert_eq!(changes[0].1.delta_mu, 0.0, "tdm kills move Elo only");
+    }
+
+    #[test]
+    fn rounds_and_captures_rate_teams_and_count_results() {
+        let mut r = rater();
+        r.apply(&record(
+            Mode::Tdm,
+            1,
+            Fact::Round(RoundFact {
+                round: 1,
+                team1: vec![key("a"), key("b")],
+                team2: vec![key("c")],
+                winner: 0,
+                score1: None,
+                score2: None,
+            }),
+        ));
+        assert_eq!(stats(&r, Mode::Tdm, "a").draws, 1);
+        assert_eq!(stats(&r, Mode::Tdm, "c").games, 1);
+        let changes = r.apply(&record(
+            Mode::Ctf,
+            2,
+            Fact::Capture(CaptureFact {
+                carrier: None,
+                scoring_team: 1,
+                scoring: vec![key("a")],
+                other: vec![key("c")],
+            }),
+        ));
+        assert_eq!(changes.len(), 2, "a bot's capture still rates the humans");
+        assert_eq!(stats(&r, Mode::Ctf, "a").captures, 0);
+        let loaded = r.missing(&record(Mode::Ctf, 3, kill("a", "z", false)));
+        assert_eq!(loaded, vec![key("z")], "only players not in memory are loaded");
+    }
+}
