@@ -192,6 +192,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     // loss can drop the last transactions, which the raw journal can replay.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // 32 MiB of page cache (default 2 MiB) keeps the indexes of a
+    // community-sized database in memory.
+    conn.pragma_update(None, "cache_size", -32_768)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -319,12 +322,7 @@ fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
     match fact {
         Fact::Kill(k) => vec![&k.killer, &k.victim],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => c
-            .carrier
-            .iter()
-            .chain(&c.scoring)
-            .chain(&c.other)
-            .collect(),
+        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
         Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
         Fact::Wave(w) => w.players.iter().collect(),
         Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
@@ -502,10 +500,23 @@ fn leaderboard_sql(mode: Mode) -> String {
     )
 }
 
-/// `find_players` filters, each bound to (?1 needle, ?2 limit) by [`find_sql`].
+/// The exact profile id filter of `find_players`, for [`find_sql`].
 const BY_PROFILE: &str = "p.profile = ?1";
-const BY_TRIGRAM: &str = "p.id IN (SELECT n.player_id FROM player_names n WHERE n.id IN ( \
-         SELECT rowid FROM player_names_fts WHERE player_names_fts MATCH ?1))";
+
+/// Name matches from the trigram index. `CROSS JOIN` fixes the join order:
+/// the few matching names drive the lookup, and only they are sorted. Left to
+/// itself the planner walks `players_last_seen` for the ORDER BY ... LIMIT and
+/// probes each player, which reads every player when there are few matches.
+fn trigram_sql() -> String {
+    format!(
+        "SELECT {SUMMARY_COLUMNS} \
+         FROM (SELECT DISTINCT n.player_id AS id FROM player_names_fts \
+             CROSS JOIN player_names n ON n.id = player_names_fts.rowid \
+             WHERE player_names_fts MATCH ?1) m \
+         CROSS JOIN players p ON p.id = m.id \
+         ORDER BY p.last_seen_ms DESC, p.id DESC LIMIT ?2"
+    )
+}
 
 /// Players matching `filter`, most recently seen first.
 fn find_sql(filter: &str) -> String {
@@ -746,7 +757,7 @@ impl Store for SqliteStore {
             return Ok(recent);
         }
         let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-        collect(&find_sql(BY_TRIGRAM), params![phrase, limit])
+        collect(&trigram_sql(), params![phrase, limit])
     }
 
     fn profile(&self, key: &PlayerKey) -> StoreResult<Option<PlayerProfile>> {
@@ -981,8 +992,15 @@ mod tests {
     #[test]
     fn plans_name_search_uses_the_trigram_index() {
         let (_dir, store) = store();
-        let trigram = plan(&store, &find_sql(BY_TRIGRAM));
-        assert!(trigram.contains("VIRTUAL TABLE INDEX"), "{trigram}");
+        let trigram = plan(&store, &trigram_sql());
+        assert!(
+            trigram.contains("SCAN player_names_fts VIRTUAL TABLE INDEX"),
+            "{trigram}"
+        );
+        assert!(
+            trigram.contains("SEARCH p USING INTEGER PRIMARY KEY"),
+            "{trigram}"
+        );
         let exact = plan(&store, &find_sql(BY_PROFILE));
         assert!(
             exact.contains("USING INDEX sqlite_autoindex_players_1 (profile=?)"),
