@@ -1,10 +1,17 @@
 //! bman: RCON ingest, ratings and Discord bot for Boring Man 2 communities.
 //!
-//! Module map (data flows top to bottom):
-//! - [`config`]: `.env` secrets and `bmsettings.ini`, validated at start.
-//! - [`rcon`]: the wire codec, one supervised client per game server, request handles.
+//! Module map, in the order data flows:
+//! - [`config`] (with [`ini`]): `.env` secrets and `bmsettings.ini`, validated at start.
+//! - [`rcon`]: the wire codec, one supervised session per game server, request handles.
 //! - [`event`]: typed events for every id in protocol.md, tolerant decoding.
-//! - [`journal`]: the append-only raw event log per server; replay reads it back.
+//! - [`journal`]: the append-only raw event log per server; replay and recovery read it.
+//! - [`pipeline`]: what travels from a session (or a replay) to a server's tracker.
+//! - [`game`]: per-server identity cache and mode trackers: events in, facts out.
+//! - [`ratings`]: pure TrueSkill/Elo updates; [`rater`]: facts applied to players' stats.
+//! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
+//! - [`store`]: the `Store` trait, its models and the SQLite backend.
+//! - [`views`]: player lookup, leaderboard and profile output (CLI, later the bot).
+//! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 //! - [`mode`]: the four game modes.
 

@@ -540,7 +540,7 @@ fn scan_sql() -> String {
 
 /// How many of the most recently seen players a name search checks directly
 /// before it asks the trigram index.
-const RECENT_WINDOW: i64 = 2_000;
+const RECENT_WINDOW: i64 = 500;
 
 /// 1 + the number of players ahead of `player` in `mode`'s full leaderboard
 /// ordering (tie-breaks included, so it equals the unfiltered leaderboard
