@@ -27,6 +27,7 @@ use crate::rcon::codec::{
 use bytes::BytesMut;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -79,6 +80,8 @@ struct Delivery {
     events: Scenario,
     /// The next event, taken from the scenario but not yet delivered whole.
     pending: Option<SimEvent>,
+    /// Extra events queued by [`SimHandle::inject`], sent before the scenario goes on.
+    injected: VecDeque<SimEvent>,
     /// The match as the delivered events describe it (for request replies).
     roster: Roster,
     /// Events delivered since the last deliberate cut.
@@ -88,7 +91,7 @@ struct Delivery {
 impl Delivery {
     fn next(&mut self) -> Option<SimEvent> {
         if self.pending.is_none() {
-            self.pending = self.events.next();
+            self.pending = self.injected.pop_front().or_else(|| self.events.next());
         }
         self.pending.clone()
     }
@@ -143,6 +146,13 @@ impl SimHandle {
         self.stats.borrow().clone()
     }
 
+    /// Queues one extra event (a test's chat command at a known moment, say),
+    /// delivered like a scenario event as soon as a client is logged in.
+    pub fn inject(&self, id: u16, json: String) {
+        self.shared.delivery().injected.push_back(SimEvent { id, json });
+        self.shared.count(|s| s.scenario_done = false);
+    }
+
     /// A receiver that sees every change of the stats.
     pub fn watch(&self) -> watch::Receiver<SimStats> {
         self.stats.clone()
@@ -182,6 +192,7 @@ pub async fn serve(opts: SimOptions) -> io::Result<SimHandle> {
     let delivery = Delivery {
         events: scenario(&opts),
         pending: None,
+            injected: VecDeque::new(),
         roster: Roster::new(opts.mode, super::EPOCH),
         since_drop: 0,
     };
