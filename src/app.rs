@@ -7,6 +7,7 @@
 use crate::config::Settings;
 use crate::event;
 use crate::game::{Tracker, TrackerOutput};
+use crate::handler::{Context, Delivery, Dispatcher, Handler};
 use crate::journal::{journal_path, JournalReader, JournalWriter};
 use crate::pipeline::{IngestEvent, SERVER_STREAM_CAPACITY};
 use crate::rater::RatingParams;
@@ -74,6 +75,8 @@ impl EventCounts {
 pub struct ServerPipeline {
     tracker: Tracker,
     writer: WriterHandle,
+    /// Handlers see live events only (a replayed `!rank` must not answer again).
+    dispatcher: Option<Dispatcher>,
     seen: u64,
     counts: EventCounts,
 }
@@ -100,6 +103,7 @@ impl ServerPipeline {
         let pipeline = ServerPipeline {
             tracker,
             writer,
+            dispatcher: None,
             seen: 0,
             counts: EventCounts::default(),
         };
@@ -118,6 +122,12 @@ impl ServerPipeline {
             .or_default() += 1;
         let mut out = TrackerOutput::default();
         self.tracker.on_event(ingest, &mut out);
+        if let Some(dispatcher) = &self.dispatcher {
+            dispatcher.dispatch(Delivery {
+                event: ingest.clone(),
+                facts: out.facts.clone(),
+            });
+        }
         let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY)).then(|| self.tracker.snapshot());
         if out.players.is_empty() && out.facts.is_empty() && snapshot.is_none() {
             // Nothing to store; recovery re-reads from the last snapshot anyway.
@@ -237,8 +247,15 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Recovers each server's unapplied journal tail, then connects to every server.
-    pub async fn start(settings: &Settings, recorder: &Recorder, policy: RetryPolicy) -> Result<Ingest, AppError> {
+    /// Connects to every server; while the first events queue up, each
+    /// server's unapplied journal tail is recovered; then the pipelines run,
+    /// handing live events to `handlers`.
+    pub async fn start(
+        settings: &Settings,
+        recorder: &Recorder,
+        policy: RetryPolicy,
+        handlers: Vec<Arc<dyn Handler>>,
+    ) -> Result<Ingest, AppError> {
         let shutdown = CancellationToken::new();
         let mut ingest = Ingest {
             handles: Vec::new(),
@@ -246,18 +263,26 @@ impl Ingest {
             processors: Vec::new(),
             shutdown: shutdown.clone(),
         };
+        let mut streams = Vec::new();
         for server in &settings.servers {
+            let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
+            let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
+            let (handle, task) = supervisor::spawn(server, Some(journal), tx, shutdown.child_token(), policy.clone());
+            ingest.handles.push(handle);
+            ingest.supervisors.push(task);
+            streams.push(rx);
+        }
+        let context = Arc::new(Context::new(&ingest.handles, recorder.store.clone()));
+        spawn_announcement_log(&context);
+        let dispatcher = Dispatcher::start(handlers, context);
+        for (server, rx) in settings.servers.iter().zip(streams) {
             let info = Arc::new(ServerInfo {
                 name: server.name.clone(),
                 mode: server.mode,
             });
-            let pipeline = recover(&info, &settings.journal_dir, recorder).await?;
-            let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
-            let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
+            let mut pipeline = recover(&info, &settings.journal_dir, recorder).await?;
+            pipeline.dispatcher = Some(dispatcher.clone());
             ingest.processors.push(tokio::spawn(process_server(pipeline, rx)));
-            let (handle, task) = supervisor::spawn(server, Some(journal), tx, shutdown.child_token(), policy.clone());
-            ingest.handles.push(handle);
-            ingest.supervisors.push(task);
         }
         Ok(ingest)
     }
@@ -309,15 +334,48 @@ async fn process_server(mut pipeline: ServerPipeline, mut events: mpsc::Receiver
     pipeline.counts
 }
 
+/// Logs every announcement, so they are visible without the Discord bot.
+fn spawn_announcement_log(context: &Context) {
+    let mut announcements = context.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match announcements.recv().await {
+                Ok(a) => info!(server = a.server.as_deref().unwrap_or("-"), "announce: {}", a.text),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    warn!("announcement log fell behind; {n} announcements not logged")
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// The handlers bman runs by itself: in-game chat commands and match announcements.
+pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
+    vec![
+        Arc::new(crate::chat_commands::ChatCommands::new(settings)),
+        Arc::new(crate::announce::MatchAnnouncer::new(settings.discord.milestone_waves)),
+    ]
+}
+
 /// Opens the configured store.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     Ok(Arc::from(crate::store::open(settings.database_url.expose())?))
 }
 
-/// Runs the ingest until `stop` resolves (SIGINT/SIGTERM in the binary).
+/// Runs the ingest with the built-in handlers until `stop` resolves (SIGINT/SIGTERM in the binary).
 pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> Result<EventCounts, AppError> {
+    run_with(settings, builtin_handlers(settings), stop).await
+}
+
+/// [`run`] with the handlers you choose (add your own to [`builtin_handlers`]).
+pub async fn run_with(
+    settings: &Settings,
+    handlers: Vec<Arc<dyn Handler>>,
+    stop: impl Future<Output = ()>,
+) -> Result<EventCounts, AppError> {
     let recorder = Recorder::start(open_store(settings)?, settings);
-    let ingest = Ingest::start(settings, &recorder, RetryPolicy::default()).await?;
+    let ingest = Ingest::start(settings, &recorder, RetryPolicy::default(), handlers).await?;
     let writer_died = tokio::select! {
         _ = stop => false,
         _ = recorder.failed() => true,

@@ -49,6 +49,8 @@ pub struct ServerConfig {
     /// Discord channel overrides (issue: the bot); `None` uses the global ones.
     pub announce_channel_id: Option<u64>,
     pub chat_channel_id: Option<u64>,
+    /// In-game chat commands on this server (`chat_commands = off` turns them off).
+    pub chat_commands: bool,
 }
 
 impl ServerConfig {
@@ -68,6 +70,29 @@ pub struct DiscordSettings {
     pub milestone_waves: u32,
 }
 
+/// The `[chat_commands]` section: in-game `!rank`, `!top`, `!stats`, `!help`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatCommandSettings {
+    pub enabled: bool,
+    /// Per player: one answered command per this many seconds.
+    pub cooldown_secs: u64,
+    /// Commands turned off, without the `!` (e.g. `stats`).
+    pub disabled: Vec<String>,
+    /// Replies are cut to this many characters (the game's chat line is short).
+    pub max_reply_chars: usize,
+}
+
+impl Default for ChatCommandSettings {
+    fn default() -> Self {
+        ChatCommandSettings {
+            enabled: true,
+            cooldown_secs: 10,
+            disabled: Vec::new(),
+            max_reply_chars: 120,
+        }
+    }
+}
+
 /// Everything bman needs to run, validated.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -82,6 +107,7 @@ pub struct Settings {
     pub database_url: Secret,
     pub discord: DiscordSettings,
     pub discord_token: Option<Secret>,
+    pub chat_commands: ChatCommandSettings,
 }
 
 /// A configuration problem, pointing at where it is.
@@ -171,6 +197,15 @@ impl SectionReader<'_> {
         }
     }
 
+    fn flag(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.text(key).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(other) => Err(self.error(key, format!("expected on/off (true/false, yes/no, 1/0), found {other:?}"))),
+        }
+    }
+
     fn id_list(&self, key: &str) -> Result<Vec<u64>, ConfigError> {
         let Some(text) = self.text(key) else {
             return Ok(Vec::new());
@@ -256,6 +291,7 @@ impl Settings {
                         password: Secret::new(default_password.clone().unwrap_or_default()),
                         announce_channel_id: None,
                         chat_channel_id: None,
+                        chat_commands: true,
                     });
                 }
             }
@@ -323,6 +359,7 @@ impl Settings {
                 password: Secret::new(password),
                 announce_channel_id: s.parse("announce_channel_id", "a Discord channel id")?,
                 chat_channel_id: s.parse("chat_channel_id", "a Discord channel id")?,
+                chat_commands: s.flag("chat_commands", true)?,
             });
         }
 
@@ -336,6 +373,23 @@ impl Settings {
             milestone_waves: d
                 .parse("milestone_waves", "a whole number of waves")?
                 .unwrap_or(5),
+        };
+        let c = reader("chat_commands");
+        let defaults = ChatCommandSettings::default();
+        let chat_commands = ChatCommandSettings {
+            enabled: c.flag("enabled", defaults.enabled)?,
+            cooldown_secs: c.parse("cooldown_secs", "a whole number of seconds")?.unwrap_or(defaults.cooldown_secs),
+            disabled: c
+                .text("disabled")
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().trim_start_matches('!').to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            max_reply_chars: c
+                .parse("max_reply_chars", "a whole number of characters")?
+                .unwrap_or(defaults.max_reply_chars)
+                .max(20),
         };
         let database_url = env("DATABASE_URL")
             .or_else(|| env("MONGODB_URI"))
@@ -351,6 +405,7 @@ impl Settings {
             discord_token: env("DISCORD_TOKEN")
                 .filter(|t| !t.is_empty())
                 .map(Secret::new),
+            chat_commands,
         })
     }
 }
@@ -477,6 +532,23 @@ mod tests {
         for secret in ["hunter2", "tok3n", "pw@h"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
+    }
+
+    #[test]
+    fn chat_command_settings() {
+        let s = parse("[bm]\ndm = 1\n", &[]).unwrap();
+        assert_eq!(s.chat_commands, ChatCommandSettings::default());
+        assert!(s.servers[0].chat_commands);
+        let s = parse(
+            "[chat_commands]\nenabled = yes\ncooldown_secs = 3\ndisabled = !stats, TOP\n[server.a]\nport = 1\nmode = dm\nchat_commands = off\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.chat_commands.cooldown_secs, 3);
+        assert_eq!(s.chat_commands.disabled, vec!["stats", "top"]);
+        assert!(!s.servers[0].chat_commands);
+        let e = parse("[chat_commands]\nenabled = maybe\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("[chat_commands] enabled: expected on/off"), "{e}");
     }
 
     #[test]

@@ -9,18 +9,23 @@
 //! - [`game`]: per-server identity cache and mode trackers: events in, facts out.
 //! - [`ratings`]: pure TrueSkill/Elo updates; [`rater`]: facts applied to players' stats.
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
-//! - [`store`]: the `Store` trait, its models and the SQLite backend.
+//! - [`store`]: the `Store` trait, its models and the SQLite and MongoDB backends.
+//! - [`migrate`]: `bman migrate`, a whole store copied between backends.
 //! - [`views`]: player lookup, leaderboard and profile output (CLI, later the bot).
 //! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 //! - [`mode`]: the four game modes.
 
+pub mod announce;
 pub mod app;
+pub mod chat_commands;
 pub mod config;
 pub mod event;
 pub mod game;
+pub mod handler;
 pub mod ini;
 pub mod journal;
+pub mod migrate;
 pub mod mode;
 pub mod pipeline;
 pub mod rater;

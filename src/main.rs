@@ -67,6 +67,16 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
+    /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
+    /// also imports an old bman-data database).
+    Migrate {
+        /// The source store URL (sqlite://PATH, mongodb://…, mongodb+srv://…).
+        #[arg(long)]
+        from: String,
+        /// The target store URL; it must be empty.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,6 +130,7 @@ fn main() -> ExitCode {
             }
             Command::Profile { query, json } => profile(&cli.config, &query, json),
             Command::Rerate { mode } => rerate(&cli.config, mode),
+            Command::Migrate { from, to } => migrate(&from, &to),
         }
     });
     match result {
@@ -258,6 +269,20 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
 }
 
 /// A byte progress bar on a terminal; hidden when stderr is not one.
+fn migrate(from: &str, to: &str) -> Result<(), String> {
+    let source = bman::store::open(from).map_err(|e| format!("cannot open the source store: {e}"))?;
+    let target = bman::store::open(to).map_err(|e| format!("cannot open the target store: {e}"))?;
+    let bar = progress_bar(0);
+    let counts = bman::migrate::migrate(source.as_ref(), target.as_ref(), &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })
+    .map_err(|e| format!("migration failed: {e}"))?;
+    bar.finish_and_clear();
+    println!("migrated {counts}");
+    Ok(())
+}
+
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {

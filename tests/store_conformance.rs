@@ -4,6 +4,8 @@
 //! runs all of [`CHECKS`] on its own fresh stores. SQLite always runs;
 //! MongoDB runs when `BMAN_TEST_MONGODB_URI` is set.
 
+mod common;
+
 use bman::mode::Mode;
 use bman::store::*;
 use std::collections::HashMap;
@@ -68,23 +70,26 @@ fn sqlite_reopen() {
 
 #[test]
 fn mongodb() {
-    let Ok(uri) = std::env::var("BMAN_TEST_MONGODB_URI") else {
+    let Some(base) = common::mongo_uri() else {
         eprintln!(
             "skipped: set BMAN_TEST_MONGODB_URI to run the conformance suite against MongoDB"
         );
         return;
     };
-    // Each check expects an empty store: when the MongoDB backend lands, open
-    // a fresh database per check here (e.g. a unique database name in the URI).
     for (name, check) in CHECKS {
-        let store = match bman::store::open(&uri) {
-            Ok(store) => store,
-            Err(e) => {
-                panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}")
-            }
-        };
+        let store = open_mongo(&base, name);
         eprintln!("mongodb: {name}");
         check(store.as_ref());
+    }
+}
+
+/// A fresh, empty MongoDB store: the URI's database with `suffix` and a
+/// per-run stamp appended, so checks and reruns never share data.
+fn open_mongo(base: &str, suffix: &str) -> Box<dyn Store> {
+    let uri = common::unique_mongo_url(base, suffix);
+    match bman::store::open(&uri) {
+        Ok(store) => store,
+        Err(e) => panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}"),
     }
 }
 
@@ -1058,4 +1063,133 @@ fn check_replace_ratings(store: &dyn Store) {
         99.0
     );
     assert_eq!(store.load_stats(Mode::Tdm, &keys).unwrap().len(), 1);
+}
+
+// ---- migration ----
+
+/// A store with a bit of everything: players with names and IPs, facts of
+/// every mode, stats of every mode, checkpoints.
+fn populate(store: &dyn Store) {
+    let mut batch = sample_batch();
+    batch.players.push(PlayerSeen {
+        ip: Some("10.0.0.9".into()),
+        color: Some("red".into()),
+        premium: Some(true),
+        clan_tag: Some("[C]".into()),
+        ..seen("alice", Some("Ålice"), 5)
+    });
+    batch.facts.push(fact(
+        4,
+        Mode::Svl,
+        4000,
+        Fact::NpcKill {
+            player: key("carol"),
+        },
+        vec![],
+    ));
+    batch.stats.push((key("carol"), Mode::Svl, ModeStats { best_wave: 4, ..stats(25.0, 8.0, 1, 4000) }));
+    batch.stats.push((key("alice"), Mode::Tdm, stats(25.0, 8.0, 1, 4000)));
+    apply(store, batch);
+    dm_players(store, &[("tie1", "Tie", 26.0, 3, 1), ("tie2", "Tie", 26.0, 3, 1)]);
+}
+
+/// Everything the store answers, as text, for comparing two stores.
+fn answers(store: &dyn Store) -> String {
+    let mut out = Vec::new();
+    let mut players = store.export_players().unwrap();
+    for p in &mut players {
+        // MongoDB keeps IPs as a set without times.
+        p.ips.iter_mut().for_each(|ip| ip.1 = 0);
+    }
+    out.push(format!("{players:?}"));
+    out.push(format!("{:?} {:?}", store.next_seq().unwrap(), store.checkpoints().unwrap()));
+    for mode in Mode::ALL {
+        out.push(format!("{:?}", store.facts(mode).unwrap()));
+        out.push(format!("{:?}", store.leaderboard(&board(mode, 100, 0)).unwrap()));
+        for p in &players {
+            out.push(format!("{:?}", store.rating_history(&p.key, mode).unwrap()));
+        }
+    }
+    for p in &players {
+        out.push(format!("{:?}", store.profile(&p.key).unwrap()));
+    }
+    for query in ["ali", "tie", "Å", "carol", "nobody"] {
+        out.push(format!("{:?}", store.find_players(query, 10).unwrap()));
+    }
+    out.join("\n")
+}
+
+fn check_migration(from: &dyn Store, to: &dyn Store) {
+    populate(from);
+    let counts = bman::migrate::migrate(from, to, &|_, _| {}).unwrap();
+    assert_eq!((counts.players, counts.facts, counts.checkpoints), (5, 4, 1), "{counts}");
+    assert_eq!(answers(to), answers(from));
+    let again = bman::migrate::migrate(from, to, &|_, _| {});
+    assert!(again.is_err(), "a non-empty target is refused");
+}
+
+fn sqlite_store(dir: &tempfile::TempDir, name: &str) -> Box<dyn Store> {
+    let url = format!("sqlite://{}", dir.path().join(name).display());
+    bman::store::open(&url).unwrap()
+}
+
+#[test]
+fn migrate_between_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    check_migration(sqlite_store(&dir, "a.sqlite3").as_ref(), sqlite_store(&dir, "b.sqlite3").as_ref());
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped the MongoDB migrations: BMAN_TEST_MONGODB_URI is not set");
+        return;
+    };
+    check_migration(sqlite_store(&dir, "c.sqlite3").as_ref(), open_mongo(&base, "from_sqlite").as_ref());
+    check_migration(open_mongo(&base, "to_sqlite").as_ref(), sqlite_store(&dir, "d.sqlite3").as_ref());
+}
+
+/// An old bman-data database (tests/data/bman_data_fixture.json: string
+/// numbers, missing fields, events without bman's fields) imports into SQLite.
+#[test]
+fn migrate_imports_a_bman_data_database() {
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to import a bman-data database");
+        return;
+    };
+    let uri = common::unique_mongo_url(&base, "bman_data");
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("data/bman_data_fixture.json")).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+        let db = client.default_database().unwrap();
+        for (collection, docs) in fixture.as_object().unwrap() {
+            let docs: Vec<mongodb::bson::Document> = docs
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| mongodb::bson::to_document(&mongodb::bson::Bson::try_from(d.clone()).unwrap()).unwrap())
+                .collect();
+            db.collection(collection).insert_many(docs).await.unwrap();
+        }
+        client.shutdown().await;
+    });
+    let legacy = bman::store::open(&uri).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = sqlite_store(&dir, "imported.sqlite3");
+    let counts = bman::migrate::migrate(legacy.as_ref(), sqlite.as_ref(), &|_, _| {}).unwrap();
+    assert_eq!(
+        (counts.players, counts.names, counts.ips, counts.stats, counts.facts),
+        (3, 3, 2, 4, 0),
+        "{counts}"
+    );
+    let wolf = sqlite.profile(&key("76561198000000001")).unwrap().unwrap();
+    assert_eq!(wolf.names, ["Sniper_Wolf", "Wolfie"]);
+    assert_eq!(wolf.player.name, "Wolfie");
+    let modes: Vec<(Mode, f64, i64)> = wolf.modes.iter().map(|(m, s, _)| (*m, s.mu, s.kills)).collect();
+    assert_eq!(modes, [(Mode::Dm, 27.5, 12), (Mode::Tdm, 25.0, 10)]);
+    let exported = sqlite.export_players().unwrap();
+    let ips: Vec<&str> = exported[0].ips.iter().map(|(ip, _)| ip.as_str()).collect();
+    assert_eq!(ips, ["10.0.0.1", "10.0.0.2"]);
+    let itch = PlayerKey { store: 2, id: "itch-7".into() };
+    assert_eq!(sqlite.find_players("élan", 5).unwrap()[0].key, itch, "legacy names are searchable");
+    assert_eq!(legacy.find_players("élan", 5).unwrap()[0].key, itch, "also in place on MongoDB");
+    let ctf = sqlite.leaderboard(&board(Mode::Ctf, 10, 0)).unwrap();
+    assert_eq!((ctf[0].player.key.id.as_str(), ctf[0].stats.captures), ("3", 2));
 }

@@ -5,6 +5,7 @@
 //! methods from blocking tasks. A backend is chosen from `DATABASE_URL`.
 
 pub mod model;
+pub mod mongo;
 pub mod sqlite;
 
 pub use model::*;
@@ -19,7 +20,7 @@ pub enum StoreError {
     Backend(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("unsupported DATABASE_URL scheme {0:?} (expected sqlite://PATH)")]
+    #[error("unsupported DATABASE_URL scheme {0:?} (expected sqlite://PATH, mongodb:// or mongodb+srv://)")]
     UnsupportedUrl(String),
 }
 
@@ -57,12 +58,75 @@ pub trait Store: Send + Sync {
     /// Rerate's output: replaces every rating change of `mode`'s facts and
     /// every player's stats in `mode`, atomically.
     fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()>;
+
+    /// Every player with everything known about them, oldest first (in
+    /// creation order, which breaks leaderboard ties), for `bman migrate`.
+    fn export_players(&self) -> StoreResult<Vec<PlayerExport>>;
+
+    /// Every journal checkpoint, for `bman migrate`.
+    fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
 }
 
-/// Opens the store `url` names (`sqlite://PATH`; more backends later).
-pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {
-    match url.strip_prefix("sqlite://") {
-        Some(path) => Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?)),
-        None => Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or("").to_string())),
+/// One player as `bman migrate` copies it; [`PlayerExport::sightings`] turns
+/// it back into what `apply` merges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerExport {
+    pub key: PlayerKey,
+    /// The latest name (the profile id for a player never seen with one).
+    pub display_name: String,
+    /// Every name with when it was first used, oldest first.
+    pub names: Vec<(String, i64)>,
+    /// Every IP with when it was first used.
+    pub ips: Vec<(String, i64)>,
+    pub color: Option<String>,
+    pub premium: bool,
+    pub hat: Option<String>,
+    pub clan_id: Option<String>,
+    pub clan_tag: Option<String>,
+    pub first_seen_ms: i64,
+    pub last_seen_ms: i64,
+}
+
+impl PlayerExport {
+    /// Sightings that rebuild this player exactly: one per name and IP at its
+    /// first use, then the latest attributes (and latest name) at last seen.
+    pub fn sightings(&self) -> Vec<PlayerSeen> {
+        let bare = |seen_ms| PlayerSeen {
+            key: self.key.clone(),
+            name: None,
+            ip: None,
+            color: None,
+            premium: None,
+            hat: None,
+            clan_id: None,
+            clan_tag: None,
+            seen_ms,
+        };
+        let mut out = vec![bare(self.first_seen_ms)];
+        out.extend(self.names.iter().map(|(name, t)| PlayerSeen { name: Some(name.clone()), ..bare(*t) }));
+        out.extend(self.ips.iter().map(|(ip, t)| PlayerSeen { ip: Some(ip.clone()), ..bare(*t) }));
+        let has_name = !self.names.is_empty();
+        out.push(PlayerSeen {
+            name: has_name.then(|| self.display_name.clone()),
+            color: self.color.clone(),
+            premium: Some(self.premium),
+            hat: self.hat.clone(),
+            clan_id: self.clan_id.clone(),
+            clan_tag: self.clan_tag.clone(),
+            ..bare(self.last_seen_ms)
+        });
+        out
     }
+}
+
+/// Opens the store `url` names: `sqlite://PATH`, or MongoDB for
+/// `mongodb://` and `mongodb+srv://` (database from the path, default `bmdb`).
+pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+    }
+    if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        return Ok(Box::new(mongo::MongoStore::open(url)?));
+    }
+    Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or("").to_string()))
 }

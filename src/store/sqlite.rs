@@ -935,6 +935,80 @@ impl Store for SqliteStore {
         tx.commit()?;
         Ok(())
     }
+
+    fn export_players(&self) -> StoreResult<Vec<PlayerExport>> {
+        let mut conn = self.reader();
+        let tx = conn.transaction()?;
+        let mut players: Vec<(i64, PlayerExport)> = tx
+            .prepare(&format!(
+                "SELECT p.id, {SUMMARY_COLUMNS}, p.color, p.premium, p.hat, p.clan_id, p.clan_tag, \
+                     p.first_seen_ms, p.last_seen_ms FROM players p ORDER BY p.id"
+            ))?
+            .query_map([], |r| {
+                let summary = summary_from_row(r, 1)?;
+                Ok((
+                    r.get(0)?,
+                    PlayerExport {
+                        key: summary.key,
+                        display_name: summary.name,
+                        names: Vec::new(),
+                        ips: Vec::new(),
+                        color: r.get(4)?,
+                        premium: r.get::<_, Option<bool>>(5)?.unwrap_or(false),
+                        hat: r.get(6)?,
+                        clan_id: r.get(7)?,
+                        clan_tag: r.get(8)?,
+                        first_seen_ms: r.get(9)?,
+                        last_seen_ms: r.get(10)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let at: HashMap<i64, usize> = players.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        for (sql, names) in [
+            ("SELECT player_id, name, first_used_ms FROM player_names ORDER BY first_used_ms, id", true),
+            ("SELECT player_id, ip, first_used_ms FROM player_ips ORDER BY first_used_ms, ip", false),
+        ] {
+            let mut stmt = tx.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let player = &mut players[at[&r.get::<_, i64>(0)?]].1;
+                let list = if names { &mut player.names } else { &mut player.ips };
+                list.push((r.get(1)?, r.get(2)?));
+            }
+        }
+        Ok(players.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT server, epoch, applied_offset, snapshot_offset, snapshot FROM checkpoints \
+             ORDER BY server, epoch",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(server, epoch, offset, snapshot_offset, snapshot)| {
+                Ok(Checkpoint {
+                    server,
+                    epoch,
+                    offset: offset_from_sql(offset)?,
+                    snapshot_offset: offset_from_sql(snapshot_offset)?,
+                    snapshot,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 use bman::app::{open_store, Ingest, Recorder};
 use bman::config::Settings;
+use bman::handler::Handler;
+use std::sync::Arc;
 use bman::journal::{journal_path, JournalReader};
 use bman::mode::Mode;
 use bman::rcon::supervisor::RetryPolicy;
@@ -44,10 +46,15 @@ pub fn settings(servers: &[(&str, Mode, u16, &str)], dir: &Path) -> Settings {
         .expect("test settings parse")
 }
 
-/// Opens the settings' store and starts the ingest, as `bman run` does.
+/// Opens the settings' store and starts the ingest with the built-in handlers, as `bman run` does.
 pub async fn start(settings: &Settings) -> (Ingest, Recorder) {
+    start_with(settings, bman::app::builtin_handlers(settings)).await
+}
+
+/// [`start`] with the given handlers.
+pub async fn start_with(settings: &Settings, handlers: Vec<Arc<dyn Handler>>) -> (Ingest, Recorder) {
     let recorder = Recorder::start(open_store(settings).expect("store opens"), settings);
-    let ingest = Ingest::start(settings, &recorder, fast_retry()).await.expect("ingest starts");
+    let ingest = Ingest::start(settings, &recorder, fast_retry(), handlers).await.expect("ingest starts");
     (ingest, recorder)
 }
 
@@ -100,4 +107,27 @@ pub async fn wait_journaled(dir: &Path, server: &str, n: usize) {
         assert!(tokio::time::Instant::now() < deadline, "{server}: only {have} of {n} events journaled");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// `BMAN_TEST_MONGODB_URI`, when the MongoDB variants of the tests should run.
+pub fn mongo_uri() -> Option<String> {
+    std::env::var("BMAN_TEST_MONGODB_URI").ok().filter(|u| !u.is_empty())
+}
+
+/// `base` with its database (default `bmdb_test`) renamed to one no other
+/// test or run uses, so each test starts from an empty store.
+pub fn unique_mongo_url(base: &str, label: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let (scheme, rest) = base.split_once("://").expect("a mongodb:// URI");
+    let (rest, query) = rest.split_once('?').map_or((rest, None), |(r, q)| (r, Some(q)));
+    let (hosts, db) = rest.split_once('/').unwrap_or((rest, ""));
+    let db = if db.is_empty() { "bmdb_test" } else { db };
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 1_000_000;
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let label: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    // MongoDB database names are at most 63 bytes; the unique part comes first.
+    let mut name = format!("{db}_{}_{stamp}_{n}_{label}", std::process::id());
+    name.truncate(63);
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("{scheme}://{hosts}/{name}{query}")
 }

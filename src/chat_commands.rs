@@ -1,0 +1,253 @@
+//! In-game chat commands, the players' most wanted feature: `!rank` (or
+//! `!rating`), `!top`, `!stats NAME` and `!help`, answered in the game chat
+//! with the server's mode. A built-in [`Handler`], so it runs off the ingest
+//! path. Only humans trigger it (never the server's own messages or bots),
+//! each player gets one answer per cooldown, and every reply is quoted for the
+//! console and cut to fit the chat line.
+
+use crate::config::ChatCommandSettings;
+use crate::handler::{Context, Delivery, Handler};
+use crate::mode::Mode;
+use crate::rcon::console_quote;
+use crate::store::{Fact, LeaderboardQuery, ModeStats, PlayerKey, Store, StoreResult};
+use crate::views::{lookup, Lookup};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tracing::{debug, warn};
+
+/// The commands, as typed after `!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Rank,
+    Top,
+    Stats,
+    Help,
+}
+
+impl Command {
+    /// Splits `!name args` into a command and its argument.
+    pub fn parse(message: &str) -> Option<(Command, &str)> {
+        let rest = message.trim().strip_prefix('!')?;
+        let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let command = match word.to_ascii_lowercase().as_str() {
+            "rank" | "rating" => Command::Rank,
+            "top" => Command::Top,
+            "stats" => Command::Stats,
+            "help" => Command::Help,
+            _ => return None,
+        };
+        Some((command, arg.trim()))
+    }
+
+    /// The configuration name (`disabled = stats`); `!rating` is `rank`.
+    pub fn key(self) -> &'static str {
+        match self {
+            Command::Rank => "rank",
+            Command::Top => "top",
+            Command::Stats => "stats",
+            Command::Help => "help",
+        }
+    }
+}
+
+/// One player's line: rating, rank and K/D (survival: best wave and NPC kills).
+fn stats_line(name: &str, mode: Mode, stats: &ModeStats, rank: usize) -> String {
+    match mode {
+        Mode::Svl => format!(
+            "{name}: #{rank} in svl, best wave {}, {} NPC kills, {} deaths",
+            stats.best_wave, stats.npc_kills, stats.npc_deaths
+        ),
+        Mode::Tdm => format!(
+            "{name}: #{rank} in tdm, rating {:.1}, elo {:.0}, K/D {}/{}",
+            stats.rating(),
+            stats.elo,
+            stats.kills,
+            stats.deaths
+        ),
+        _ => format!(
+            "{name}: #{rank} in {mode}, rating {:.1}, K/D {}/{}",
+            stats.rating(),
+            stats.kills,
+            stats.deaths
+        ),
+    }
+}
+
+fn player_line(store: &dyn Store, key: &PlayerKey, mode: Mode) -> StoreResult<String> {
+    let Some(profile) = store.profile(key)? else {
+        return Ok(format!("No stats for {} yet", key.id));
+    };
+    let name = &profile.player.name;
+    Ok(match profile.modes.iter().find(|(m, _, _)| *m == mode) {
+        Some((_, stats, rank)) => stats_line(name, mode, stats, *rank),
+        None => format!("{name} has no {mode} games yet"),
+    })
+}
+
+/// The reply to one command from `speaker` on a server of `mode` (`None`: say nothing).
+pub fn reply(store: &dyn Store, mode: Mode, speaker: &PlayerKey, command: Command, arg: &str) -> StoreResult<String> {
+    Ok(match command {
+        Command::Rank => player_line(store, speaker, mode)?,
+        Command::Help => "Commands: !rank, !top, !stats NAME, !help".to_string(),
+        Command::Top => {
+            let rows = store.leaderboard(&LeaderboardQuery {
+                mode,
+                limit: 5,
+                offset: 0,
+                min_games: Some(1),
+                active_since_ms: None,
+            })?;
+            if rows.is_empty() {
+                format!("No {mode} ratings yet")
+            } else {
+                let entries: Vec<String> = rows
+                    .iter()
+                    .map(|r| match mode {
+                        Mode::Svl => format!("{}. {} (wave {})", r.rank, r.player.name, r.stats.best_wave),
+                        _ => format!("{}. {} {:.1}", r.rank, r.player.name, r.stats.rating()),
+                    })
+                    .collect();
+                format!("Top {mode}: {}", entries.join(" "))
+            }
+        }
+        Command::Stats if arg.is_empty() => "Usage: !stats NAME".to_string(),
+        Command::Stats => match lookup(store, arg)? {
+            Lookup::Found(player) => player_line(store, &player.key, mode)?,
+            Lookup::NotFound => format!("No player matches {arg}"),
+            Lookup::Ambiguous(candidates) => {
+                let names: Vec<&str> = candidates.iter().take(4).map(|c| c.name.as_str()).collect();
+                format!("Several players match {arg}: {}", names.join(", "))
+            }
+        },
+    })
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    text.chars().take(max.saturating_sub(1)).chain(std::iter::once('…')).collect()
+}
+
+/// The built-in chat command handler.
+pub struct ChatCommands {
+    settings: ChatCommandSettings,
+    /// Servers where commands are on.
+    servers: HashSet<String>,
+    last_answer: Mutex<HashMap<(String, PlayerKey), Instant>>,
+}
+
+impl ChatCommands {
+    pub fn new(settings: &crate::config::Settings) -> ChatCommands {
+        ChatCommands {
+            settings: settings.chat_commands.clone(),
+            servers: settings
+                .servers
+                .iter()
+                .filter(|s| s.chat_commands)
+                .map(|s| s.name.clone())
+                .collect(),
+            last_answer: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The speaker (a human, resolved by the tracker) and the command, if this is one to answer.
+    fn command<'a>(&self, delivery: &'a Delivery) -> Option<(&'a PlayerKey, Command, &'a str)> {
+        if !self.settings.enabled || !self.servers.contains(&delivery.event.server.name) {
+            return None;
+        }
+        let chat = delivery.facts.iter().find_map(|f| match &f.fact {
+            Fact::Chat(chat) => Some(chat),
+            _ => None,
+        })?;
+        let speaker = chat.player.as_ref().filter(|p| !p.is_bot())?;
+        let (command, arg) = Command::parse(&chat.message)?;
+        if self.settings.disabled.iter().any(|d| d == command.key()) {
+            return None;
+        }
+        Some((speaker, command, arg))
+    }
+
+    /// True when the player may get an answer now (and starts their cooldown).
+    fn take_turn(&self, server: &str, player: &PlayerKey) -> bool {
+        let mut last = self.last_answer.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let cooldown = Duration::from_secs(self.settings.cooldown_secs);
+        let key = (server.to_string(), player.clone());
+        if last.get(&key).is_some_and(|t| now.duration_since(*t) < cooldown) {
+            return false;
+        }
+        last.retain(|_, t| now.duration_since(*t) < cooldown);
+        last.insert(key, now);
+        true
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for ChatCommands {
+    fn name(&self) -> &str {
+        "chat-commands"
+    }
+
+    fn wants(&self, delivery: &Delivery) -> bool {
+        self.command(delivery).is_some()
+    }
+
+    async fn handle(&self, ctx: &Context, delivery: &Delivery) {
+        let Some((speaker, command, arg)) = self.command(delivery) else {
+            return;
+        };
+        let server = &delivery.event.server;
+        if !self.take_turn(&server.name, speaker) {
+            debug!(server = %server.name, player = %speaker.id, "chat command ignored: cooldown");
+            return;
+        }
+        let store = ctx.store.clone();
+        let (mode, speaker_key, arg_owned) = (server.mode, speaker.clone(), arg.to_string());
+        let text = tokio::task::spawn_blocking(move || reply(store.as_ref(), mode, &speaker_key, command, &arg_owned)).await;
+        let text = match text {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                warn!(server = %server.name, "chat command !{}: {e}", command.key());
+                return;
+            }
+            Err(e) => {
+                warn!(server = %server.name, "chat command !{} failed: {e}", command.key());
+                return;
+            }
+        };
+        let Some(handle) = ctx.server(&server.name) else {
+            return;
+        };
+        let line = format!("say {}", console_quote(&fit(&text, self.settings.max_reply_chars)));
+        if let Err(e) = handle.command(&line).await {
+            warn!(server = %server.name, "chat command reply not delivered: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_arguments() {
+        assert_eq!(Command::parse("!rank"), Some((Command::Rank, "")));
+        assert_eq!(Command::parse("  !RATING  "), Some((Command::Rank, "")));
+        assert_eq!(Command::parse("!stats  Bob \"x\" "), Some((Command::Stats, "Bob \"x\"")));
+        assert_eq!(Command::parse("!top 5"), Some((Command::Top, "5")));
+        assert_eq!(Command::parse("rank"), None);
+        assert_eq!(Command::parse("!kick all"), None);
+        assert_eq!(Command::parse("!"), None);
+    }
+
+    #[test]
+    fn replies_fit_the_chat_line() {
+        assert_eq!(fit("short", 10), "short");
+        let long = fit(&"x".repeat(300), 120);
+        assert_eq!(long.chars().count(), 120);
+        assert!(long.ends_with('…'));
+    }
+}

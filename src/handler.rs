@@ -1,0 +1,157 @@
+//! The extension point: code that observes every server's events (with the
+//! facts the tracker made of them) and acts on them — replies in game through
+//! the server's handle, posts to the announcement bus, reads the store.
+//!
+//! Built-in behaviours (in-game chat commands, match announcements) are
+//! handlers too. Each handler runs in a task of its own with a bounded queue,
+//! off the ingest's hot path: a slow handler only falls behind (its queue
+//! fills and events for it are dropped with a warning), and a panicking one is
+//! logged with its name and keeps getting later events. Neither ever delays
+//! recording.
+
+use crate::pipeline::IngestEvent;
+use crate::rcon::ServerHandle;
+use crate::store::{FactRecord, Store};
+use futures::FutureExt;
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+use tracing::{error, info, warn};
+
+/// How many deliveries may wait for one handler before it starts missing some.
+pub const HANDLER_QUEUE: usize = 1024;
+
+/// One live event and what the server's tracker made of it.
+#[derive(Debug)]
+pub struct Delivery {
+    pub event: IngestEvent,
+    /// The facts this event produced (a chat line's speaker, a kill, a match result…).
+    pub facts: Vec<FactRecord>,
+}
+
+/// A message for the community (the Discord bot posts these; without it they are logged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement {
+    /// The server it is about, if any (selects the server's channel).
+    pub server: Option<String>,
+    pub text: String,
+}
+
+/// What handlers can use.
+pub struct Context {
+    servers: HashMap<String, ServerHandle>,
+    pub store: Arc<dyn Store>,
+    announcements: broadcast::Sender<Announcement>,
+}
+
+impl Context {
+    pub fn new(servers: &[ServerHandle], store: Arc<dyn Store>) -> Context {
+        let (announcements, _) = broadcast::channel(256);
+        Context {
+            servers: servers.iter().map(|h| (h.name().to_string(), h.clone())).collect(),
+            store,
+            announcements,
+        }
+    }
+
+    /// The handle of a configured server (to reply in game).
+    pub fn server(&self, name: &str) -> Option<&ServerHandle> {
+        self.servers.get(name)
+    }
+
+    /// Posts to the announcement bus; never blocks (slow listeners miss old ones).
+    pub fn announce(&self, announcement: Announcement) {
+        let _ = self.announcements.send(announcement);
+    }
+
+    /// A receiver of every announcement from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
+        self.announcements.subscribe()
+    }
+}
+
+/// Something that reacts to game events. Implement it with `#[async_trait]`.
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+
+    /// Whether this handler wants a delivery. It runs on the ingest path, so
+    /// keep it to a cheap look at the event; only wanted deliveries are queued.
+    fn wants(&self, _delivery: &Delivery) -> bool {
+        true
+    }
+
+    /// Acts on one delivery. Runs in the handler's own task, one at a time.
+    async fn handle(&self, ctx: &Context, delivery: &Delivery);
+}
+
+struct Slot {
+    handler: Arc<dyn Handler>,
+    queue: mpsc::Sender<Arc<Delivery>>,
+    dropped: AtomicU64,
+}
+
+/// Hands deliveries to every interested handler without ever waiting.
+#[derive(Clone)]
+pub struct Dispatcher {
+    slots: Arc<Vec<Slot>>,
+}
+
+impl Dispatcher {
+    /// Starts one task per handler.
+    pub fn start(handlers: Vec<Arc<dyn Handler>>, ctx: Arc<Context>) -> Dispatcher {
+        let slots = handlers
+            .into_iter()
+            .map(|handler| {
+                let (queue, rx) = mpsc::channel(HANDLER_QUEUE);
+                tokio::spawn(run_handler(handler.clone(), ctx.clone(), rx));
+                info!(handler = handler.name(), "handler started");
+                Slot {
+                    handler,
+                    queue,
+                    dropped: AtomicU64::new(0),
+                }
+            })
+            .collect();
+        Dispatcher { slots: Arc::new(slots) }
+    }
+
+    /// Queues `delivery` for each handler that wants it.
+    pub fn dispatch(&self, delivery: Delivery) {
+        let delivery = Arc::new(delivery);
+        for slot in self.slots.iter() {
+            let name = slot.handler.name();
+            match std::panic::catch_unwind(AssertUnwindSafe(|| slot.handler.wants(&delivery))) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => {
+                    error!(handler = name, "handler panicked in wants(); event skipped for it");
+                    continue;
+                }
+            }
+            if slot.queue.try_send(delivery.clone()).is_err() {
+                let dropped = slot.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if dropped == 1 || dropped.is_power_of_two() {
+                    warn!(handler = name, dropped, "handler is not keeping up (or stopped); events for it are dropped, recording is not affected");
+                }
+            }
+        }
+    }
+}
+
+async fn run_handler(handler: Arc<dyn Handler>, ctx: Arc<Context>, mut queue: mpsc::Receiver<Arc<Delivery>>) {
+    while let Some(delivery) = queue.recv().await {
+        let outcome = AssertUnwindSafe(handler.handle(&ctx, &delivery)).catch_unwind().await;
+        if let Err(panic) = outcome {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            error!(handler = handler.name(), server = %delivery.event.server.name, "handler panicked: {message}; it keeps receiving later events");
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `bman migrate`: copies a whole store to another (SQLite ⇄ MongoDB, or
+//! SQLite → SQLite), through the [`Store`] trait only, so any pair of
+//! backends works and the copy answers every query like the source.
+//!
+//! Order matters: players first, in the source's creation order (leaderboard
+//! ties break by it), then facts in seq order with their rating changes, then
+//! stats and checkpoints. An old bman-data database has players and per-mode
+//! stats but no facts; those come over as they are.
+
+use crate::mode::Mode;
+use crate::store::{LeaderboardQuery, Store, StoreError, StoreResult, WriteBatch};
+
+/// Players, facts or stats written per `apply`.
+const CHUNK: usize = 1_000;
+
+/// What a migration copied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MigrateCounts {
+    pub players: usize,
+    pub names: usize,
+    pub ips: usize,
+    pub stats: usize,
+    pub facts: usize,
+    pub rating_changes: usize,
+    pub checkpoints: usize,
+}
+
+impl std::fmt::Display for MigrateCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints",
+            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints
+        )
+    }
+}
+
+/// Copies everything in `from` into the empty store `to`. `progress(done,
+/// total)` is called after each written chunk (the total grows as each part
+/// of the source is read).
+pub fn migrate(from: &dyn Store, to: &dyn Store, progress: &dyn Fn(usize, usize)) -> StoreResult<MigrateCounts> {
+    if to.next_seq()? != 1 || !to.export_players()?.is_empty() {
+        return Err(StoreError::Backend("the target store is not empty; migrate only into a new one".into()));
+    }
+    let mut counts = MigrateCounts::default();
+    let (mut done, mut total) = (0, 0);
+    let write = |batch: WriteBatch, items: usize, done: &mut usize, total: usize| {
+        to.apply(&batch)?;
+        *done += items;
+        progress(*done, total);
+        Ok::<_, StoreError>(())
+    };
+
+    let players = from.export_players()?;
+    total += players.len();
+    for chunk in players.chunks(CHUNK) {
+        let batch = WriteBatch {
+            players: chunk.iter().flat_map(|p| p.sightings()).collect(),
+            ..WriteBatch::default()
+        };
+        counts.players += chunk.len();
+        counts.names += chunk.iter().map(|p| p.names.len()).sum::<usize>();
+        counts.ips += chunk.iter().map(|p| p.ips.len()).sum::<usize>();
+        write(batch, chunk.len(), &mut done, total)?;
+    }
+
+    for mode in Mode::ALL {
+        let mut facts = from.facts(mode)?;
+        facts.sort_by_key(|f| f.seq);
+        total += facts.len();
+        for chunk in facts.chunks(CHUNK) {
+            counts.facts += chunk.len();
+            counts.rating_changes += chunk.iter().map(|f| f.changes.len()).sum::<usize>();
+            let batch = WriteBatch {
+                facts: chunk.to_vec(),
+                ..WriteBatch::default()
+            };
+            write(batch, chunk.len(), &mut done, total)?;
+        }
+        let all = LeaderboardQuery {
+            mode,
+            limit: usize::MAX,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        };
+        let rows = from.leaderboard(&all)?;
+        total += rows.len();
+        for chunk in rows.chunks(CHUNK) {
+            counts.stats += chunk.len();
+            let batch = WriteBatch {
+                stats: chunk.iter().map(|r| (r.player.key.clone(), mode, r.stats)).collect(),
+                ..WriteBatch::default()
+            };
+            write(batch, chunk.len(), &mut done, total)?;
+        }
+    }
+
+    let checkpoints = from.checkpoints()?;
+    counts.checkpoints = checkpoints.len();
+    total += checkpoints.len();
+    let batch = WriteBatch {
+        checkpoints,
+        ..WriteBatch::default()
+    };
+    write(batch, counts.checkpoints, &mut done, total)?;
+    Ok(counts)
+}
