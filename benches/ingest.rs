@@ -14,7 +14,10 @@ use bman::journal::{journal_path, JournalReader};
 use bman::mode::Mode;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::SimOptions;
+use bman::handler::{Context, Delivery, Handler};
 use clap::Parser;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -68,7 +71,7 @@ fn replay_throughput(rt: &tokio::runtime::Runtime) {
     );
 }
 
-fn live_latency(rt: &tokio::runtime::Runtime) {
+fn live_latency(rt: &tokio::runtime::Runtime, label: &str, extra: Vec<Arc<dyn Handler>>) {
     let dir = tempfile::tempdir().unwrap();
     let seconds = 20;
     let opts = sim_opts(&["--port", "0", "--mode", "tdm", "--rate", "500", "--players", "12", "--password", "pw"]);
@@ -78,7 +81,8 @@ fn live_latency(rt: &tokio::runtime::Runtime) {
         let settings = settings(dir.path(), &servers);
         let store = bman::app::open_store(&settings).unwrap();
         let recorder = Recorder::start(store, &settings);
-        let handlers = bman::app::builtin_handlers(&settings);
+        let mut handlers = bman::app::builtin_handlers(&settings);
+        handlers.extend(extra);
         let ingest = Ingest::start(&settings, &recorder, RetryPolicy::default(), handlers).await.unwrap();
         // Watch the committed checkpoint through a second connection, every 2 ms.
         let observer = bman::app::open_store(&settings).unwrap();
@@ -107,13 +111,29 @@ fn live_latency(rt: &tokio::runtime::Runtime) {
         latencies.sort_unstable();
         let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
         println!(
-            "ingest/live: {} events over {seconds}s at 500/s: received->committed p50 {} ms, p99 {} ms, max {} ms (target p99 <= 250 ms; 2 ms polling)",
+            "ingest/live{label}: {} events over {seconds}s at 500/s: received->committed p50 {} ms, p99 {} ms, max {} ms (target p99 <= 250 ms; 2 ms polling)",
             latencies.len(),
             pct(0.5),
             pct(0.99),
             latencies.last().unwrap()
         );
     });
+}
+
+/// An extension at its worst: it panics on half the events and hangs on the rest.
+struct Misbehaving(AtomicU64);
+
+#[async_trait::async_trait]
+impl Handler for Misbehaving {
+    fn name(&self) -> &str {
+        "misbehaving"
+    }
+    async fn handle(&self, _: &Context, _: &Delivery) {
+        if self.0.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+            panic!("bench: a panicking handler");
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
 }
 
 fn main() {
@@ -123,5 +143,7 @@ fn main() {
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     replay_throughput(&rt);
-    live_latency(&rt);
+    live_latency(&rt, "", Vec::new());
+    std::panic::set_hook(Box::new(|_| {})); // the misbehaving handler's panics are expected
+    live_latency(&rt, " with a panicking+hanging handler", vec![Arc::new(Misbehaving(AtomicU64::new(0)))]);
 }

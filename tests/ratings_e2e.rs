@@ -1,5 +1,5 @@
 //! End to end: the simulator's scenarios go over real TCP into `bman`'s
-//! ingest and SQLite store, and the leaderboard that `bman leaderboard --json`
+//! ingest and store (SQLite; MongoDB too when `BMAN_TEST_MONGODB_URI` is set), and the leaderboard that `bman leaderboard --json`
 //! prints must equal what an independent Python implementation of the rating
 //! rules (tools/reference.py, with the `trueskill` package) computed from the
 //! same events: every mu/sigma within 1e-6, every counter exact.
@@ -31,10 +31,10 @@ fn by_player(players: &[Value]) -> BTreeMap<(i64, String), Value> {
         .collect()
 }
 
-fn leaderboard_json(dir: &Path, mode: Mode) -> Vec<Value> {
+fn leaderboard_json(dir: &Path, database: &str, mode: Mode) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_bman"))
         .current_dir(dir)
-        .env("DATABASE_URL", format!("sqlite://{}", dir.join("bman.sqlite3").display()))
+        .env("DATABASE_URL", database)
         .args(["leaderboard", "--mode", mode.as_str(), "--all", "--limit", "1000", "--json"])
         .output()
         .unwrap();
@@ -42,7 +42,8 @@ fn leaderboard_json(dir: &Path, mode: Mode) -> Vec<Value> {
     serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
 }
 
-async fn check(mode: Mode, seed: u64) {
+/// Runs the scenario into the store `database` picks for the test directory.
+async fn check(mode: Mode, seed: u64, database: fn(&Path) -> Option<String>) {
     let name = format!("{mode}-{seed}");
     let opts = common::sim_opts(
         mode,
@@ -59,13 +60,17 @@ async fn check(mode: Mode, seed: u64) {
 
     let events = common::scenario_events(&opts).len();
     let dir = tempfile::tempdir().unwrap();
+    let Some(database) = database(dir.path()) else {
+        eprintln!("skipped {name} on MongoDB: BMAN_TEST_MONGODB_URI is not set");
+        return;
+    };
     let sim = bman::sim::serve(opts).await.unwrap();
-    let settings = common::settings(&[(mode.as_str(), mode, sim.local_addr().port(), "pw")], dir.path());
+    let settings = common::settings_with_store(&[(mode.as_str(), mode, sim.local_addr().port(), "pw")], dir.path(), &database);
     let (ingest, recorder) = common::start(&settings).await;
     common::wait_journaled(dir.path(), mode.as_str(), events).await;
     common::stop(ingest, recorder).await;
 
-    let rows = leaderboard_json(dir.path(), mode);
+    let rows = leaderboard_json(dir.path(), &database, mode);
     let actual = by_player(&rows);
     assert_eq!(actual.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{name}: same players");
     for (key, want) in &expected {
@@ -82,22 +87,37 @@ async fn check(mode: Mode, seed: u64) {
     }
 }
 
+fn sqlite(dir: &Path) -> Option<String> {
+    Some(common::sqlite_url(dir))
+}
+
+/// A fresh MongoDB database, or `None` (skip) without `BMAN_TEST_MONGODB_URI`.
+fn mongodb(_: &Path) -> Option<String> {
+    common::mongo_uri().map(|base| common::unique_mongo_url(&base, "e2e"))
+}
+
+/// One SQLite test and one MongoDB test per scenario.
 macro_rules! e2e {
-    ($($test:ident: $mode:expr, $seed:expr;)*) => {$(
+    ($($test:ident, $mongo_test:ident: $mode:expr, $seed:expr;)*) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test() {
-            check($mode, $seed).await;
+            check($mode, $seed, sqlite).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $mongo_test() {
+            check($mode, $seed, mongodb).await;
         }
     )*};
 }
 
 e2e! {
-    dm_seed_1: Mode::Dm, 1;
-    dm_seed_2: Mode::Dm, 2;
-    tdm_seed_1: Mode::Tdm, 1;
-    tdm_seed_2: Mode::Tdm, 2;
-    ctf_seed_1: Mode::Ctf, 1;
-    ctf_seed_2: Mode::Ctf, 2;
-    svl_seed_1: Mode::Svl, 1;
-    svl_seed_2: Mode::Svl, 2;
+    dm_seed_1, mongodb_dm_seed_1: Mode::Dm, 1;
+    dm_seed_2, mongodb_dm_seed_2: Mode::Dm, 2;
+    tdm_seed_1, mongodb_tdm_seed_1: Mode::Tdm, 1;
+    tdm_seed_2, mongodb_tdm_seed_2: Mode::Tdm, 2;
+    ctf_seed_1, mongodb_ctf_seed_1: Mode::Ctf, 1;
+    ctf_seed_2, mongodb_ctf_seed_2: Mode::Ctf, 2;
+    svl_seed_1, mongodb_svl_seed_1: Mode::Svl, 1;
+    svl_seed_2, mongodb_svl_seed_2: Mode::Svl, 2;
 }

@@ -32,17 +32,26 @@ pub fn scenario_events(opts: &SimOptions) -> Vec<SimEvent> {
     bman::sim::scenario(opts).collect()
 }
 
+/// The SQLite store of a test directory.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("bman.sqlite3").display())
+}
+
 /// Settings with one `[server.NAME]` per (name, mode, port, password); the
 /// journal and the SQLite store live in `dir`.
 pub fn settings(servers: &[(&str, Mode, u16, &str)], dir: &Path) -> Settings {
+    settings_with_store(servers, dir, &sqlite_url(dir))
+}
+
+/// Like [`settings`], with the store at `database` (any `DATABASE_URL`).
+pub fn settings_with_store(servers: &[(&str, Mode, u16, &str)], dir: &Path, database: &str) -> Settings {
     let mut ini = format!("[config]\njournal_dir = {}\n", dir.join("journal").display());
     for (name, mode, port, password) in servers {
         ini.push_str(&format!(
             "[server.{name}]\nhost = 127.0.0.1\nport = {port}\nmode = {mode}\npassword = {password}\n"
         ));
     }
-    let database = format!("sqlite://{}", dir.join("bman.sqlite3").display());
-    Settings::parse(Path::new("test.ini"), &ini, &|k| (k == "DATABASE_URL").then(|| database.clone()))
+    Settings::parse(Path::new("test.ini"), &ini, &|k| (k == "DATABASE_URL").then(|| database.to_string()))
         .expect("test settings parse")
 }
 
