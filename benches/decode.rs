@@ -21,7 +21,15 @@ fn wire_bytes() -> (BytesMut, u64) {
     let mut wire = BytesMut::new();
     let mut frames = 0;
     for mode in Mode::ALL {
-        let args = Args::parse_from(["sim", "--mode", mode.as_str(), "--matches", "2", "--players", "10"]);
+        let args = Args::parse_from([
+            "sim",
+            "--mode",
+            mode.as_str(),
+            "--matches",
+            "2",
+            "--players",
+            "10",
+        ]);
         for ev in bman::sim::scenario(&args.sim) {
             encode_frame(ev.id, ev.json.as_bytes(), &mut wire).expect("frame fits");
             frames += 1;
@@ -49,7 +57,9 @@ fn bench(c: &mut Criterion) {
     assert_eq!(decode_all(&wire) as u64, frames, "every frame decodes");
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Elements(frames));
-    group.bench_function("frames+events (per frame)", |b| b.iter(|| decode_all(&wire)));
+    group.bench_function("frames+events (per frame)", |b| {
+        b.iter(|| decode_all(&wire))
+    });
     group.throughput(Throughput::Bytes(wire.len() as u64));
     group.bench_function("frames+events (bytes)", |b| b.iter(|| decode_all(&wire)));
     group.finish();

@@ -10,15 +10,15 @@
 
 use bman::app::{Ingest, Recorder};
 use bman::config::Settings;
+use bman::handler::{Context, Delivery, Handler};
 use bman::journal::{journal_path, JournalReader};
 use bman::mode::Mode;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::SimOptions;
-use bman::handler::{Context, Delivery, Handler};
 use clap::Parser;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -34,9 +34,15 @@ fn sim_opts(args: &[&str]) -> SimOptions {
 }
 
 fn settings(dir: &Path, servers: &str) -> Settings {
-    let ini = format!("[config]\njournal_dir = {}\n{servers}", dir.join("journal").display());
+    let ini = format!(
+        "[config]\njournal_dir = {}\n{servers}",
+        dir.join("journal").display()
+    );
     let db = format!("sqlite://{}", dir.join("bench.sqlite3").display());
-    Settings::parse(Path::new("bench.ini"), &ini, &|k| (k == "DATABASE_URL").then(|| db.clone())).unwrap()
+    Settings::parse(Path::new("bench.ini"), &ini, &|k| {
+        (k == "DATABASE_URL").then(|| db.clone())
+    })
+    .unwrap()
 }
 
 fn replay_throughput(rt: &tokio::runtime::Runtime) {
@@ -45,11 +51,22 @@ fn replay_throughput(rt: &tokio::runtime::Runtime) {
     let mut events = 0usize;
     for mode in Mode::ALL {
         let path = dir.path().join(format!("{mode}.jsonl"));
-        let opts = sim_opts(&["--mode", mode.as_str(), "--matches", "60", "--players", "12", "--seed", "7"]);
+        let opts = sim_opts(&[
+            "--mode",
+            mode.as_str(),
+            "--matches",
+            "60",
+            "--players",
+            "12",
+            "--seed",
+            "7",
+        ]);
         let mut out = Vec::new();
         bman::sim::dump(&opts, &mut out).unwrap();
         // Give each journal its own server name, as in a real fleet.
-        let text = String::from_utf8(out).unwrap().replace("\"server\":\"sim\"", &format!("\"server\":\"{mode}\""));
+        let text = String::from_utf8(out)
+            .unwrap()
+            .replace("\"server\":\"sim\"", &format!("\"server\":\"{mode}\""));
         events += text.lines().count();
         std::fs::write(&path, text).unwrap();
         files.push(path);
@@ -74,7 +91,18 @@ fn replay_throughput(rt: &tokio::runtime::Runtime) {
 fn live_latency(rt: &tokio::runtime::Runtime, label: &str, extra: Vec<Arc<dyn Handler>>) {
     let dir = tempfile::tempdir().unwrap();
     let seconds = 20;
-    let opts = sim_opts(&["--port", "0", "--mode", "tdm", "--rate", "500", "--players", "12", "--password", "pw"]);
+    let opts = sim_opts(&[
+        "--port",
+        "0",
+        "--mode",
+        "tdm",
+        "--rate",
+        "500",
+        "--players",
+        "12",
+        "--password",
+        "pw",
+    ]);
     rt.block_on(async {
         let sim = bman::sim::serve(opts).await.unwrap();
         let servers = format!("[server.live]\nport = {}\nmode = tdm\npassword = pw\n", sim.local_addr().port());
@@ -145,5 +173,9 @@ fn main() {
     replay_throughput(&rt);
     live_latency(&rt, "", Vec::new());
     std::panic::set_hook(Box::new(|_| {})); // the misbehaving handler's panics are expected
-    live_latency(&rt, " with a panicking+hanging handler", vec![Arc::new(Misbehaving(AtomicU64::new(0)))]);
+    live_latency(
+        &rt,
+        " with a panicking+hanging handler",
+        vec![Arc::new(Misbehaving(AtomicU64::new(0)))],
+    );
 }

@@ -24,7 +24,13 @@ impl Handler for Welcome {
     }
 
     fn wants(&self, delivery: &Delivery) -> bool {
-        matches!(delivery.event.event.event, Event::PlayerConnect { profile: Some(_), .. })
+        matches!(
+            delivery.event.event.event,
+            Event::PlayerConnect {
+                profile: Some(_),
+                ..
+            }
+        )
     }
 
     async fn handle(&self, ctx: &Context, delivery: &Delivery) {
@@ -44,13 +50,18 @@ impl Handler for Welcome {
         let stats = tokio::task::spawn_blocking(move || store.profile(&key)).await;
         let greeting = match stats {
             Ok(Ok(Some(profile))) => match profile.modes.iter().find(|(m, _, _)| *m == mode) {
-                Some((_, s, rank)) => format!("Welcome back {name}! #{rank} in {mode}, rating {:.1}", s.rating()),
+                Some((_, s, rank)) => format!(
+                    "Welcome back {name}! #{rank} in {mode}, rating {:.1}",
+                    s.rating()
+                ),
                 None => format!("Welcome {name}! Your first {mode} game here"),
             },
             _ => format!("Welcome {name}!"),
         };
         if let Some(server) = ctx.server(&delivery.event.server.name) {
-            let _ = server.command(&format!("say {}", console_quote(&greeting))).await;
+            let _ = server
+                .command(&format!("say {}", console_quote(&greeting)))
+                .await;
         }
     }
 }
@@ -68,12 +79,17 @@ impl Handler for Sprees {
     }
 
     fn wants(&self, delivery: &Delivery) -> bool {
-        delivery.facts.iter().any(|f| matches!(f.fact, Fact::Kill(_)))
+        delivery
+            .facts
+            .iter()
+            .any(|f| matches!(f.fact, Fact::Kill(_)))
     }
 
     async fn handle(&self, ctx: &Context, delivery: &Delivery) {
         for fact in &delivery.facts {
-            let Fact::Kill(kill) = &fact.fact else { continue };
+            let Fact::Kill(kill) = &fact.fact else {
+                continue;
+            };
             let streak = {
                 let mut streaks = self.streaks.lock().unwrap();
                 streaks.remove(&kill.victim);
@@ -92,7 +108,9 @@ impl Handler for Sprees {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "bmsettings.ini".into());
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "bmsettings.ini".into());
     let settings = Settings::load(path.as_ref(), &|k| std::env::var(k).ok())?;
     tracing_subscriber::fmt().with_env_filter("info").init();
     let mut handlers = bman::app::builtin_handlers(&settings);

@@ -58,15 +58,26 @@ pub fn match_text(store: &dyn Store, server: &str, mode: Mode, m: &MatchFact) ->
             format!("{name} {}/{}", p.kills.unwrap_or(0), p.deaths.unwrap_or(0))
         })
         .collect();
-    let top = if top.is_empty() { String::new() } else { format!(". Top: {}", top.join(", ")) };
+    let top = if top.is_empty() {
+        String::new()
+    } else {
+        format!(". Top: {}", top.join(", "))
+    };
     format!("{server} ({mode}) on {map}: {winner}{top}")
 }
 
 impl MatchAnnouncer {
     fn wave_texts(&self, store: &dyn Store, server: &str, wave: &WaveFact) -> Vec<String> {
         let mut texts = Vec::new();
-        if self.milestone_waves > 0 && wave.wave > 0 && wave.wave % i64::from(self.milestone_waves) == 0 {
-            texts.push(format!("{server}: wave {} reached with {} players", wave.wave, wave.players.len()));
+        if self.milestone_waves > 0
+            && wave.wave > 0
+            && wave.wave % i64::from(self.milestone_waves) == 0
+        {
+            texts.push(format!(
+                "{server}: wave {} reached with {} players",
+                wave.wave,
+                wave.players.len()
+            ));
         }
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let record = records.entry(server.to_string()).or_insert_with(|| {
@@ -85,7 +96,10 @@ impl MatchAnnouncer {
         });
         if wave.wave > *record && !wave.players.is_empty() {
             *record = wave.wave;
-            texts.push(format!("{server}: new survival record, wave {}!", wave.wave));
+            texts.push(format!(
+                "{server}: new survival record, wave {}!",
+                wave.wave
+            ));
         }
         texts
     }
@@ -98,7 +112,10 @@ impl Handler for MatchAnnouncer {
     }
 
     fn wants(&self, delivery: &Delivery) -> bool {
-        delivery.facts.iter().any(|f| matches!(f.fact, Fact::Match(_) | Fact::Wave(_)))
+        delivery
+            .facts
+            .iter()
+            .any(|f| matches!(f.fact, Fact::Match(_) | Fact::Wave(_)))
     }
 
     async fn handle(&self, ctx: &Context, delivery: &Delivery) {
@@ -108,7 +125,10 @@ impl Handler for MatchAnnouncer {
             let texts = match &fact.fact {
                 Fact::Match(m) => {
                     let (m, server) = (m.clone(), server.clone());
-                    let text = tokio::task::spawn_blocking(move || match_text(store.as_ref(), &server.name, server.mode, &m)).await;
+                    let text = tokio::task::spawn_blocking(move || {
+                        match_text(store.as_ref(), &server.name, server.mode, &m)
+                    })
+                    .await;
                     text.into_iter().collect()
                 }
                 Fact::Wave(w) => self.wave_texts(store.as_ref(), &server.name, w),

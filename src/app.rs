@@ -84,7 +84,12 @@ pub struct ServerPipeline {
 impl ServerPipeline {
     /// A pipeline resuming from the server's stored snapshot for this journal
     /// epoch; returns it with the journal offset to continue reading from.
-    fn resume(info: &ServerInfo, epoch: Option<i64>, store: &dyn Store, writer: WriterHandle) -> Result<(Self, u64), AppError> {
+    fn resume(
+        info: &ServerInfo,
+        epoch: Option<i64>,
+        store: &dyn Store,
+        writer: WriterHandle,
+    ) -> Result<(Self, u64), AppError> {
         let checkpoint = match epoch {
             Some(epoch) => store.checkpoint(&info.name, epoch)?,
             None => None,
@@ -128,7 +133,8 @@ impl ServerPipeline {
                 facts: out.facts.clone(),
             });
         }
-        let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY)).then(|| self.tracker.snapshot());
+        let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY))
+            .then(|| self.tracker.snapshot());
         if out.players.is_empty() && out.facts.is_empty() && snapshot.is_none() {
             // Nothing to store; recovery re-reads from the last snapshot anyway.
             return true;
@@ -145,7 +151,12 @@ impl ServerPipeline {
     }
 
     /// Feeds journal lines from `reader`'s current position.
-    async fn feed(&mut self, info: &Arc<ServerInfo>, reader: JournalReader, progress: &(dyn Fn(u64) + Sync)) {
+    async fn feed(
+        &mut self,
+        info: &Arc<ServerInfo>,
+        reader: JournalReader,
+        progress: &(dyn Fn(u64) + Sync),
+    ) {
         for item in reader {
             let (line, pos) = match item {
                 Ok(ok) => ok,
@@ -205,7 +216,11 @@ impl Recorder {
     }
 
     /// Replays each journal file (skipping what the store already has).
-    pub async fn replay(&self, files: &[PathBuf], progress: &(dyn Fn(u64) + Sync)) -> Result<EventCounts, AppError> {
+    pub async fn replay(
+        &self,
+        files: &[PathBuf],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<EventCounts, AppError> {
         let mut counts = EventCounts::default();
         let mut done = 0u64;
         for path in files {
@@ -218,7 +233,12 @@ impl Recorder {
                 name: first.server,
                 mode: first.mode,
             });
-            let (mut pipeline, offset) = ServerPipeline::resume(&info, reader.epoch(), self.store.as_ref(), self.writer.clone())?;
+            let (mut pipeline, offset) = ServerPipeline::resume(
+                &info,
+                reader.epoch(),
+                self.store.as_ref(),
+                self.writer.clone(),
+            )?;
             reader.seek_to(offset)?;
             let len = reader.len();
             pipeline.feed(&info, reader, &|p| progress(done + p)).await;
@@ -267,7 +287,13 @@ impl Ingest {
         for server in &settings.servers {
             let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
             let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
-            let (handle, task) = supervisor::spawn(server, Some(journal), tx, shutdown.child_token(), policy.clone());
+            let (handle, task) = supervisor::spawn(
+                server,
+                Some(journal),
+                tx,
+                shutdown.child_token(),
+                policy.clone(),
+            );
             ingest.handles.push(handle);
             ingest.supervisors.push(task);
             streams.push(rx);
@@ -282,7 +308,9 @@ impl Ingest {
             });
             let mut pipeline = recover(&info, &settings.journal_dir, recorder).await?;
             pipeline.dispatcher = Some(dispatcher.clone());
-            ingest.processors.push(tokio::spawn(process_server(pipeline, rx)));
+            ingest
+                .processors
+                .push(tokio::spawn(process_server(pipeline, rx)));
         }
         Ok(ingest)
     }
@@ -305,7 +333,11 @@ impl Ingest {
 
 /// Applies the part of a server's journal the store has not seen (after a
 /// crash, or a database that was down), and returns the pipeline to go on with.
-async fn recover(info: &Arc<ServerInfo>, journal_dir: &Path, recorder: &Recorder) -> Result<ServerPipeline, AppError> {
+async fn recover(
+    info: &Arc<ServerInfo>,
+    journal_dir: &Path,
+    recorder: &Recorder,
+) -> Result<ServerPipeline, AppError> {
     let path = journal_path(journal_dir, &info.name);
     let reader = match JournalReader::open(&path) {
         Ok(reader) => Some(reader),
@@ -313,7 +345,12 @@ async fn recover(info: &Arc<ServerInfo>, journal_dir: &Path, recorder: &Recorder
         Err(e) => return Err(e.into()),
     };
     let epoch = reader.as_ref().and_then(JournalReader::epoch);
-    let (mut pipeline, offset) = ServerPipeline::resume(info, epoch, recorder.store.as_ref(), recorder.writer.clone())?;
+    let (mut pipeline, offset) = ServerPipeline::resume(
+        info,
+        epoch,
+        recorder.store.as_ref(),
+        recorder.writer.clone(),
+    )?;
     if let Some(mut reader) = reader {
         if offset < reader.len() {
             reader.seek_to(offset)?;
@@ -325,7 +362,10 @@ async fn recover(info: &Arc<ServerInfo>, journal_dir: &Path, recorder: &Recorder
     Ok(pipeline)
 }
 
-async fn process_server(mut pipeline: ServerPipeline, mut events: mpsc::Receiver<IngestEvent>) -> EventCounts {
+async fn process_server(
+    mut pipeline: ServerPipeline,
+    mut events: mpsc::Receiver<IngestEvent>,
+) -> EventCounts {
     while let Some(ingest) = events.recv().await {
         if !pipeline.handle(&ingest).await {
             break;
@@ -340,7 +380,10 @@ fn spawn_announcement_log(context: &Context) {
     tokio::spawn(async move {
         loop {
             match announcements.recv().await {
-                Ok(a) => info!(server = a.server.as_deref().unwrap_or("-"), "announce: {}", a.text),
+                Ok(a) => info!(
+                    server = a.server.as_deref().unwrap_or("-"),
+                    "announce: {}", a.text
+                ),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     warn!("announcement log fell behind; {n} announcements not logged")
                 }
@@ -354,17 +397,24 @@ fn spawn_announcement_log(context: &Context) {
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(crate::chat_commands::ChatCommands::new(settings)),
-        Arc::new(crate::announce::MatchAnnouncer::new(settings.discord.milestone_waves)),
+        Arc::new(crate::announce::MatchAnnouncer::new(
+            settings.discord.milestone_waves,
+        )),
     ]
 }
 
 /// Opens the configured store.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
-    Ok(Arc::from(crate::store::open(settings.database_url.expose())?))
+    Ok(Arc::from(crate::store::open(
+        settings.database_url.expose(),
+    )?))
 }
 
 /// Runs the ingest with the built-in handlers until `stop` resolves (SIGINT/SIGTERM in the binary).
-pub async fn run(settings: &Settings, stop: impl Future<Output = ()>) -> Result<EventCounts, AppError> {
+pub async fn run(
+    settings: &Settings,
+    stop: impl Future<Output = ()>,
+) -> Result<EventCounts, AppError> {
     run_with(settings, builtin_handlers(settings), stop).await
 }
 
@@ -386,6 +436,10 @@ pub async fn run_with(
     if writer_died {
         return Err(AppError::WriterDied);
     }
-    info!("stopped after {} events ({} facts stored)", counts.total(), totals.facts);
+    info!(
+        "stopped after {} events ({} facts stored)",
+        counts.total(),
+        totals.facts
+    );
     Ok(counts)
 }

@@ -86,7 +86,13 @@ fn player_line(store: &dyn Store, key: &PlayerKey, mode: Mode) -> StoreResult<St
 }
 
 /// The reply to one command from `speaker` on a server of `mode` (`None`: say nothing).
-pub fn reply(store: &dyn Store, mode: Mode, speaker: &PlayerKey, command: Command, arg: &str) -> StoreResult<String> {
+pub fn reply(
+    store: &dyn Store,
+    mode: Mode,
+    speaker: &PlayerKey,
+    command: Command,
+    arg: &str,
+) -> StoreResult<String> {
     Ok(match command {
         Command::Rank => player_line(store, speaker, mode)?,
         Command::Help => "Commands: !rank, !top, !stats NAME, !help".to_string(),
@@ -104,7 +110,9 @@ pub fn reply(store: &dyn Store, mode: Mode, speaker: &PlayerKey, command: Comman
                 let entries: Vec<String> = rows
                     .iter()
                     .map(|r| match mode {
-                        Mode::Svl => format!("{}. {} (wave {})", r.rank, r.player.name, r.stats.best_wave),
+                        Mode::Svl => {
+                            format!("{}. {} (wave {})", r.rank, r.player.name, r.stats.best_wave)
+                        }
                         _ => format!("{}. {} {:.1}", r.rank, r.player.name, r.stats.rating()),
                     })
                     .collect();
@@ -128,7 +136,10 @@ fn fit(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
-    text.chars().take(max.saturating_sub(1)).chain(std::iter::once('…')).collect()
+    text.chars()
+        .take(max.saturating_sub(1))
+        .chain(std::iter::once('…'))
+        .collect()
 }
 
 /// The built-in chat command handler.
@@ -176,7 +187,10 @@ impl ChatCommands {
         let now = Instant::now();
         let cooldown = Duration::from_secs(self.settings.cooldown_secs);
         let key = (server.to_string(), player.clone());
-        if last.get(&key).is_some_and(|t| now.duration_since(*t) < cooldown) {
+        if last
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < cooldown)
+        {
             return false;
         }
         last.retain(|_, t| now.duration_since(*t) < cooldown);
@@ -206,7 +220,10 @@ impl Handler for ChatCommands {
         }
         let store = ctx.store.clone();
         let (mode, speaker_key, arg_owned) = (server.mode, speaker.clone(), arg.to_string());
-        let text = tokio::task::spawn_blocking(move || reply(store.as_ref(), mode, &speaker_key, command, &arg_owned)).await;
+        let text = tokio::task::spawn_blocking(move || {
+            reply(store.as_ref(), mode, &speaker_key, command, &arg_owned)
+        })
+        .await;
         let text = match text {
             Ok(Ok(text)) => text,
             Ok(Err(e)) => {
@@ -221,7 +238,10 @@ impl Handler for ChatCommands {
         let Some(handle) = ctx.server(&server.name) else {
             return;
         };
-        let line = format!("say {}", console_quote(&fit(&text, self.settings.max_reply_chars)));
+        let line = format!(
+            "say {}",
+            console_quote(&fit(&text, self.settings.max_reply_chars))
+        );
         if let Err(e) = handle.command(&line).await {
             warn!(server = %server.name, "chat command reply not delivered: {e}");
         }
@@ -236,7 +256,10 @@ mod tests {
     fn parses_commands_and_arguments() {
         assert_eq!(Command::parse("!rank"), Some((Command::Rank, "")));
         assert_eq!(Command::parse("  !RATING  "), Some((Command::Rank, "")));
-        assert_eq!(Command::parse("!stats  Bob \"x\" "), Some((Command::Stats, "Bob \"x\"")));
+        assert_eq!(
+            Command::parse("!stats  Bob \"x\" "),
+            Some((Command::Stats, "Bob \"x\""))
+        );
         assert_eq!(Command::parse("!top 5"), Some((Command::Top, "5")));
         assert_eq!(Command::parse("rank"), None);
         assert_eq!(Command::parse("!kick all"), None);

@@ -202,7 +202,10 @@ impl SectionReader<'_> {
             None | Some("") => Ok(default),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(self.error(key, format!("expected on/off (true/false, yes/no, 1/0), found {other:?}"))),
+            Some(other) => Err(self.error(
+                key,
+                format!("expected on/off (true/false, yes/no, 1/0), found {other:?}"),
+            )),
         }
     }
 
@@ -378,7 +381,9 @@ impl Settings {
         let defaults = ChatCommandSettings::default();
         let chat_commands = ChatCommandSettings {
             enabled: c.flag("enabled", defaults.enabled)?,
-            cooldown_secs: c.parse("cooldown_secs", "a whole number of seconds")?.unwrap_or(defaults.cooldown_secs),
+            cooldown_secs: c
+                .parse("cooldown_secs", "a whole number of seconds")?
+                .unwrap_or(defaults.cooldown_secs),
             disabled: c
                 .text("disabled")
                 .unwrap_or("")
@@ -465,7 +470,10 @@ mod tests {
         assert_eq!(s.elo_k, 24.0);
         assert_eq!(s.trueskill, TrueSkillParams::default());
         let tuned = parse("[config]\nbeta = 3\ndraw_probability = 0\n", &[]).unwrap();
-        assert_eq!((tuned.trueskill.beta, tuned.trueskill.draw_probability), (3.0, 0.0));
+        assert_eq!(
+            (tuned.trueskill.beta, tuned.trueskill.draw_probability),
+            (3.0, 0.0)
+        );
         assert!(parse("[config]\ndraw_probability = 1.5\n", &[]).is_err());
         assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
         assert!(s.discord_token.is_none());
@@ -547,8 +555,13 @@ mod tests {
         assert_eq!(s.chat_commands.cooldown_secs, 3);
         assert_eq!(s.chat_commands.disabled, vec!["stats", "top"]);
         assert!(!s.servers[0].chat_commands);
-        let e = parse("[chat_commands]\nenabled = maybe\n", &[]).unwrap_err().to_string();
-        assert!(e.contains("[chat_commands] enabled: expected on/off"), "{e}");
+        let e = parse("[chat_commands]\nenabled = maybe\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("[chat_commands] enabled: expected on/off"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ impl Context {
     pub fn new(servers: &[ServerHandle], store: Arc<dyn Store>) -> Context {
         let (announcements, _) = broadcast::channel(256);
         Context {
-            servers: servers.iter().map(|h| (h.name().to_string(), h.clone())).collect(),
+            servers: servers
+                .iter()
+                .map(|h| (h.name().to_string(), h.clone()))
+                .collect(),
             store,
             announcements,
         }
@@ -116,7 +119,9 @@ impl Dispatcher {
                 }
             })
             .collect();
-        Dispatcher { slots: Arc::new(slots) }
+        Dispatcher {
+            slots: Arc::new(slots),
+        }
     }
 
     /// Queues `delivery` for each handler that wants it.
@@ -128,7 +133,10 @@ impl Dispatcher {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(_) => {
-                    error!(handler = name, "handler panicked in wants(); event skipped for it");
+                    error!(
+                        handler = name,
+                        "handler panicked in wants(); event skipped for it"
+                    );
                     continue;
                 }
             }
@@ -142,9 +150,15 @@ impl Dispatcher {
     }
 }
 
-async fn run_handler(handler: Arc<dyn Handler>, ctx: Arc<Context>, mut queue: mpsc::Receiver<Arc<Delivery>>) {
+async fn run_handler(
+    handler: Arc<dyn Handler>,
+    ctx: Arc<Context>,
+    mut queue: mpsc::Receiver<Arc<Delivery>>,
+) {
     while let Some(delivery) = queue.recv().await {
-        let outcome = AssertUnwindSafe(handler.handle(&ctx, &delivery)).catch_unwind().await;
+        let outcome = AssertUnwindSafe(handler.handle(&ctx, &delivery))
+            .catch_unwind()
+            .await;
         if let Err(panic) = outcome {
             let message = panic
                 .downcast_ref::<&str>()

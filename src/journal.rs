@@ -54,7 +54,11 @@ impl JournalWriter {
     pub fn open(dir: &Path, server: &str, mode: Mode) -> io::Result<JournalWriter> {
         std::fs::create_dir_all(dir)?;
         let path = journal_path(dir, server);
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)?;
         let len = file.metadata()?.len();
         let complete = complete_length(&mut file, len)?;
         if complete < len {
@@ -64,7 +68,9 @@ impl JournalWriter {
         let epoch = if complete > 0 {
             let mut first = String::new();
             BufReader::new(File::open(&path)?).read_line(&mut first)?;
-            serde_json::from_str::<JournalLine>(&first).ok().map(|l| l.ts_ms)
+            serde_json::from_str::<JournalLine>(&first)
+                .ok()
+                .map(|l| l.ts_ms)
         } else {
             None
         };
@@ -146,7 +152,9 @@ impl JournalReader {
         let mut reader = BufReader::new(file);
         let mut first = String::new();
         reader.read_line(&mut first)?;
-        let epoch = serde_json::from_str::<JournalLine>(&first).ok().map(|l| l.ts_ms);
+        let epoch = serde_json::from_str::<JournalLine>(&first)
+            .ok()
+            .map(|l| l.ts_ms);
         reader.seek(SeekFrom::Start(0))?;
         Ok(JournalReader {
             reader,
@@ -245,12 +253,20 @@ mod tests {
         drop(w);
         // A crash mid-write leaves half a line.
         let path = journal_path(dir.path(), "eu");
-        OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"ts_ms\":3").unwrap();
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"ts_ms\":3")
+            .unwrap();
         let mut w = JournalWriter::open(dir.path(), "eu", Mode::Tdm).unwrap();
         let p3 = w.append(3000, 42, "{}").unwrap();
         assert_eq!((p3.epoch, p3.offset > p2.offset), (1000, true));
 
-        let lines: Vec<_> = JournalReader::open(&path).unwrap().map(Result::unwrap).collect();
+        let lines: Vec<_> = JournalReader::open(&path)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
         assert_eq!(lines.len(), 3);
         assert_eq!(lines[0].0.json, r#"{"a":"└\"x"}"#);
         assert_eq!(lines[0].0.mode, Mode::Tdm);
@@ -266,7 +282,11 @@ mod tests {
     fn bad_lines_are_reported_and_skipped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.jsonl");
-        std::fs::write(&path, "not json\n\n{\"ts_ms\":1,\"server\":\"x\",\"mode\":\"dm\",\"id\":4,\"json\":\"{}\"}\n").unwrap();
+        std::fs::write(
+            &path,
+            "not json\n\n{\"ts_ms\":1,\"server\":\"x\",\"mode\":\"dm\",\"id\":4,\"json\":\"{}\"}\n",
+        )
+        .unwrap();
         let items: Vec<_> = JournalReader::open(&path).unwrap().collect();
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].as_ref().unwrap_err().line, 1);

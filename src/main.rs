@@ -11,10 +11,19 @@ use std::process::ExitCode;
 use tracing::{error, info, warn};
 
 #[derive(Parser)]
-#[command(name = "bman", version, about = "Boring Man 2 community stats, ratings and Discord bot")]
+#[command(
+    name = "bman",
+    version,
+    about = "Boring Man 2 community stats, ratings and Discord bot"
+)]
 struct Cli {
     /// The settings file (the original tool's bmsettings.ini format).
-    #[arg(long, global = true, env = "BMAN_CONFIG", default_value = "bmsettings.ini")]
+    #[arg(
+        long,
+        global = true,
+        env = "BMAN_CONFIG",
+        default_value = "bmsettings.ini"
+    )]
     config: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -150,13 +159,20 @@ fn load_settings_for_store(path: &std::path::Path) -> Result<Settings, String> {
     load_settings(path)
 }
 
-fn open_store(config: &std::path::Path) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
+fn open_store(
+    config: &std::path::Path,
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
     let settings = load_settings_for_store(config)?;
-    let store = bman::app::open_store(&settings).map_err(|e| format!("cannot open the store: {e}"))?;
+    let store =
+        bman::app::open_store(&settings).map_err(|e| format!("cannot open the store: {e}"))?;
     Ok((settings, store))
 }
 
-fn leaderboard(config: &std::path::Path, query: &LeaderboardQuery, json: bool) -> Result<(), String> {
+fn leaderboard(
+    config: &std::path::Path,
+    query: &LeaderboardQuery,
+    json: bool,
+) -> Result<(), String> {
     let (_, store) = open_store(config)?;
     let rows = store.leaderboard(query).map_err(|e| e.to_string())?;
     if json {
@@ -249,7 +265,11 @@ async fn simulate(opts: SimOptions) -> Result<(), String> {
 async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), String> {
     let total: u64 = files
         .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).map_err(|e| format!("{}: {e}", f.display())))
+        .map(|f| {
+            std::fs::metadata(f)
+                .map(|m| m.len())
+                .map_err(|e| format!("{}: {e}", f.display()))
+        })
         .sum::<Result<u64, String>>()?;
     let (settings, store) = open_store(config)?;
     let recorder = bman::app::Recorder::start(store, &settings);
@@ -261,7 +281,10 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     recorder.stop().await;
     bar.finish_and_clear();
     if json {
-        println!("{}", serde_json::to_string_pretty(&counts).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&counts).unwrap_or_default()
+        );
     } else {
         print!("{}", counts.to_table());
     }
@@ -270,7 +293,8 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
 
 /// A byte progress bar on a terminal; hidden when stderr is not one.
 fn migrate(from: &str, to: &str) -> Result<(), String> {
-    let source = bman::store::open(from).map_err(|e| format!("cannot open the source store: {e}"))?;
+    let source =
+        bman::store::open(from).map_err(|e| format!("cannot open the source store: {e}"))?;
     let target = bman::store::open(to).map_err(|e| format!("cannot open the target store: {e}"))?;
     let bar = progress_bar(0);
     let counts = bman::migrate::migrate(source.as_ref(), target.as_ref(), &|done, total| {

@@ -38,9 +38,15 @@ impl std::fmt::Display for MigrateCounts {
 /// Copies everything in `from` into the empty store `to`. `progress(done,
 /// total)` is called after each written chunk (the total grows as each part
 /// of the source is read).
-pub fn migrate(from: &dyn Store, to: &dyn Store, progress: &dyn Fn(usize, usize)) -> StoreResult<MigrateCounts> {
+pub fn migrate(
+    from: &dyn Store,
+    to: &dyn Store,
+    progress: &dyn Fn(usize, usize),
+) -> StoreResult<MigrateCounts> {
     if to.next_seq()? != 1 || !to.export_players()?.is_empty() {
-        return Err(StoreError::Backend("the target store is not empty; migrate only into a new one".into()));
+        return Err(StoreError::Backend(
+            "the target store is not empty; migrate only into a new one".into(),
+        ));
     }
     let mut counts = MigrateCounts::default();
     let (mut done, mut total) = (0, 0);
@@ -89,7 +95,10 @@ pub fn migrate(from: &dyn Store, to: &dyn Store, progress: &dyn Fn(usize, usize)
         for chunk in rows.chunks(CHUNK) {
             counts.stats += chunk.len();
             let batch = WriteBatch {
-                stats: chunk.iter().map(|r| (r.player.key.clone(), mode, r.stats)).collect(),
+                stats: chunk
+                    .iter()
+                    .map(|r| (r.player.key.clone(), mode, r.stats))
+                    .collect(),
                 ..WriteBatch::default()
             };
             write(batch, chunk.len(), &mut done, total)?;

@@ -91,7 +91,14 @@ impl Rater {
     }
 
     /// Sets a new rating (and Elo) and returns the change it made.
-    fn set(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64, rating: Rating, elo: f64) -> RatingChange {
+    fn set(
+        &mut self,
+        key: &PlayerKey,
+        mode: Mode,
+        time_ms: i64,
+        rating: Rating,
+        elo: f64,
+    ) -> RatingChange {
         let s = self.entry(key, mode, time_ms);
         let change = RatingChange {
             mu: rating.mu,
@@ -120,7 +127,10 @@ impl Rater {
                 self.entry(&kill.victim, mode, t).deaths += 1;
                 match mode {
                     Mode::Dm => {
-                        let (w, l) = (self.rating(&kill.killer, mode, t), self.rating(&kill.victim, mode, t));
+                        let (w, l) = (
+                            self.rating(&kill.killer, mode, t),
+                            self.rating(&kill.victim, mode, t),
+                        );
                         let (w2, l2) = ratings::rate_1v1(w, l, &self.params.trueskill);
                         for (key, rating) in [(&kill.killer, w2), (&kill.victim, l2)] {
                             self.entry(key, mode, t).games += 1;
@@ -162,7 +172,13 @@ impl Rater {
                 if let Some(carrier) = &capture.carrier {
                     self.entry(carrier, mode, t).captures += 1;
                 }
-                changes = self.rate_teams(mode, t, &capture.scoring, &capture.other, TeamOutcome::Team1Wins);
+                changes = self.rate_teams(
+                    mode,
+                    t,
+                    &capture.scoring,
+                    &capture.other,
+                    TeamOutcome::Team1Wins,
+                );
             }
             Fact::Match(m) => {
                 for p in &m.players {
@@ -225,7 +241,13 @@ fn players_of(fact: &Fact) -> Vec<PlayerKey> {
     match fact {
         Fact::Kill(k) => vec![k.killer.clone(), k.victim.clone()],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).cloned().collect(),
-        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).cloned().collect(),
+        Fact::Capture(c) => c
+            .carrier
+            .iter()
+            .chain(&c.scoring)
+            .chain(&c.other)
+            .cloned()
+            .collect(),
         Fact::Match(m) => m.players.iter().map(|p| p.key.clone()).collect(),
         Fact::Wave(w) => w.players.clone(),
         Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player.clone()],
@@ -262,7 +284,10 @@ mod tests {
     use crate::store::{CaptureFact, KillFact, MatchFact, MatchPlayer, RoundFact};
 
     fn key(id: &str) -> PlayerKey {
-        PlayerKey { store: 0, id: id.into() }
+        PlayerKey {
+            store: 0,
+            id: id.into(),
+        }
     }
 
     fn record(mode: Mode, time_ms: i64, fact: Fact) -> FactRecord {
@@ -283,7 +308,11 @@ mod tests {
     }
 
     fn stats(r: &Rater, mode: Mode, id: &str) -> ModeStats {
-        r.all(mode).into_iter().find(|(k, _)| *k == key(id)).unwrap().1
+        r.all(mode)
+            .into_iter()
+            .find(|(k, _)| *k == key(id))
+            .unwrap()
+            .1
     }
 
     fn kill(killer: &str, victim: &str, teamkill: bool) -> Fact {
@@ -318,20 +347,44 @@ mod tests {
                 last_wave: None,
             }),
         ));
-        assert_eq!((stats(&r, Mode::Ctf, "blue").wins, stats(&r, Mode::Ctf, "blue").losses), (1, 0));
-        assert_eq!((stats(&r, Mode::Ctf, "red").wins, stats(&r, Mode::Ctf, "red").losses), (0, 1));
+        assert_eq!(
+            (
+                stats(&r, Mode::Ctf, "blue").wins,
+                stats(&r, Mode::Ctf, "blue").losses
+            ),
+            (1, 0)
+        );
+        assert_eq!(
+            (
+                stats(&r, Mode::Ctf, "red").wins,
+                stats(&r, Mode::Ctf, "red").losses
+            ),
+            (0, 1)
+        );
     }
 
     #[test]
     fn kills_rate_per_mode_and_teamkills_do_not() {
         let mut r = rater();
-        assert!(r.apply(&record(Mode::Dm, 1, kill("a", "b", true))).is_empty());
+        assert!(r
+            .apply(&record(Mode::Dm, 1, kill("a", "b", true)))
+            .is_empty());
         assert!(r.all(Mode::Dm).is_empty(), "a teamkill touches nobody");
         let changes = r.apply(&record(Mode::Dm, 2, kill("a", "b", false)));
         assert_eq!(changes.len(), 2);
         assert!(changes[0].1.delta_mu > 0.0 && changes[1].1.delta_mu < 0.0);
-        assert_eq!((stats(&r, Mode::Dm, "a").kills, stats(&r, Mode::Dm, "b").deaths), (1, 1));
-        assert_eq!(stats(&r, Mode::Dm, "a").last_updated_ms, 2, "the fact's time, not a frozen one");
+        assert_eq!(
+            (
+                stats(&r, Mode::Dm, "a").kills,
+                stats(&r, Mode::Dm, "b").deaths
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            stats(&r, Mode::Dm, "a").last_updated_ms,
+            2,
+            "the fact's time, not a frozen one"
+        );
 
         let changes = r.apply(&record(Mode::Tdm, 3, kill("a", "b", false)));
         assert_eq!((changes[0].1.elo, changes[1].1.elo), (1016.0, 984.0));
@@ -368,6 +421,10 @@ mod tests {
         assert_eq!(changes.len(), 2, "a bot's capture still rates the humans");
         assert_eq!(stats(&r, Mode::Ctf, "a").captures, 0);
         let loaded = r.missing(&record(Mode::Ctf, 3, kill("a", "z", false)));
-        assert_eq!(loaded, vec![key("z")], "only players not in memory are loaded");
+        assert_eq!(
+            loaded,
+            vec![key("z")],
+            "only players not in memory are loaded"
+        );
     }
 }

@@ -78,12 +78,20 @@ pub fn leaderboard_table(mode: Mode, rows: &[LeaderboardRow]) -> String {
     }
     let mut out = String::new();
     if mode == Mode::Svl {
-        out.push_str(&format!("{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n", "#", "name", "best wave", "npc kills", "npc deaths", "matches"));
+        out.push_str(&format!(
+            "{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n",
+            "#", "name", "best wave", "npc kills", "npc deaths", "matches"
+        ));
         for r in rows {
             let s = &r.stats;
             out.push_str(&format!(
                 "{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n",
-                r.rank, clip(&r.player.name, 24), s.best_wave, s.npc_kills, s.npc_deaths, s.matches
+                r.rank,
+                clip(&r.player.name, 24),
+                s.best_wave,
+                s.npc_kills,
+                s.npc_deaths,
+                s.matches
             ));
         }
         return out;
@@ -168,6 +176,9 @@ fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
-        s.chars().take(width - 1).chain(std::iter::once('…')).collect()
+        s.chars()
+            .take(width - 1)
+            .chain(std::iter::once('…'))
+            .collect()
     }
 }

@@ -9,7 +9,9 @@
 use crate::journal::JournalPos;
 use crate::mode::Mode;
 use crate::rater::{Rater, RatingParams};
-use crate::store::{Checkpoint, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch};
+use crate::store::{
+    Checkpoint, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -179,7 +181,9 @@ impl Writer {
         if let Some(pos) = bundle.pos {
             let key = (bundle.server.clone(), pos.epoch);
             if !self.checkpoints.contains_key(&key) {
-                let stored = self.retry("reading a checkpoint", |s| s.checkpoint(&bundle.server, pos.epoch));
+                let stored = self.retry("reading a checkpoint", |s| {
+                    s.checkpoint(&bundle.server, pos.epoch)
+                });
                 let checkpoint = stored.unwrap_or(Checkpoint {
                     server: bundle.server.clone(),
                     epoch: pos.epoch,
@@ -200,7 +204,9 @@ impl Writer {
                 checkpoint.snapshot_offset = pos.offset;
             }
             let checkpoint = checkpoint.clone();
-            self.batch.checkpoints.retain(|c| (c.server.as_str(), c.epoch) != (key.0.as_str(), key.1));
+            self.batch
+                .checkpoints
+                .retain(|c| (c.server.as_str(), c.epoch) != (key.0.as_str(), key.1));
             self.batch.checkpoints.push(checkpoint);
         }
         self.batch.players.extend(bundle.players);
@@ -208,7 +214,11 @@ impl Writer {
             self.load_missing(&record);
             let changes = self.rater.apply(&record);
             let seq = self.seq();
-            self.batch.facts.push(StoredFact { seq, record, changes });
+            self.batch.facts.push(StoredFact {
+                seq,
+                record,
+                changes,
+            });
         }
     }
 
@@ -245,7 +255,11 @@ impl Writer {
         self.totals.commits += 1;
         let took = started.elapsed();
         if took > Duration::from_secs(1) {
-            warn!("a commit of {} facts took {:.1}s", batch.facts.len(), took.as_secs_f64());
+            warn!(
+                "a commit of {} facts took {:.1}s",
+                batch.facts.len(),
+                took.as_secs_f64()
+            );
         }
     }
 }

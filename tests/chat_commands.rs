@@ -19,7 +19,11 @@ fn commands(sim: &bman::sim::SimHandle) -> Vec<String> {
 /// Waits until the simulator has received `n` commands, then a little longer
 /// to make sure no extra one follows.
 async fn settle_at(sim: &bman::sim::SimHandle, n: usize) -> Vec<String> {
-    assert!(sim.wait_until(|s| s.commands.len() >= n, WAIT).await, "expected {n} commands, have {:?}", commands(sim));
+    assert!(
+        sim.wait_until(|s| s.commands.len() >= n, WAIT).await,
+        "expected {n} commands, have {:?}",
+        commands(sim)
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let all = commands(sim);
     assert_eq!(all.len(), n, "no more commands than expected: {all:?}");
@@ -34,10 +38,25 @@ fn chat(slot: i64, message: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_ask_for_their_rank_in_game() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = common::sim_opts(Mode::Dm, &["--matches", "1", "--rate", "0", "--seed", "5", "--ping-secs", "0.5"]);
+    let opts = common::sim_opts(
+        Mode::Dm,
+        &[
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+            "--seed",
+            "5",
+            "--ping-secs",
+            "0.5",
+        ],
+    );
     let events = common::scenario_events(&opts).len();
     let sim = bman::sim::serve(opts).await.unwrap();
-    let settings = common::settings(&[("dm", Mode::Dm, sim.local_addr().port(), "pw")], dir.path());
+    let settings = common::settings(
+        &[("dm", Mode::Dm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = common::start(&settings).await;
     common::wait_journaled(dir.path(), "dm", events).await;
     // The scenario's own chat commands get answered too; wait until that settles.
@@ -50,10 +69,17 @@ async fn players_ask_for_their_rank_in_game() {
         }
         before = now;
     }
-    assert!(before > 0, "the scenario's own !rank/!top/!stats lines were answered");
+    assert!(
+        before > 0,
+        "the scenario's own !rank/!top/!stats lines were answered"
+    );
     for command in commands(&sim) {
         assert!(command.starts_with("say \""), "{command}");
-        assert_eq!(command.matches('"').count(), 2, "one quoted argument, whatever the names: {command}");
+        assert_eq!(
+            command.matches('"').count(),
+            2,
+            "one quoted argument, whatever the names: {command}"
+        );
         assert!(!command.chars().any(char::is_control), "{command}");
     }
 
@@ -68,11 +94,19 @@ async fn players_ask_for_their_rank_in_game() {
         .find_map(|p| {
             let key: PlayerKey = p.profile.clone()?;
             let profile = store.profile(&key).unwrap()?;
-            let (_, stats, rank) = profile.modes.iter().find(|(m, _, _)| *m == Mode::Dm)?.to_owned();
+            let (_, stats, rank) = profile
+                .modes
+                .iter()
+                .find(|(m, _, _)| *m == Mode::Dm)?
+                .to_owned();
             Some((p.clone(), key, stats, rank))
         })
         .expect("a rated human is online");
-    let bot = board.players.iter().find(|p| p.bot).expect("a bot is online");
+    let bot = board
+        .players
+        .iter()
+        .find(|p| p.bot)
+        .expect("a bot is online");
     let name = store.profile(&key).unwrap().unwrap().player.name;
 
     let slot = i64::from(human.slot.unwrap());
@@ -80,7 +114,12 @@ async fn players_ask_for_their_rank_in_game() {
     let after = settle_at(&sim, before + 1).await;
     let expected = format!(
         "say {}",
-        bman::rcon::console_quote(&format!("{name}: #{rank} in dm, rating {:.1}, K/D {}/{}", stats.rating(), stats.kills, stats.deaths))
+        bman::rcon::console_quote(&format!(
+            "{name}: #{rank} in dm, rating {:.1}, K/D {}/{}",
+            stats.rating(),
+            stats.kills,
+            stats.deaths
+        ))
     );
     assert_eq!(after[before], expected);
 
@@ -97,9 +136,19 @@ async fn players_ask_for_their_rank_in_game() {
         .iter()
         .find(|p| !p.bot && p.slot != human.slot && p.profile.is_some())
         .expect("a second human");
-    sim.inject(42, chat(i64::from(other.slot.unwrap()), &format!("!stats {}", name.to_uppercase())));
+    sim.inject(
+        42,
+        chat(
+            i64::from(other.slot.unwrap()),
+            &format!("!stats {}", name.to_uppercase()),
+        ),
+    );
     let after = settle_at(&sim, before + 2).await;
-    assert!(after[before + 1].contains(&format!("#{rank} in dm")), "{}", after[before + 1]);
+    assert!(
+        after[before + 1].contains(&format!("#{rank} in dm")),
+        "{}",
+        after[before + 1]
+    );
 
     common::stop(ingest, recorder).await;
 }
@@ -110,7 +159,10 @@ async fn chat_commands_can_be_switched_off_per_server() {
     let opts = common::sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "0", "--seed", "2"]);
     let events = common::scenario_events(&opts).len();
     let sim = bman::sim::serve(opts).await.unwrap();
-    let mut settings = common::settings(&[("tdm", Mode::Tdm, sim.local_addr().port(), "pw")], dir.path());
+    let mut settings = common::settings(
+        &[("tdm", Mode::Tdm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     settings.servers[0].chat_commands = false;
     let (ingest, recorder) = common::start(&settings).await;
     common::wait_journaled(dir.path(), "tdm", events).await;

@@ -49,15 +49,25 @@ fn line_count(path: &Path) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = common::sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "500", "--ping-secs", "0.5"]);
+    let opts = common::sim_opts(
+        Mode::Tdm,
+        &["--matches", "1", "--rate", "500", "--ping-secs", "0.5"],
+    );
     let scenario = common::scenario_events(&opts);
     let sim = sim::serve(opts).await.unwrap();
     std::fs::write(
         dir.path().join("bmsettings.ini"),
-        format!("[bm]\nip = 127.0.0.1\ntdm = {}\n[config]\npassword = pw\n", sim.local_addr().port()),
+        format!(
+            "[bm]\nip = 127.0.0.1\ntdm = {}\n[config]\npassword = pw\n",
+            sim.local_addr().port()
+        ),
     )
     .unwrap();
-    let mut child = bman(dir.path()).arg("run").stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = bman(dir.path())
+        .arg("run")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let journal = dir.path().join("journal/tdm.jsonl");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !sim.stats().scenario_done {
@@ -78,7 +88,10 @@ async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
     .unwrap();
     let (status, log) = status;
     assert!(status.success(), "exit status {status:?}\n{log}");
-    assert!(log.contains("DISCORD_TOKEN is not set"), "says the bot is off:\n{log}");
+    assert!(
+        log.contains("DISCORD_TOKEN is not set"),
+        "says the bot is off:\n{log}"
+    );
     assert!(!log.contains("pw"), "no password in the log:\n{log}");
     assert!(line_count(&journal) > scenario.len());
 
@@ -88,10 +101,23 @@ async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
         .args(["replay", "--json", "journal/tdm.jsonl"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let replayed: u64 = counts["tdm"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(replayed as usize, line_count(&journal), "every journal line replayed");
+    let replayed: u64 = counts["tdm"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        replayed as usize,
+        line_count(&journal),
+        "every journal line replayed"
+    );
     let deaths = scenario.iter().filter(|e| e.id == 6).count() as u64;
     assert_eq!(counts["tdm"]["player_death"], deaths);
 }
@@ -100,11 +126,16 @@ async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
 fn first_start_with_the_sample_config_explains_what_is_missing() {
     let dir = tempfile::tempdir().unwrap();
     // The shipped sample, pointed at a port where no game server listens.
-    let sample = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bmsettings.ini")).unwrap();
+    let sample =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/bmsettings.ini")).unwrap();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let free_port = listener.local_addr().unwrap().port();
     drop(listener);
-    std::fs::write(dir.path().join("bmsettings.ini"), sample.replace("42070", &free_port.to_string())).unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        sample.replace("42070", &free_port.to_string()),
+    )
+    .unwrap();
     let mut child = bman(dir.path()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut log = String::new();
@@ -120,14 +151,23 @@ fn first_start_with_the_sample_config_explains_what_is_missing() {
     assert!(log.contains("cannot connect"), "{log}");
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
-    assert!(dir.path().join("bman.sqlite3").exists(), "the embedded store was created");
+    assert!(
+        dir.path().join("bman.sqlite3").exists(),
+        "the embedded store was created"
+    );
 }
 
 #[test]
 fn a_missing_config_file_is_explained() {
     let dir = tempfile::tempdir().unwrap();
-    let out = bman(dir.path()).args(["--config", "nope.ini", "run"]).output().unwrap();
+    let out = bman(dir.path())
+        .args(["--config", "nope.ini", "run"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("nope.ini") && err.contains("--config"), "{err}");
+    assert!(
+        err.contains("nope.ini") && err.contains("--config"),
+        "{err}"
+    );
 }

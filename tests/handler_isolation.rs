@@ -49,10 +49,25 @@ impl Handler for PanicsInWants {
 
 async fn record(mode: Mode, bad_handlers: bool) -> (Vec<serde_json::Value>, u64) {
     let dir = tempfile::tempdir().unwrap();
-    let opts = common::sim_opts(mode, &["--matches", "1", "--rate", "0", "--seed", "9", "--players", "10"]);
+    let opts = common::sim_opts(
+        mode,
+        &[
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+            "--seed",
+            "9",
+            "--players",
+            "10",
+        ],
+    );
     let events = common::scenario_events(&opts).len();
     let sim = bman::sim::serve(opts).await.unwrap();
-    let settings = common::settings(&[(mode.as_str(), mode, sim.local_addr().port(), "pw")], dir.path());
+    let settings = common::settings(
+        &[(mode.as_str(), mode, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let panics = Arc::new(AtomicU64::new(0));
     let mut handlers = bman::app::builtin_handlers(&settings);
     if bad_handlers {
@@ -73,7 +88,10 @@ async fn record(mode: Mode, bad_handlers: bool) -> (Vec<serde_json::Value>, u64)
             active_since_ms: None,
         })
         .unwrap();
-    let mut rows: Vec<serde_json::Value> = bman::views::leaderboard_json(mode, &rows).as_array().unwrap().clone();
+    let mut rows: Vec<serde_json::Value> = bman::views::leaderboard_json(mode, &rows)
+        .as_array()
+        .unwrap()
+        .clone();
     for row in &mut rows {
         // Receive times differ between two live runs; everything else must not.
         row.as_object_mut().unwrap().remove("last_updated_ms");
@@ -87,5 +105,8 @@ async fn broken_handlers_do_not_affect_recording() {
     let (with_bad, panics) = record(Mode::Tdm, true).await;
     assert!(!clean.is_empty());
     assert_eq!(clean, with_bad);
-    assert!(panics > 100, "the panicking handler kept receiving events ({panics})");
+    assert!(
+        panics > 100,
+        "the panicking handler kept receiving events ({panics})"
+    );
 }

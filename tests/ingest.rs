@@ -12,7 +12,10 @@ const WAIT: Duration = Duration::from_secs(60);
 async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while !done() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -24,7 +27,19 @@ async fn four_servers_at_once_deliver_every_event_in_order() {
     let mut servers = Vec::new();
     for (i, mode) in Mode::ALL.into_iter().enumerate() {
         let seed = (10 + i).to_string();
-        let opts = sim_opts(mode, &["--matches", "1", "--rate", "0", "--seed", &seed, "--ping-secs", "0.2"]);
+        let opts = sim_opts(
+            mode,
+            &[
+                "--matches",
+                "1",
+                "--rate",
+                "0",
+                "--seed",
+                &seed,
+                "--ping-secs",
+                "0.2",
+            ],
+        );
         let expected = scenario_events(&opts);
         let handle = sim::serve(opts).await.unwrap();
         servers.push((mode.as_str(), mode, handle.local_addr().port(), "pw"));
@@ -36,7 +51,10 @@ async fn four_servers_at_once_deliver_every_event_in_order() {
         wait_journaled(dir.path(), mode.as_str(), expected.len()).await;
     }
     // Let pings be answered before stopping.
-    wait_for("ping replies", || sims.iter().all(|(_, s, _)| s.stats().ping_replies >= 1)).await;
+    wait_for("ping replies", || {
+        sims.iter().all(|(_, s, _)| s.stats().ping_replies >= 1)
+    })
+    .await;
     let handles = ingest.handles.clone();
     let counts = stop(ingest, recorder).await;
     for ((mode, sim, expected), handle) in sims.iter().zip(&handles) {
@@ -44,10 +62,20 @@ async fn four_servers_at_once_deliver_every_event_in_order() {
         assert_eq!(stats.confirms, 1, "{mode}: one confirm per login");
         assert_eq!(stats.max_concurrent, 1, "{mode}: one socket at a time");
         let journaled = journaled_game_events(dir.path(), mode.as_str());
-        assert_eq!(journaled, as_pairs(expected), "{mode}: journal holds the scenario, in order");
+        assert_eq!(
+            journaled,
+            as_pairs(expected),
+            "{mode}: journal holds the scenario, in order"
+        );
         let server_counts = &counts.0[mode.as_str()];
-        assert_eq!(server_counts["player_death"], expected.iter().filter(|e| e.id == 6).count() as u64);
-        assert!(server_counts["request_data"] >= 1, "{mode}: the sync scoreboard came back");
+        assert_eq!(
+            server_counts["player_death"],
+            expected.iter().filter(|e| e.id == 6).count() as u64
+        );
+        assert!(
+            server_counts["request_data"] >= 1,
+            "{mode}: the sync scoreboard came back"
+        );
         assert!(handle.status().events_received > expected.len() as u64);
     }
 }
@@ -55,10 +83,25 @@ async fn four_servers_at_once_deliver_every_event_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drops_mid_frame_and_reconnects_without_losing_events() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "0", "--drop-every", "25", "--split", "--garbage"]);
+    let opts = sim_opts(
+        Mode::Tdm,
+        &[
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+            "--drop-every",
+            "25",
+            "--split",
+            "--garbage",
+        ],
+    );
     let expected = scenario_events(&opts);
     let sim = sim::serve(opts).await.unwrap();
-    let settings = settings(&[("tdm", Mode::Tdm, sim.local_addr().port(), "pw")], dir.path());
+    let settings = settings(
+        &[("tdm", Mode::Tdm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = start(&settings).await;
     wait_journaled(dir.path(), "tdm", expected.len()).await;
     let handle = ingest.handles[0].clone();
@@ -66,22 +109,42 @@ async fn drops_mid_frame_and_reconnects_without_losing_events() {
     let stats = sim.stats();
     assert_eq!(stats.max_concurrent, 1, "never two sockets to one server");
     let drops = expected.len() as u64 / 25;
-    assert!(stats.logins_ok > drops, "reconnected after each drop: {stats:?}");
+    assert!(
+        stats.logins_ok > drops,
+        "reconnected after each drop: {stats:?}"
+    );
     assert_eq!(handle.status().reconnects, stats.logins_ok - 1);
-    assert_eq!(journaled_game_events(dir.path(), "tdm"), as_pairs(&expected));
+    assert_eq!(
+        journaled_game_events(dir.path(), "tdm"),
+        as_pairs(&expected)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_reported_and_not_retried_in_a_loop() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::serve(sim_opts(Mode::Dm, &["--matches", "1"])).await.unwrap();
-    let settings = settings(&[("dm", Mode::Dm, sim.local_addr().port(), "wrong")], dir.path());
+    let sim = sim::serve(sim_opts(Mode::Dm, &["--matches", "1"]))
+        .await
+        .unwrap();
+    let settings = settings(
+        &[("dm", Mode::Dm, sim.local_addr().port(), "wrong")],
+        dir.path(),
+    );
     let (ingest, recorder) = start(&settings).await;
     let handle = ingest.handles[0].clone();
-    wait_for("rejection", || handle.status().last_error.is_some_and(|e| e.contains("login rejected"))).await;
+    wait_for("rejection", || {
+        handle
+            .status()
+            .last_error
+            .is_some_and(|e| e.contains("login rejected"))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stats = sim.stats();
-    assert_eq!(stats.logins_failed, 1, "one attempt, then a slow retry: {stats:?}");
+    assert_eq!(
+        stats.logins_failed, 1,
+        "one attempt, then a slow retry: {stats:?}"
+    );
     assert_eq!(stats.logins_ok, 0);
     assert!(!handle.status().is_connected());
     stop(ingest, recorder).await;
@@ -90,8 +153,13 @@ async fn wrong_password_is_reported_and_not_retried_in_a_loop() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_get_their_replies() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::serve(sim_opts(Mode::Ctf, &["--matches", "1", "--rate", "200"])).await.unwrap();
-    let settings = settings(&[("ctf", Mode::Ctf, sim.local_addr().port(), "pw")], dir.path());
+    let sim = sim::serve(sim_opts(Mode::Ctf, &["--matches", "1", "--rate", "200"]))
+        .await
+        .unwrap();
+    let settings = settings(
+        &[("ctf", Mode::Ctf, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = start(&settings).await;
     let handle = ingest.handles[0].clone();
     wait_for("login", || handle.status().is_connected()).await;
@@ -104,23 +172,40 @@ async fn requests_get_their_replies() {
     let first = board.players[0].slot.unwrap().to_string();
     let player = handle.player(&first).await.unwrap();
     assert_eq!(player.slot, board.players[0].slot);
-    let missing = handle.with_timeout(Duration::from_millis(300)).player("no such player").await;
-    assert!(matches!(missing, Err(bman::rcon::RequestError::Timeout(_))), "{missing:?}");
+    let missing = handle
+        .with_timeout(Duration::from_millis(300))
+        .player("no such player")
+        .await;
+    assert!(
+        matches!(missing, Err(bman::rcon::RequestError::Timeout(_))),
+        "{missing:?}"
+    );
 
     let hostile = format!("say {}", bman::rcon::console_quote("hi\"; kick \"all"));
     handle.command(&hostile).await.unwrap();
-    assert!(handle.command("say a\nquit").await.is_err(), "multi-line commands are refused");
+    assert!(
+        handle.command("say a\nquit").await.is_err(),
+        "multi-line commands are refused"
+    );
     let commands = sim.stats().commands;
     assert_eq!(commands, vec!["say \"hi'; kick 'all\"".to_string()]);
     stop(ingest, recorder).await;
-    assert!(matches!(handle.scoreboard().await, Err(bman::rcon::RequestError::NotConnected(_))));
+    assert!(matches!(
+        handle.scoreboard().await,
+        Err(bman::rcon::RequestError::NotConnected(_))
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_shutdown_ends_the_session() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = sim::serve(sim_opts(Mode::Dm, &["--rate", "5"])).await.unwrap();
-    let settings = settings(&[("dm", Mode::Dm, sim.local_addr().port(), "pw")], dir.path());
+    let sim = sim::serve(sim_opts(Mode::Dm, &["--rate", "5"]))
+        .await
+        .unwrap();
+    let settings = settings(
+        &[("dm", Mode::Dm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = start(&settings).await;
     let handle = ingest.handles[0].clone();
     wait_for("login", || handle.status().is_connected()).await;
@@ -128,7 +213,10 @@ async fn server_shutdown_ends_the_session() {
     wait_for("disconnect", || !handle.status().is_connected()).await;
     let status = handle.status();
     assert!(
-        status.last_error.as_deref().is_some_and(|e| e.contains("server_shutdown")),
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("server_shutdown")),
         "{status:?}"
     );
     stop(ingest, recorder).await;

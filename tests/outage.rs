@@ -26,14 +26,20 @@ impl Store for FlakyStore {
     fn apply(&self, batch: &WriteBatch) -> StoreResult<()> {
         if self.down.load(Ordering::SeqCst) {
             self.failed_applies.fetch_add(1, Ordering::SeqCst);
-            return Err(StoreError::Backend("server selection timeout (test outage)".into()));
+            return Err(StoreError::Backend(
+                "server selection timeout (test outage)".into(),
+            ));
         }
         self.inner.apply(batch)
     }
     fn next_seq(&self) -> StoreResult<i64> {
         self.inner.next_seq()
     }
-    fn load_stats(&self, mode: Mode, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
+    fn load_stats(
+        &self,
+        mode: Mode,
+        keys: &[PlayerKey],
+    ) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
         self.inner.load_stats(mode, keys)
     }
     fn checkpoint(&self, server: &str, epoch: i64) -> StoreResult<Option<Checkpoint>> {
@@ -54,7 +60,12 @@ impl Store for FlakyStore {
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
         self.inner.facts(mode)
     }
-    fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()> {
+    fn replace_ratings(
+        &self,
+        mode: Mode,
+        facts: &[StoredFact],
+        stats: &[(PlayerKey, ModeStats)],
+    ) -> StoreResult<()> {
         self.inner.replace_ratings(mode, facts, stats)
     }
     fn export_players(&self) -> StoreResult<Vec<PlayerExport>> {
@@ -70,7 +81,10 @@ impl Store for FlakyStore {
 const BUNDLES: usize = 3 * INBOX_CAPACITY;
 
 fn player(i: usize) -> PlayerKey {
-    PlayerKey { store: 0, id: format!("p{}", i % 7) }
+    PlayerKey {
+        store: 0,
+        id: format!("p{}", i % 7),
+    }
 }
 
 /// Event `i`: a deathmatch kill between two of seven players, at journal offset i + 1.
@@ -84,12 +98,21 @@ fn bundle(i: usize) -> Bundle {
             mode: Mode::Dm,
             time_ms: 1_000 * i as i64,
             match_id: Some("dm:0".into()),
-            fact: Fact::Kill(KillFact { killer, victim, weapon: Some("pistol".into()), headshot: false, teamkill: false }),
+            fact: Fact::Kill(KillFact {
+                killer,
+                victim,
+                weapon: Some("pistol".into()),
+                headshot: false,
+                teamkill: false,
+            }),
         }]
     };
     Bundle {
         server: "dm".into(),
-        pos: Some(JournalPos { epoch: 1, offset: i as u64 + 1 }),
+        pos: Some(JournalPos {
+            epoch: 1,
+            offset: i as u64 + 1,
+        }),
         players: vec![PlayerSeen {
             key: player(i),
             name: Some(format!("Player {}", i % 7)),
@@ -107,7 +130,10 @@ fn bundle(i: usize) -> Bundle {
 }
 
 fn params() -> RatingParams {
-    RatingParams { trueskill: Default::default(), elo_k: 32.0 }
+    RatingParams {
+        trueskill: Default::default(),
+        elo_k: 32.0,
+    }
 }
 
 fn flaky(dir: &tempfile::TempDir, name: &str, down: bool) -> Arc<FlakyStore> {
@@ -120,8 +146,18 @@ fn flaky(dir: &tempfile::TempDir, name: &str, down: bool) -> Arc<FlakyStore> {
 
 /// What a run stored: facts, the leaderboard and the checkpoint.
 fn outcome(store: &dyn Store) -> (Vec<StoredFact>, Vec<LeaderboardRow>, Option<Checkpoint>) {
-    let all = LeaderboardQuery { mode: Mode::Dm, limit: 100, offset: 0, min_games: None, active_since_ms: None };
-    (store.facts(Mode::Dm).unwrap(), store.leaderboard(&all).unwrap(), store.checkpoint("dm", 1).unwrap())
+    let all = LeaderboardQuery {
+        mode: Mode::Dm,
+        limit: 100,
+        offset: 0,
+        min_games: None,
+        active_since_ms: None,
+    };
+    (
+        store.facts(Mode::Dm).unwrap(),
+        store.leaderboard(&all).unwrap(),
+        store.checkpoint("dm", 1).unwrap(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,16 +197,39 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
         last = now;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(sent.load(Ordering::SeqCst), last, "send waits while the store is down");
-    assert!(last < BUNDLES, "backpressure reached the sender ({last} of {BUNDLES} sent)");
-    assert!(last >= INBOX_CAPACITY, "the queue holds a full inbox ({last})");
-    assert!(store.failed_applies.load(Ordering::SeqCst) > 0, "the writer tried");
-    assert!(store.facts(Mode::Dm).unwrap().is_empty(), "nothing landed during the outage");
+    assert_eq!(
+        sent.load(Ordering::SeqCst),
+        last,
+        "send waits while the store is down"
+    );
+    assert!(
+        last < BUNDLES,
+        "backpressure reached the sender ({last} of {BUNDLES} sent)"
+    );
+    assert!(
+        last >= INBOX_CAPACITY,
+        "the queue holds a full inbox ({last})"
+    );
+    assert!(
+        store.failed_applies.load(Ordering::SeqCst) > 0,
+        "the writer tried"
+    );
+    assert!(
+        store.facts(Mode::Dm).unwrap().is_empty(),
+        "nothing landed during the outage"
+    );
 
     store.down.store(false, Ordering::SeqCst);
-    tokio::time::timeout(Duration::from_secs(60), ingest).await.expect("sending resumes").unwrap();
+    tokio::time::timeout(Duration::from_secs(60), ingest)
+        .await
+        .expect("sending resumes")
+        .unwrap();
     handle.flush().await;
     drop(handle);
     writer.join().unwrap();
-    assert_eq!(outcome(store.as_ref()), expected, "everything landed exactly once");
+    assert_eq!(
+        outcome(store.as_ref()),
+        expected,
+        "everything landed exactly once"
+    );
 }

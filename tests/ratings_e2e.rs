@@ -13,7 +13,17 @@ use std::path::Path;
 use std::process::Command;
 
 const COUNTERS: [&str; 11] = [
-    "kills", "deaths", "wins", "losses", "draws", "captures", "best_wave", "npc_kills", "npc_deaths", "matches", "games",
+    "kills",
+    "deaths",
+    "wins",
+    "losses",
+    "draws",
+    "captures",
+    "best_wave",
+    "npc_kills",
+    "npc_deaths",
+    "matches",
+    "games",
 ];
 
 fn expected_dir() -> &'static Path {
@@ -25,7 +35,10 @@ fn by_player(players: &[Value]) -> BTreeMap<(i64, String), Value> {
     players
         .iter()
         .map(|p| {
-            let key = (p["store"].as_i64().unwrap(), p["profile_id"].as_str().unwrap().to_string());
+            let key = (
+                p["store"].as_i64().unwrap(),
+                p["profile_id"].as_str().unwrap().to_string(),
+            );
             (key, p.clone())
         })
         .collect()
@@ -35,11 +48,27 @@ fn leaderboard_json(dir: &Path, database: &str, mode: Mode) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_bman"))
         .current_dir(dir)
         .env("DATABASE_URL", database)
-        .args(["leaderboard", "--mode", mode.as_str(), "--all", "--limit", "1000", "--json"])
+        .args([
+            "leaderboard",
+            "--mode",
+            mode.as_str(),
+            "--all",
+            "--limit",
+            "1000",
+            "--json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice::<Value>(&out.stdout).unwrap().as_array().unwrap().clone()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// Runs the scenario into the store `database` picks for the test directory.
@@ -47,14 +76,29 @@ async fn check(mode: Mode, seed: u64, database: fn(&Path) -> Option<String>) {
     let name = format!("{mode}-{seed}");
     let opts = common::sim_opts(
         mode,
-        &["--seed", &seed.to_string(), "--matches", "2", "--players", "6", "--rate", "0"],
+        &[
+            "--seed",
+            &seed.to_string(),
+            "--matches",
+            "2",
+            "--players",
+            "6",
+            "--rate",
+            "0",
+        ],
     );
     // The committed reference was computed from exactly these events.
     let mut dump = Vec::new();
     bman::sim::dump(&opts, &mut dump).unwrap();
     let committed = std::fs::read_to_string(expected_dir().join(format!("{name}.jsonl"))).unwrap();
-    assert!(String::from_utf8(dump).unwrap() == committed, "{name}: the simulator changed; regenerate with tools/make_expected.sh");
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(expected_dir().join(format!("{name}.json"))).unwrap()).unwrap();
+    assert!(
+        String::from_utf8(dump).unwrap() == committed,
+        "{name}: the simulator changed; regenerate with tools/make_expected.sh"
+    );
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(expected_dir().join(format!("{name}.json"))).unwrap(),
+    )
+    .unwrap();
     let expected = by_player(expected["players"].as_array().unwrap());
     assert!(!expected.is_empty());
 
@@ -65,25 +109,39 @@ async fn check(mode: Mode, seed: u64, database: fn(&Path) -> Option<String>) {
         return;
     };
     let sim = bman::sim::serve(opts).await.unwrap();
-    let settings = common::settings_with_store(&[(mode.as_str(), mode, sim.local_addr().port(), "pw")], dir.path(), &database);
+    let settings = common::settings_with_store(
+        &[(mode.as_str(), mode, sim.local_addr().port(), "pw")],
+        dir.path(),
+        &database,
+    );
     let (ingest, recorder) = common::start(&settings).await;
     common::wait_journaled(dir.path(), mode.as_str(), events).await;
     common::stop(ingest, recorder).await;
 
     let rows = leaderboard_json(dir.path(), &database, mode);
     let actual = by_player(&rows);
-    assert_eq!(actual.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{name}: same players");
+    assert_eq!(
+        actual.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "{name}: same players"
+    );
     for (key, want) in &expected {
         let got = &actual[key];
         for field in ["mu", "sigma", "elo"] {
             let (g, w) = (got[field].as_f64().unwrap(), want[field].as_f64().unwrap());
-            assert!((g - w).abs() <= 1e-6, "{name} {key:?} {field}: got {g}, want {w}");
+            assert!(
+                (g - w).abs() <= 1e-6,
+                "{name} {key:?} {field}: got {g}, want {w}"
+            );
         }
         for field in COUNTERS {
             assert_eq!(got[field], want[field], "{name} {key:?} {field}");
         }
         let rating = got["rating"].as_f64().unwrap();
-        assert!((rating - (got["mu"].as_f64().unwrap() - 3.0 * got["sigma"].as_f64().unwrap())).abs() < 1e-12);
+        assert!(
+            (rating - (got["mu"].as_f64().unwrap() - 3.0 * got["sigma"].as_f64().unwrap())).abs()
+                < 1e-12
+        );
     }
 }
 

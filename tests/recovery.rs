@@ -24,21 +24,42 @@ fn bman(dir: &Path, db: &str) -> Command {
 }
 
 fn output(mut cmd: Command) -> String {
-    let out = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn leaderboard(dir: &Path, db: &str, mode: Mode) -> Vec<Value> {
     let mut cmd = bman(dir, db);
-    cmd.args(["leaderboard", "--mode", mode.as_str(), "--all", "--limit", "500", "--json"]);
+    cmd.args([
+        "leaderboard",
+        "--mode",
+        mode.as_str(),
+        "--all",
+        "--limit",
+        "500",
+        "--json",
+    ]);
     let rows: Value = serde_json::from_str(&output(cmd)).unwrap();
     let mut rows = rows.as_array().unwrap().clone();
     for row in &mut rows {
         // Ranks among equal ratings and update times are not what we compare.
         row.as_object_mut().unwrap().remove("rank");
     }
-    rows.sort_by_key(|r| (r["store"].as_i64(), r["profile_id"].as_str().map(String::from)));
+    rows.sort_by_key(|r| {
+        (
+            r["store"].as_i64(),
+            r["profile_id"].as_str().map(String::from),
+        )
+    });
     rows
 }
 
@@ -50,7 +71,11 @@ fn assert_same_stats(a: &[Value], b: &[Value], what: &str) {
             let vy = &y[field];
             match (vx.as_f64(), vy.as_f64()) {
                 (Some(fx), Some(fy)) if vx.is_f64() || vy.is_f64() => {
-                    assert!((fx - fy).abs() <= 1e-9, "{what}: {field} {fx} vs {fy} for {}", x["name"])
+                    assert!(
+                        (fx - fy).abs() <= 1e-9,
+                        "{what}: {field} {fx} vs {fy} for {}",
+                        x["name"]
+                    )
                 }
                 _ => assert_eq!(vx, vy, "{what}: {field} for {}", x["name"]),
             }
@@ -65,26 +90,39 @@ fn journal_lines(path: &Path) -> usize {
 fn wait_lines(path: &Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while journal_lines(path) < n {
-        assert!(Instant::now() < deadline, "journal stuck at {} lines", journal_lines(path));
+        assert!(
+            Instant::now() < deadline,
+            "journal stuck at {} lines",
+            journal_lines(path)
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn sigterm_and_wait(mut child: Child) {
     // SAFETY: kill(2) on our own child with a valid signal.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
     assert!(child.wait().unwrap().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_then_restart_equals_an_uninterrupted_replay() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = common::sim_opts(Mode::Ctf, &["--matches", "2", "--rate", "400", "--seed", "3"]);
+    let opts = common::sim_opts(
+        Mode::Ctf,
+        &["--matches", "2", "--rate", "400", "--seed", "3"],
+    );
     let scenario = common::scenario_events(&opts);
     let sim = bman::sim::serve(opts).await.unwrap();
     std::fs::write(
         dir.path().join("bmsettings.ini"),
-        format!("[bm]\nctf = {}\n[config]\npassword = pw\n", sim.local_addr().port()),
+        format!(
+            "[bm]\nctf = {}\n[config]\npassword = pw\n",
+            sim.local_addr().port()
+        ),
     )
     .unwrap();
     let journal = dir.path().join("journal/ctf.jsonl");
@@ -105,13 +143,16 @@ async fn sigkill_then_restart_equals_an_uninterrupted_replay() {
     .unwrap();
     let (child, journal, events) = live;
     assert!(
-        sim.wait_until(|s| s.scenario_done, Duration::from_secs(60)).await,
+        sim.wait_until(|s| s.scenario_done, Duration::from_secs(60))
+            .await,
         "scenario delivered"
     );
     common::wait_journaled(dir.path(), "ctf", events * 9 / 10).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let dir_path = dir.path().to_path_buf();
-    tokio::task::spawn_blocking(move || sigterm_and_wait(child)).await.unwrap();
+    tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+        .await
+        .unwrap();
 
     let recovered = leaderboard(&dir_path, "live.sqlite3", Mode::Ctf);
     let mut replay = bman(&dir_path, "fresh.sqlite3");
@@ -125,7 +166,11 @@ async fn sigkill_then_restart_equals_an_uninterrupted_replay() {
         let mut again = bman(&dir_path, db);
         again.args(["replay", journal.to_str().unwrap()]);
         output(again);
-        assert_same_stats(&leaderboard(&dir_path, db, Mode::Ctf), &fresh, "replayed twice");
+        assert_same_stats(
+            &leaderboard(&dir_path, db, Mode::Ctf),
+            &fresh,
+            "replayed twice",
+        );
     }
 }
 
@@ -145,10 +190,18 @@ fn rerate_reproduces_a_fresh_replay_even_with_new_parameters() {
     let mut rerate = bman(dir.path(), "a.sqlite3");
     rerate.args(["rerate", "--mode", "dm"]);
     assert!(output(rerate).contains("re-rated"));
-    assert_same_stats(&leaderboard(dir.path(), "a.sqlite3", Mode::Dm), &before, "rerate with the same parameters");
+    assert_same_stats(
+        &leaderboard(dir.path(), "a.sqlite3", Mode::Dm),
+        &before,
+        "rerate with the same parameters",
+    );
 
     // New parameters: rerate the old store, and replay into a new one with them.
-    std::fs::write(dir.path().join("bmsettings.ini"), "[config]\nbeta = 2.5\ndraw_probability = 0.05\n").unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        "[config]\nbeta = 2.5\ndraw_probability = 0.05\n",
+    )
+    .unwrap();
     let mut rerate = bman(dir.path(), "a.sqlite3");
     rerate.args(["rerate"]);
     output(rerate);
@@ -156,7 +209,14 @@ fn rerate_reproduces_a_fresh_replay_even_with_new_parameters() {
     let mut replay = bman(dir.path(), "b.sqlite3");
     replay.args(["replay", j]);
     output(replay);
-    assert_same_stats(&rerated, &leaderboard(dir.path(), "b.sqlite3", Mode::Dm), "rerate vs fresh replay");
-    let moved = rerated.iter().zip(&before).any(|(a, b)| (a["mu"].as_f64().unwrap() - b["mu"].as_f64().unwrap()).abs() > 1e-6);
+    assert_same_stats(
+        &rerated,
+        &leaderboard(dir.path(), "b.sqlite3", Mode::Dm),
+        "rerate vs fresh replay",
+    );
+    let moved = rerated
+        .iter()
+        .zip(&before)
+        .any(|(a, b)| (a["mu"].as_f64().unwrap() - b["mu"].as_f64().unwrap()).abs() > 1e-6);
     assert!(moved, "new parameters change the ratings");
 }

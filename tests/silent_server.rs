@@ -23,9 +23,15 @@ async fn silence_for_20_seconds_means_reconnect() {
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut login = [0u8; 5];
     socket.read_exact(&mut login).await.unwrap();
-    assert_eq!(&login, b"\x00\x00pw\x00", "login packet: kind 0, password, NUL");
+    assert_eq!(
+        &login, b"\x00\x00pw\x00",
+        "login packet: kind 0, password, NUL"
+    );
     socket
-        .write_all(&frame_bytes(36, r#"{"Time":"1","EventID":"36","MapName":"Quiet"}"#))
+        .write_all(&frame_bytes(
+            36,
+            r#"{"Time":"1","EventID":"36","MapName":"Quiet"}"#,
+        ))
         .await
         .unwrap();
     status.wait_for(|s| s.is_connected()).await.unwrap();
@@ -37,7 +43,11 @@ async fn silence_for_20_seconds_means_reconnect() {
         silent_for >= Duration::from_secs(20) && silent_for < Duration::from_secs(21),
         "declared dead after {silent_for:?}"
     );
-    assert!(handle.status().last_error.unwrap().contains("nothing received for 20s"));
+    assert!(handle
+        .status()
+        .last_error
+        .unwrap()
+        .contains("nothing received for 20s"));
     // It comes back on its own.
     let again = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await;
     assert!(again.is_ok(), "a reconnect attempt follows");

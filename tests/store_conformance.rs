@@ -89,7 +89,9 @@ fn open_mongo(base: &str, suffix: &str) -> Box<dyn Store> {
     let uri = common::unique_mongo_url(base, suffix);
     match bman::store::open(&uri) {
         Ok(store) => store,
-        Err(e) => panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}"),
+        Err(e) => {
+            panic!("BMAN_TEST_MONGODB_URI is set but the MongoDB store cannot be opened: {e}")
+        }
     }
 }
 
@@ -1087,10 +1089,22 @@ fn populate(store: &dyn Store) {
         },
         vec![],
     ));
-    batch.stats.push((key("carol"), Mode::Svl, ModeStats { best_wave: 4, ..stats(25.0, 8.0, 1, 4000) }));
-    batch.stats.push((key("alice"), Mode::Tdm, stats(25.0, 8.0, 1, 4000)));
+    batch.stats.push((
+        key("carol"),
+        Mode::Svl,
+        ModeStats {
+            best_wave: 4,
+            ..stats(25.0, 8.0, 1, 4000)
+        },
+    ));
+    batch
+        .stats
+        .push((key("alice"), Mode::Tdm, stats(25.0, 8.0, 1, 4000)));
     apply(store, batch);
-    dm_players(store, &[("tie1", "Tie", 26.0, 3, 1), ("tie2", "Tie", 26.0, 3, 1)]);
+    dm_players(
+        store,
+        &[("tie1", "Tie", 26.0, 3, 1), ("tie2", "Tie", 26.0, 3, 1)],
+    );
 }
 
 /// Everything the store answers, as text, for comparing two stores.
@@ -1102,10 +1116,17 @@ fn answers(store: &dyn Store) -> String {
         p.ips.iter_mut().for_each(|ip| ip.1 = 0);
     }
     out.push(format!("{players:?}"));
-    out.push(format!("{:?} {:?}", store.next_seq().unwrap(), store.checkpoints().unwrap()));
+    out.push(format!(
+        "{:?} {:?}",
+        store.next_seq().unwrap(),
+        store.checkpoints().unwrap()
+    ));
     for mode in Mode::ALL {
         out.push(format!("{:?}", store.facts(mode).unwrap()));
-        out.push(format!("{:?}", store.leaderboard(&board(mode, 100, 0)).unwrap()));
+        out.push(format!(
+            "{:?}",
+            store.leaderboard(&board(mode, 100, 0)).unwrap()
+        ));
         for p in &players {
             out.push(format!("{:?}", store.rating_history(&p.key, mode).unwrap()));
         }
@@ -1122,7 +1143,11 @@ fn answers(store: &dyn Store) -> String {
 fn check_migration(from: &dyn Store, to: &dyn Store) {
     populate(from);
     let counts = bman::migrate::migrate(from, to, &|_, _| {}).unwrap();
-    assert_eq!((counts.players, counts.facts, counts.checkpoints), (5, 4, 1), "{counts}");
+    assert_eq!(
+        (counts.players, counts.facts, counts.checkpoints),
+        (5, 4, 1),
+        "{counts}"
+    );
     assert_eq!(answers(to), answers(from));
     let again = bman::migrate::migrate(from, to, &|_, _| {});
     assert!(again.is_err(), "a non-empty target is refused");
@@ -1136,13 +1161,22 @@ fn sqlite_store(dir: &tempfile::TempDir, name: &str) -> Box<dyn Store> {
 #[test]
 fn migrate_between_backends() {
     let dir = tempfile::tempdir().unwrap();
-    check_migration(sqlite_store(&dir, "a.sqlite3").as_ref(), sqlite_store(&dir, "b.sqlite3").as_ref());
+    check_migration(
+        sqlite_store(&dir, "a.sqlite3").as_ref(),
+        sqlite_store(&dir, "b.sqlite3").as_ref(),
+    );
     let Some(base) = common::mongo_uri() else {
         eprintln!("skipped the MongoDB migrations: BMAN_TEST_MONGODB_URI is not set");
         return;
     };
-    check_migration(sqlite_store(&dir, "c.sqlite3").as_ref(), open_mongo(&base, "from_sqlite").as_ref());
-    check_migration(open_mongo(&base, "to_sqlite").as_ref(), sqlite_store(&dir, "d.sqlite3").as_ref());
+    check_migration(
+        sqlite_store(&dir, "c.sqlite3").as_ref(),
+        open_mongo(&base, "from_sqlite").as_ref(),
+    );
+    check_migration(
+        open_mongo(&base, "to_sqlite").as_ref(),
+        sqlite_store(&dir, "d.sqlite3").as_ref(),
+    );
 }
 
 /// An old bman-data database (tests/data/bman_data_fixture.json: string
@@ -1164,7 +1198,10 @@ fn migrate_imports_a_bman_data_database() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|d| mongodb::bson::to_document(&mongodb::bson::Bson::try_from(d.clone()).unwrap()).unwrap())
+                .map(|d| {
+                    mongodb::bson::to_document(&mongodb::bson::Bson::try_from(d.clone()).unwrap())
+                        .unwrap()
+                })
                 .collect();
             db.collection(collection).insert_many(docs).await.unwrap();
         }
@@ -1175,21 +1212,45 @@ fn migrate_imports_a_bman_data_database() {
     let sqlite = sqlite_store(&dir, "imported.sqlite3");
     let counts = bman::migrate::migrate(legacy.as_ref(), sqlite.as_ref(), &|_, _| {}).unwrap();
     assert_eq!(
-        (counts.players, counts.names, counts.ips, counts.stats, counts.facts),
+        (
+            counts.players,
+            counts.names,
+            counts.ips,
+            counts.stats,
+            counts.facts
+        ),
         (3, 3, 2, 4, 0),
         "{counts}"
     );
     let wolf = sqlite.profile(&key("76561198000000001")).unwrap().unwrap();
     assert_eq!(wolf.names, ["Sniper_Wolf", "Wolfie"]);
     assert_eq!(wolf.player.name, "Wolfie");
-    let modes: Vec<(Mode, f64, i64)> = wolf.modes.iter().map(|(m, s, _)| (*m, s.mu, s.kills)).collect();
+    let modes: Vec<(Mode, f64, i64)> = wolf
+        .modes
+        .iter()
+        .map(|(m, s, _)| (*m, s.mu, s.kills))
+        .collect();
     assert_eq!(modes, [(Mode::Dm, 27.5, 12), (Mode::Tdm, 25.0, 10)]);
     let exported = sqlite.export_players().unwrap();
     let ips: Vec<&str> = exported[0].ips.iter().map(|(ip, _)| ip.as_str()).collect();
     assert_eq!(ips, ["10.0.0.1", "10.0.0.2"]);
-    let itch = PlayerKey { store: 2, id: "itch-7".into() };
-    assert_eq!(sqlite.find_players("élan", 5).unwrap()[0].key, itch, "legacy names are searchable");
-    assert_eq!(legacy.find_players("élan", 5).unwrap()[0].key, itch, "also in place on MongoDB");
+    let itch = PlayerKey {
+        store: 2,
+        id: "itch-7".into(),
+    };
+    assert_eq!(
+        sqlite.find_players("élan", 5).unwrap()[0].key,
+        itch,
+        "legacy names are searchable"
+    );
+    assert_eq!(
+        legacy.find_players("élan", 5).unwrap()[0].key,
+        itch,
+        "also in place on MongoDB"
+    );
     let ctf = sqlite.leaderboard(&board(Mode::Ctf, 10, 0)).unwrap();
-    assert_eq!((ctf[0].player.key.id.as_str(), ctf[0].stats.captures), ("3", 2));
+    assert_eq!(
+        (ctf[0].player.key.id.as_str(), ctf[0].stats.captures),
+        ("3", 2)
+    );
 }

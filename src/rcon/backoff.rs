@@ -14,7 +14,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(min: Duration, max: Duration) -> Self {
-        Backoff { min, max, next: min }
+        Backoff {
+            min,
+            max,
+            next: min,
+        }
     }
 
     /// The delay to wait now: the current step less up to 25% jitter (never
@@ -52,7 +56,10 @@ mod tests {
         let steps = [1, 2, 4, 8, 16, 30, 30, 30];
         for (delay, step) in delays.iter().zip(steps) {
             let step = Duration::from_secs(step);
-            assert!(*delay <= step && *delay >= step.mul_f64(0.75).max(Duration::from_secs(1)), "{delay:?} for {step:?}");
+            assert!(
+                *delay <= step && *delay >= step.mul_f64(0.75).max(Duration::from_secs(1)),
+                "{delay:?} for {step:?}"
+            );
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_secs(1));

@@ -300,10 +300,19 @@ mod tests {
 
     fn sample_stream() -> (Vec<u8>, Vec<Frame>) {
         let frames = vec![
-            Frame { id: 41, json: r#"{"Time":"1","EventID":"41"}"#.into() },
+            Frame {
+                id: 41,
+                json: r#"{"Time":"1","EventID":"41"}"#.into(),
+            },
             // Chat text may hold both marks: the size, not a scan, delimits the frame.
-            Frame { id: 42, json: r#"{"Message":"└ ┐ \"@everyone\""}"#.into() },
-            Frame { id: 6, json: "{}".into() },
+            Frame {
+                id: 42,
+                json: r#"{"Message":"└ ┐ \"@everyone\""}"#.into(),
+            },
+            Frame {
+                id: 6,
+                json: "{}".into(),
+            },
         ];
         let mut wire = BytesMut::new();
         for f in &frames {
@@ -320,7 +329,11 @@ mod tests {
             assert_eq!(frames_only(decode_chunks([a, b])), frames, "cut at {cut}");
         }
         let bytes: Vec<&[u8]> = wire.chunks(1).collect();
-        assert_eq!(decode_chunks(bytes).len(), frames.len(), "one byte at a time, no errors");
+        assert_eq!(
+            decode_chunks(bytes).len(),
+            frames.len(),
+            "one byte at a time, no errors"
+        );
     }
 
     #[test]
@@ -370,14 +383,23 @@ mod tests {
         wire.extend_from_slice(&(payload.len() as u16).to_le_bytes());
         wire.extend_from_slice(&33u16.to_le_bytes());
         wire.extend_from_slice(payload);
-        assert_eq!(frames_only(decode_chunks([&wire[..]])), vec![Frame { id: 33, json: "{\"a\":1}".into() }]);
+        assert_eq!(
+            frames_only(decode_chunks([&wire[..]])),
+            vec![Frame {
+                id: 33,
+                json: "{\"a\":1}".into()
+            }]
+        );
     }
 
     #[test]
     fn big_frames_over_32k_decode() {
         let json = format!("{{\"x\":\"{}\"}}", "a".repeat(40_000));
         let wire = frame_bytes(34, &json);
-        assert_eq!(frames_only(decode_chunks(wire.chunks(1000))), vec![Frame { id: 34, json }]);
+        assert_eq!(
+            frames_only(decode_chunks(wire.chunks(1000))),
+            vec![Frame { id: 34, json }]
+        );
         let too_big = "a".repeat(70_000);
         assert!(encode_frame(1, too_big.as_bytes(), &mut BytesMut::new()).is_err());
     }
@@ -392,7 +414,10 @@ mod tests {
         let mut server = ServerCodec;
         assert_eq!(
             server.decode(&mut out).unwrap(),
-            Some(ClientPacket::Known(Packet::new(PacketKind::Command, "say \"a b\"")))
+            Some(ClientPacket::Known(Packet::new(
+                PacketKind::Command,
+                "say \"a b\""
+            )))
         );
         let shown = format!("{:?}", Packet::new(PacketKind::Login, "hunter2"));
         assert!(!shown.contains("hunter2"), "{shown}");

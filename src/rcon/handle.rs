@@ -144,7 +144,10 @@ impl ServerHandle {
     /// One player by slot id or name; the game sends nothing when there is no
     /// such player, so that case ends as [`RequestError::Timeout`].
     pub async fn player(&self, id_or_name: &str) -> Result<PlayerData, RequestError> {
-        match self.request(RequestKind::Player(id_or_name.to_string())).await? {
+        match self
+            .request(RequestKind::Player(id_or_name.to_string()))
+            .await?
+        {
             Reply::Player(p) => Ok(p),
             _ => Err(RequestError::UnexpectedReply(self.info.name.clone())),
         }
@@ -158,7 +161,10 @@ impl ServerHandle {
                 "a console command must be one line".into(),
             ));
         }
-        match self.request(RequestKind::Command(text.trim().to_string())).await? {
+        match self
+            .request(RequestKind::Command(text.trim().to_string()))
+            .await?
+        {
             Reply::Command(t) => Ok(t),
             _ => Err(RequestError::UnexpectedReply(self.info.name.clone())),
         }

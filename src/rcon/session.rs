@@ -81,9 +81,15 @@ impl Pending {
     fn resolve_command(&mut self, command: Option<&str>, return_text: Option<&str>) {
         let index = command
             .and_then(|c| self.commands.iter().position(|(sent, _)| sent == c.trim()))
-            .or(if self.commands.is_empty() { None } else { Some(0) });
+            .or(if self.commands.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
         if let Some((_, tx)) = index.and_then(|i| self.commands.remove(i)) {
-            let _ = tx.send(Ok(Reply::Command(return_text.unwrap_or_default().to_string())));
+            let _ = tx.send(Ok(Reply::Command(
+                return_text.unwrap_or_default().to_string(),
+            )));
         }
     }
 }
@@ -101,7 +107,11 @@ impl SessionContext {
     }
 
     /// Logs in and runs the connection until it ends.
-    pub async fn run(&mut self, stream: TcpStream, requests: &mut mpsc::Receiver<Request>) -> SessionEnd {
+    pub async fn run(
+        &mut self,
+        stream: TcpStream,
+        requests: &mut mpsc::Receiver<Request>,
+    ) -> SessionEnd {
         let _ = stream.set_nodelay(true);
         let mut conn = Framed::new(stream, ClientCodec::default());
         if let Err(e) = conn
@@ -121,12 +131,21 @@ impl SessionContext {
                     LOGIN_TIMEOUT.as_secs()
                 ))
             }
-            Ok(None) => return SessionEnd::LoginRejected("the server closed the connection after the login".into()),
-            Ok(Some(Err(e))) => return SessionEnd::LoginRejected(format!("the connection failed after the login: {e}")),
+            Ok(None) => {
+                return SessionEnd::LoginRejected(
+                    "the server closed the connection after the login".into(),
+                )
+            }
+            Ok(Some(Err(e))) => {
+                return SessionEnd::LoginRejected(format!(
+                    "the connection failed after the login: {e}"
+                ))
+            }
             Ok(Some(Ok(first))) => first,
         };
         let now = SystemTime::now();
-        let first_login = self.status.borrow().connected_since.is_none() && self.status.borrow().events_received == 0;
+        let first_login = self.status.borrow().connected_since.is_none()
+            && self.status.borrow().events_received == 0;
         self.status.send_modify(|s| {
             s.connected_since = Some(now);
             if !first_login {
@@ -155,7 +174,10 @@ impl SessionContext {
         let confirm = Packet::new(PacketKind::Confirm, "1");
         let sync_id = self.request_id();
         // A scoreboard after every (re)connect rebuilds who is in which slot.
-        let sync = Packet::new(PacketKind::RequestScoreboard, format!("\"{sync_id}\" \"1\""));
+        let sync = Packet::new(
+            PacketKind::RequestScoreboard,
+            format!("\"{sync_id}\" \"1\""),
+        );
         if let Err(e) = send_all(conn, [confirm, sync]).await {
             return SessionEnd::Lost(format!("write failed: {e}"));
         }
@@ -173,7 +195,9 @@ impl SessionContext {
                 };
                 match self.on_frame(conn, frame, &mut pending).await {
                     Ok(true) => {}
-                    Ok(false) => return SessionEnd::Lost("the server announced server_shutdown".into()),
+                    Ok(false) => {
+                        return SessionEnd::Lost("the server announced server_shutdown".into())
+                    }
                     Err(end) => return end,
                 }
                 continue;
@@ -210,10 +234,17 @@ impl SessionContext {
             s.last_event = Some(SystemTime::now());
             s.events_received += 1;
         });
-        let pos = match self.journal.as_mut().map(|j| j.append(ts_ms, frame.id, &frame.json)) {
+        let pos = match self
+            .journal
+            .as_mut()
+            .map(|j| j.append(ts_ms, frame.id, &frame.json))
+        {
             Some(Ok(pos)) => Some(pos),
             Some(Err(e)) => {
-                warn!(server = self.name(), "journal write failed: {e}; the event is still processed");
+                warn!(
+                    server = self.name(),
+                    "journal write failed: {e}; the event is still processed"
+                );
                 None
             }
             None => None,
@@ -221,7 +252,10 @@ impl SessionContext {
         let event = match event::decode(frame.id, &frame.json) {
             Ok(event) => event,
             Err(e) => {
-                warn!(server = self.name(), "undecodable event skipped (kept in the journal): {e}");
+                warn!(
+                    server = self.name(),
+                    "undecodable event skipped (kept in the journal): {e}"
+                );
                 return Ok(true);
             }
         };
@@ -241,7 +275,10 @@ impl SessionContext {
                 source: Some(1),
                 return_text,
             } => pending.resolve_command(command.as_deref(), return_text.as_deref()),
-            Event::Unknown { id } => debug!(server = self.name(), id, "event id not in protocol.md; kept raw"),
+            Event::Unknown { id } => debug!(
+                server = self.name(),
+                id, "event id not in protocol.md; kept raw"
+            ),
             _ => {}
         }
         let running = event.event != Event::ServerShutdown;
@@ -260,10 +297,17 @@ impl SessionContext {
         Ok(running)
     }
 
-    async fn send_request(&mut self, conn: &mut Conn, request: Request, pending: &mut Pending) -> std::io::Result<()> {
+    async fn send_request(
+        &mut self,
+        conn: &mut Conn,
+        request: Request,
+        pending: &mut Pending,
+    ) -> std::io::Result<()> {
         let id = self.request_id();
         let packet = match &request.kind {
-            RequestKind::Scoreboard => Packet::new(PacketKind::RequestScoreboard, format!("\"{id}\" \"1\"")),
+            RequestKind::Scoreboard => {
+                Packet::new(PacketKind::RequestScoreboard, format!("\"{id}\" \"1\""))
+            }
             RequestKind::Match => Packet::new(PacketKind::RequestMatch, format!("\"{id}\" \"1\"")),
             RequestKind::Player(who) => Packet::new(
                 PacketKind::RequestPlayer,
@@ -271,7 +315,9 @@ impl SessionContext {
             ),
             RequestKind::Command(text) => {
                 pending.commands.push_back((text.clone(), request.reply));
-                return conn.send(Packet::new(PacketKind::Command, text.clone())).await;
+                return conn
+                    .send(Packet::new(PacketKind::Command, text.clone()))
+                    .await;
             }
         };
         pending.by_id.insert(id, (request.kind, request.reply));
@@ -279,7 +325,10 @@ impl SessionContext {
     }
 }
 
-async fn send_all(conn: &mut Conn, packets: impl IntoIterator<Item = Packet>) -> std::io::Result<()> {
+async fn send_all(
+    conn: &mut Conn,
+    packets: impl IntoIterator<Item = Packet>,
+) -> std::io::Result<()> {
     for packet in packets {
         conn.feed(packet).await?;
     }

@@ -80,7 +80,9 @@ async fn supervise(
     let mut rejected_before = false;
     loop {
         let started = Instant::now();
-        let delay = match tokio::time::timeout(policy.connect_timeout, TcpStream::connect(&address)).await {
+        let delay = match tokio::time::timeout(policy.connect_timeout, TcpStream::connect(&address))
+            .await
+        {
             Ok(Ok(stream)) => match ctx.run(stream, &mut requests).await {
                 SessionEnd::Shutdown => break,
                 SessionEnd::LoginRejected(reason) => {
@@ -91,7 +93,8 @@ async fn supervise(
                         error!(server = %name, "login to {address} rejected: {reason}. Check the RCON password (bmsettings.ini [config] password, RCON_PASSWORD or the server's password_env). Retrying every {}s.", wait.as_secs());
                     }
                     rejected_before = true;
-                    ctx.status.send_modify(|s| s.last_error = Some(format!("login rejected: {reason}")));
+                    ctx.status
+                        .send_modify(|s| s.last_error = Some(format!("login rejected: {reason}")));
                     wait
                 }
                 SessionEnd::Lost(reason) => {
@@ -114,16 +117,26 @@ async fn supervise(
     info!(server = %name, "connection closed");
 }
 
-fn connect_failed(ctx: &SessionContext, backoff: &mut Backoff, address: &str, reason: &str) -> Duration {
+fn connect_failed(
+    ctx: &SessionContext,
+    backoff: &mut Backoff,
+    address: &str,
+    reason: &str,
+) -> Duration {
     let wait = backoff.next_delay();
     warn!(server = %ctx.info.name, "cannot connect to {address}: {reason}; retrying in {:.1}s", wait.as_secs_f64());
-    ctx.status.send_modify(|s| s.last_error = Some(format!("cannot connect: {reason}")));
+    ctx.status
+        .send_modify(|s| s.last_error = Some(format!("cannot connect: {reason}")));
     wait
 }
 
 /// Waits out a reconnect delay, answering requests with "not connected";
 /// `false` when shutdown was requested.
-async fn wait_or_refuse(ctx: &SessionContext, requests: &mut mpsc::Receiver<Request>, delay: Duration) -> bool {
+async fn wait_or_refuse(
+    ctx: &SessionContext,
+    requests: &mut mpsc::Receiver<Request>,
+    delay: Duration,
+) -> bool {
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     loop {

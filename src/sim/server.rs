@@ -149,7 +149,10 @@ impl SimHandle {
     /// Queues one extra event (a test's chat command at a known moment, say),
     /// delivered like a scenario event as soon as a client is logged in.
     pub fn inject(&self, id: u16, json: String) {
-        self.shared.delivery().injected.push_back(SimEvent { id, json });
+        self.shared
+            .delivery()
+            .injected
+            .push_back(SimEvent { id, json });
         self.shared.count(|s| s.scenario_done = false);
     }
 
@@ -192,7 +195,7 @@ pub async fn serve(opts: SimOptions) -> io::Result<SimHandle> {
     let delivery = Delivery {
         events: scenario(&opts),
         pending: None,
-            injected: VecDeque::new(),
+        injected: VecDeque::new(),
         roster: Roster::new(opts.mode, super::EPOCH),
         since_drop: 0,
     };

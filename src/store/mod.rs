@@ -35,7 +35,11 @@ pub trait Store: Send + Sync {
     fn next_seq(&self) -> StoreResult<i64>;
 
     /// Current stats of these players in `mode`; players without stats are absent.
-    fn load_stats(&self, mode: Mode, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ModeStats>>;
+    fn load_stats(
+        &self,
+        mode: Mode,
+        keys: &[PlayerKey],
+    ) -> StoreResult<HashMap<PlayerKey, ModeStats>>;
 
     /// How far `server`'s journal of this `epoch` has been applied.
     fn checkpoint(&self, server: &str, epoch: i64) -> StoreResult<Option<Checkpoint>>;
@@ -57,7 +61,12 @@ pub trait Store: Send + Sync {
 
     /// Rerate's output: replaces every rating change of `mode`'s facts and
     /// every player's stats in `mode`, atomically.
-    fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()>;
+    fn replace_ratings(
+        &self,
+        mode: Mode,
+        facts: &[StoredFact],
+        stats: &[(PlayerKey, ModeStats)],
+    ) -> StoreResult<()>;
 
     /// Every player with everything known about them, oldest first (in
     /// creation order, which breaks leaderboard ties), for `bman migrate`.
@@ -103,8 +112,14 @@ impl PlayerExport {
             seen_ms,
         };
         let mut out = vec![bare(self.first_seen_ms)];
-        out.extend(self.names.iter().map(|(name, t)| PlayerSeen { name: Some(name.clone()), ..bare(*t) }));
-        out.extend(self.ips.iter().map(|(ip, t)| PlayerSeen { ip: Some(ip.clone()), ..bare(*t) }));
+        out.extend(self.names.iter().map(|(name, t)| PlayerSeen {
+            name: Some(name.clone()),
+            ..bare(*t)
+        }));
+        out.extend(self.ips.iter().map(|(ip, t)| PlayerSeen {
+            ip: Some(ip.clone()),
+            ..bare(*t)
+        }));
         let has_name = !self.names.is_empty();
         out.push(PlayerSeen {
             name: has_name.then(|| self.display_name.clone()),
@@ -123,10 +138,14 @@ impl PlayerExport {
 /// `mongodb://` and `mongodb+srv://` (database from the path, default `bmdb`).
 pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(path))?));
+        return Ok(Box::new(sqlite::SqliteStore::open(std::path::Path::new(
+            path,
+        ))?));
     }
     if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         return Ok(Box::new(mongo::MongoStore::open(url)?));
     }
-    Err(StoreError::UnsupportedUrl(url.split("://").next().unwrap_or("").to_string()))
+    Err(StoreError::UnsupportedUrl(
+        url.split("://").next().unwrap_or("").to_string(),
+    ))
 }

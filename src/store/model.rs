@@ -153,9 +153,13 @@ pub enum Fact {
     Match(MatchFact),
     Wave(WaveFact),
     /// Survival: a human killed an NPC.
-    NpcKill { player: PlayerKey },
+    NpcKill {
+        player: PlayerKey,
+    },
     /// Survival: an NPC killed a human.
-    NpcDeath { player: PlayerKey },
+    NpcDeath {
+        player: PlayerKey,
+    },
     Chat(ChatFact),
 }
 
@@ -215,7 +219,10 @@ pub struct WriteBatch {
 
 impl WriteBatch {
     pub fn is_empty(&self) -> bool {
-        self.players.is_empty() && self.facts.is_empty() && self.stats.is_empty() && self.checkpoints.is_empty()
+        self.players.is_empty()
+            && self.facts.is_empty()
+            && self.stats.is_empty()
+            && self.checkpoints.is_empty()
     }
 }
 

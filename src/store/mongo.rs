@@ -107,7 +107,10 @@ impl MongoStore {
             });
             let write_concern = mongodb::bson::to_document(concern)
                 .map_err(|e| StoreError::Backend(format!("write concern: {e}")))?;
-            let name = options.default_database.clone().unwrap_or_else(|| DEFAULT_DATABASE.into());
+            let name = options
+                .default_database
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DATABASE.into());
             let db = Client::with_options(options)?.database(&name);
             create_indexes(&db).await?;
             normalize_legacy(&db).await?;
@@ -349,7 +352,12 @@ fn leaderboard_filter(query: &LeaderboardQuery) -> Document {
 /// key and better tie-breaks), mirroring [`leaderboard_sort`].
 fn rank_filters(mode: Mode, player: ObjectId, s: &ModeStats) -> [Document; 2] {
     let (first, first_value, second, second_value) = match mode {
-        Mode::Svl => ("best_wave", Bson::Int64(s.best_wave), "npc_kills", s.npc_kills),
+        Mode::Svl => (
+            "best_wave",
+            Bson::Int64(s.best_wave),
+            "npc_kills",
+            s.npc_kills,
+        ),
         Mode::Dm | Mode::Tdm | Mode::Ctf => ("rating", Bson::Double(s.rating()), "games", s.games),
     };
     [
@@ -518,7 +526,10 @@ fn player_from_doc(d: &Document) -> StoreResult<PlayerDoc> {
 }
 
 fn change_from_doc(d: &Document) -> StoreResult<(PlayerKey, RatingChange)> {
-    let f = |key| float(d, key)?.ok_or_else(|| StoreError::Corrupt(format!("rating change without {key}: {d}")));
+    let f = |key| {
+        float(d, key)?
+            .ok_or_else(|| StoreError::Corrupt(format!("rating change without {key}: {d}")))
+    };
     Ok((
         key_from_doc(d)?,
         RatingChange {
@@ -538,7 +549,9 @@ fn changes_from_doc(d: &Document) -> StoreResult<Vec<(PlayerKey, RatingChange)>>
             .iter()
             .map(|c| {
                 c.as_document()
-                    .ok_or_else(|| StoreError::Corrupt(format!("rating change is not a document: {c}")))
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("rating change is not a document: {c}"))
+                    })
                     .and_then(change_from_doc)
             })
             .collect(),
@@ -547,7 +560,8 @@ fn changes_from_doc(d: &Document) -> StoreResult<Vec<(PlayerKey, RatingChange)>>
 }
 
 fn fact_from_doc(mode: Mode, d: &Document) -> StoreResult<StoredFact> {
-    let seq = int(d, "seq")?.ok_or_else(|| StoreError::Corrupt(format!("fact without seq: {d}")))?;
+    let seq =
+        int(d, "seq")?.ok_or_else(|| StoreError::Corrupt(format!("fact without seq: {d}")))?;
     let data = d
         .get_str("data")
         .map_err(|_| StoreError::Corrupt(format!("fact {seq} has no data")))?;
@@ -606,7 +620,10 @@ async fn find_player(db: &Database, key: &PlayerKey) -> StoreResult<Option<Playe
 }
 
 /// `_id` of each of `keys` (players the same batch created included).
-async fn player_ids(db: &Database, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ObjectId>> {
+async fn player_ids(
+    db: &Database,
+    keys: &[PlayerKey],
+) -> StoreResult<HashMap<PlayerKey, ObjectId>> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(500) {
         let any: Vec<Document> = chunk.iter().map(player_filter).collect();
@@ -619,7 +636,10 @@ async fn player_ids(db: &Database, keys: &[PlayerKey]) -> StoreResult<HashMap<Pl
 }
 
 /// Players by `_id`, for the rows of a leaderboard page.
-async fn players_by_id(db: &Database, ids: Vec<ObjectId>) -> StoreResult<HashMap<ObjectId, PlayerDoc>> {
+async fn players_by_id(
+    db: &Database,
+    ids: Vec<ObjectId>,
+) -> StoreResult<HashMap<ObjectId, PlayerDoc>> {
     let docs = find_all(db, "players", doc! { "_id": { "$in": ids } }, doc! {}).await?;
     docs.iter()
         .map(|d| player_from_doc(d).map(|p| (p.id, p)))
@@ -643,7 +663,12 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
     let index = |keys: Document, unique: bool| {
         IndexModel::builder()
             .keys(keys)
-            .options(IndexOptions::builder().unique(unique).sparse(unique).build())
+            .options(
+                IndexOptions::builder()
+                    .unique(unique)
+                    .sparse(unique)
+                    .build(),
+            )
             .build()
     };
     let mut plan: Vec<(String, Vec<IndexModel>)> = vec![
@@ -657,14 +682,23 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
         ),
         (
             "player_names".into(),
-            vec![index(doc! { "profile.profile": 1, "profile.platform": 1, "name": 1 }, true)],
+            vec![index(
+                doc! { "profile.profile": 1, "profile.platform": 1, "name": 1 },
+                true,
+            )],
         ),
-        ("checkpoints".into(), vec![index(doc! { "server": 1, "epoch": 1 }, true)]),
+        (
+            "checkpoints".into(),
+            vec![index(doc! { "server": 1, "epoch": 1 }, true)],
+        ),
     ];
     for mode in Mode::ALL {
         plan.push((
             profiles_collection(mode),
-            vec![index(doc! { "player": 1 }, true), index(leaderboard_sort(mode), false)],
+            vec![
+                index(doc! { "player": 1 }, true),
+                index(leaderboard_sort(mode), false),
+            ],
         ));
         for collection in fact_collections(mode) {
             plan.push((
@@ -672,13 +706,18 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
                 vec![
                     index(doc! { "seq": 1 }, true),
                     index(doc! { "time": 1 }, false),
-                    index(doc! { "changes.profile": 1, "changes.platform": 1, "seq": 1 }, false),
+                    index(
+                        doc! { "changes.profile": 1, "changes.platform": 1, "seq": 1 },
+                        false,
+                    ),
                 ],
             ));
         }
     }
     for (collection, indexes) in plan {
-        db.collection::<Document>(&collection).create_indexes(indexes).await?;
+        db.collection::<Document>(&collection)
+            .create_indexes(indexes)
+            .await?;
     }
     Ok(())
 }
@@ -690,7 +729,10 @@ async fn normalize_legacy(db: &Database) -> StoreResult<()> {
     let players = db.collection::<Document>("players");
     let filter = doc! { "name": { "$exists": true }, "name_lower": { "$exists": false } };
     for d in find_all(db, "players", filter, doc! {}).await? {
-        let lower: Vec<String> = strings(&d, "name").iter().map(|n| n.to_lowercase()).collect();
+        let lower: Vec<String> = strings(&d, "name")
+            .iter()
+            .map(|n| n.to_lowercase())
+            .collect();
         let id = d.get("_id").cloned().unwrap_or(Bson::Null);
         players
             .update_one(doc! { "_id": id }, doc! { "$set": { "name_lower": lower } })
@@ -699,7 +741,14 @@ async fn normalize_legacy(db: &Database) -> StoreResult<()> {
     for mode in Mode::ALL {
         let collection = profiles_collection(mode);
         let profiles = db.collection::<Document>(&collection);
-        for d in find_all(db, &collection, doc! { "rating": { "$exists": false } }, doc! {}).await? {
+        for d in find_all(
+            db,
+            &collection,
+            doc! { "rating": { "$exists": false } },
+            doc! {},
+        )
+        .await?
+        {
             let rating = stats_from_doc(&d)?.rating();
             let id = d.get("_id").cloned().unwrap_or(Bson::Null);
             profiles
@@ -730,8 +779,14 @@ impl MongoStore {
         }
         let mut facts: HashMap<String, Vec<Document>> = HashMap::new();
         for fact in &batch.facts {
-            for key in fact_players(&fact.record.fact).into_iter().chain(fact.changes.iter().map(|(k, _)| k)) {
-                players.push(upsert(player_filter(key), bare_player_update(fact.record.time_ms)));
+            for key in fact_players(&fact.record.fact)
+                .into_iter()
+                .chain(fact.changes.iter().map(|(k, _)| k))
+            {
+                players.push(upsert(
+                    player_filter(key),
+                    bare_player_update(fact.record.time_ms),
+                ));
             }
             facts
                 .entry(fact_collection(fact.record.mode, &fact.record.fact))
@@ -739,30 +794,48 @@ impl MongoStore {
                 .push(fact_upsert(fact)?);
         }
         for (key, _, stats) in &batch.stats {
-            players.push(upsert(player_filter(key), bare_player_update(stats.last_updated_ms)));
+            players.push(upsert(
+                player_filter(key),
+                bare_player_update(stats.last_updated_ms),
+            ));
         }
         let mut before_stats = Vec::new();
-        for (collection, updates) in [("players".to_string(), players), ("player_names".to_string(), names)]
-            .into_iter()
-            .chain(facts)
+        for (collection, updates) in [
+            ("players".to_string(), players),
+            ("player_names".to_string(), names),
+        ]
+        .into_iter()
+        .chain(facts)
         {
             if !updates.is_empty() {
                 before_stats.push(self.update_command(&collection, updates));
             }
         }
-        let checkpoints: Vec<Document> = batch.checkpoints.iter().map(checkpoint_upsert).collect::<StoreResult<_>>()?;
+        let checkpoints: Vec<Document> = batch
+            .checkpoints
+            .iter()
+            .map(checkpoint_upsert)
+            .collect::<StoreResult<_>>()?;
         Ok(BatchCommands {
             before_stats,
             stats: batch.stats.clone(),
-            checkpoints: (!checkpoints.is_empty()).then(|| self.update_command("checkpoints", checkpoints)),
+            checkpoints: (!checkpoints.is_empty())
+                .then(|| self.update_command("checkpoints", checkpoints)),
         })
     }
 
-    fn stats_command(&self, mode: Mode, ids: &HashMap<PlayerKey, ObjectId>, stats: &[(PlayerKey, ModeStats)]) -> StoreResult<Option<Document>> {
+    fn stats_command(
+        &self,
+        mode: Mode,
+        ids: &HashMap<PlayerKey, ObjectId>,
+        stats: &[(PlayerKey, ModeStats)],
+    ) -> StoreResult<Option<Document>> {
         let updates = stats
             .iter()
             .map(|(key, s)| {
-                let id = *ids.get(key).ok_or_else(|| StoreError::Backend(format!("player {key:?} vanished")))?;
+                let id = *ids
+                    .get(key)
+                    .ok_or_else(|| StoreError::Backend(format!("player {key:?} vanished")))?;
                 Ok(upsert(doc! { "player": id }, stats_set(id, s)))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -791,9 +864,17 @@ async fn check_seqs(db: &Database, facts: Vec<(i64, String, String)>) -> StoreRe
         return Ok(());
     }
     let seqs: Vec<i64> = facts.iter().map(|(s, ..)| *s).collect();
-    let wanted: HashMap<i64, (String, String)> = facts.into_iter().map(|(s, c, d)| (s, (c, d))).collect();
+    let wanted: HashMap<i64, (String, String)> =
+        facts.into_iter().map(|(s, c, d)| (s, (c, d))).collect();
     for collection in all_fact_collections() {
-        for d in find_all(db, &collection, doc! { "seq": { "$in": seqs.clone() } }, doc! {}).await? {
+        for d in find_all(
+            db,
+            &collection,
+            doc! { "seq": { "$in": seqs.clone() } },
+            doc! {},
+        )
+        .await?
+        {
             let seq = int(&d, "seq")?.unwrap_or_default();
             let stored = (collection.clone(), string(&d, "data").unwrap_or_default());
             if wanted.get(&seq) != Some(&stored) {
@@ -862,14 +943,19 @@ impl Store for MongoStore {
         })
     }
 
-    fn load_stats(&self, mode: Mode, keys: &[PlayerKey]) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
+    fn load_stats(
+        &self,
+        mode: Mode,
+        keys: &[PlayerKey],
+    ) -> StoreResult<HashMap<PlayerKey, ModeStats>> {
         if keys.is_empty() {
             return Ok(HashMap::new());
         }
         let keys = keys.to_vec();
         self.run(move |db| async move {
             let ids = player_ids(&db, &keys).await?;
-            let by_id: HashMap<ObjectId, PlayerKey> = ids.into_iter().map(|(k, id)| (id, k)).collect();
+            let by_id: HashMap<ObjectId, PlayerKey> =
+                ids.into_iter().map(|(k, id)| (id, k)).collect();
             let filter = doc! { "player": { "$in": by_id.keys().copied().collect::<Vec<_>>() } };
             let mut out = HashMap::new();
             for d in find_all(&db, &profiles_collection(mode), filter, doc! {}).await? {
@@ -906,7 +992,10 @@ impl Store for MongoStore {
                 .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
                 .await?;
             let docs: Vec<Document> = cursor.try_collect().await?;
-            let ids = docs.iter().filter_map(|d| d.get_object_id("player").ok()).collect();
+            let ids = docs
+                .iter()
+                .filter_map(|d| d.get_object_id("player").ok())
+                .collect();
             let players = players_by_id(&db, ids).await?;
             let mut rows = Vec::with_capacity(docs.len());
             for d in &docs {
@@ -914,10 +1003,15 @@ impl Store for MongoStore {
                     .get_object_id("player")
                     .ok()
                     .and_then(|id| players.get(&id))
-                    .ok_or_else(|| StoreError::Corrupt(format!("profile of a missing player: {d}")))?;
+                    .ok_or_else(|| {
+                        StoreError::Corrupt(format!("profile of a missing player: {d}"))
+                    })?;
                 rows.push(LeaderboardRow {
                     rank: query.offset.saturating_add(rows.len() + 1),
-                    player: PlayerSummary { key: player.key.clone(), name: player.display.clone() },
+                    player: PlayerSummary {
+                        key: player.key.clone(),
+                        name: player.display.clone(),
+                    },
                     stats: stats_from_doc(d)?,
                 });
             }
@@ -945,7 +1039,12 @@ impl Store for MongoStore {
                         .await?;
                     let docs: Vec<Document> = cursor.try_collect().await?;
                     docs.iter()
-                        .map(|d| player_from_doc(d).map(|p| PlayerSummary { key: p.key, name: p.display }))
+                        .map(|d| {
+                            player_from_doc(d).map(|p| PlayerSummary {
+                                key: p.key,
+                                name: p.display,
+                            })
+                        })
                         .collect::<StoreResult<Vec<_>>>()
                 }
             };
@@ -979,10 +1078,17 @@ impl Store for MongoStore {
                 for filter in rank_filters(mode, p.id, &stats) {
                     ahead += profiles.count_documents(filter).await?;
                 }
-                modes.push((mode, stats, usize::try_from(ahead).unwrap_or(usize::MAX - 1) + 1));
+                modes.push((
+                    mode,
+                    stats,
+                    usize::try_from(ahead).unwrap_or(usize::MAX - 1) + 1,
+                ));
             }
             Ok(Some(PlayerProfile {
-                player: PlayerSummary { key: p.key.clone(), name: p.display.clone() },
+                player: PlayerSummary {
+                    key: p.key.clone(),
+                    name: p.display.clone(),
+                },
                 names,
                 color: p.color,
                 premium: p.premium,
@@ -999,7 +1105,8 @@ impl Store for MongoStore {
     fn rating_history(&self, key: &PlayerKey, mode: Mode) -> StoreResult<Vec<RatingPoint>> {
         let key = key.clone();
         self.run(move |db| async move {
-            let filter = doc! { "changes": { "$elemMatch": { "profile": &key.id, "platform": key.store } } };
+            let filter =
+                doc! { "changes": { "$elemMatch": { "profile": &key.id, "platform": key.store } } };
             let facts = mode_facts(&db, mode, filter).await?;
             Ok(facts
                 .into_iter()
@@ -1008,19 +1115,30 @@ impl Store for MongoStore {
                     f.changes
                         .into_iter()
                         .filter(|(k, _)| *k == key)
-                        .map(move |(_, change)| RatingPoint { seq, time_ms, change })
+                        .map(move |(_, change)| RatingPoint {
+                            seq,
+                            time_ms,
+                            change,
+                        })
                 })
                 .collect())
         })
     }
 
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
-        self.run(move |db| async move { mode_facts(&db, mode, doc! { "data": { "$exists": true } }).await })
+        self.run(move |db| async move {
+            mode_facts(&db, mode, doc! { "data": { "$exists": true } }).await
+        })
     }
 
     /// Not atomic without transactions, but idempotent: an interrupted rerate
     /// is completed by running it again.
-    fn replace_ratings(&self, mode: Mode, facts: &[StoredFact], stats: &[(PlayerKey, ModeStats)]) -> StoreResult<()> {
+    fn replace_ratings(
+        &self,
+        mode: Mode,
+        facts: &[StoredFact],
+        stats: &[(PlayerKey, ModeStats)],
+    ) -> StoreResult<()> {
         let mut commands = Vec::new();
         for collection in fact_collections(mode) {
             commands.push(self.update_command(
@@ -1033,7 +1151,10 @@ impl Store for MongoStore {
         let mut players = Vec::new();
         for fact in facts {
             for (key, _) in &fact.changes {
-                players.push(upsert(player_filter(key), bare_player_update(fact.record.time_ms)));
+                players.push(upsert(
+                    player_filter(key),
+                    bare_player_update(fact.record.time_ms),
+                ));
             }
             by_collection
                 .entry(fact_collection(mode, &fact.record.fact))
@@ -1041,7 +1162,10 @@ impl Store for MongoStore {
                 .push(doc! { "q": { "seq": fact.seq }, "u": { "$set": { "changes": changes_bson(fact) } } });
         }
         for (key, s) in stats {
-            players.push(upsert(player_filter(key), bare_player_update(s.last_updated_ms)));
+            players.push(upsert(
+                player_filter(key),
+                bare_player_update(s.last_updated_ms),
+            ));
         }
         if !players.is_empty() {
             commands.push(self.update_command("players", players));
@@ -1059,7 +1183,9 @@ impl Store for MongoStore {
         let command = self.stats_command(mode, &ids, stats)?;
         let collection = profiles_collection(mode);
         self.run(move |db| async move {
-            db.collection::<Document>(&collection).delete_many(doc! {}).await?;
+            db.collection::<Document>(&collection)
+                .delete_many(doc! {})
+                .await?;
             if let Some(command) = command {
                 write(&db, command).await?;
             }
@@ -1077,7 +1203,11 @@ impl Store for MongoStore {
                     key: p.key.clone(),
                     display_name: p.display.clone(),
                     names,
-                    ips: p.ips.iter().map(|ip| (ip.clone(), p.first_seen_ms)).collect(),
+                    ips: p
+                        .ips
+                        .iter()
+                        .map(|ip| (ip.clone(), p.first_seen_ms))
+                        .collect(),
                     color: p.color,
                     premium: p.premium,
                     hat: p.hat,
@@ -1093,11 +1223,16 @@ impl Store for MongoStore {
 
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
         self.run(|db| async move {
-            find_all(&db, "checkpoints", doc! {}, doc! { "server": 1, "epoch": 1 })
-                .await?
-                .iter()
-                .map(checkpoint_from_doc)
-                .collect()
+            find_all(
+                &db,
+                "checkpoints",
+                doc! {},
+                doc! { "server": 1, "epoch": 1 },
+            )
+            .await?
+            .iter()
+            .map(checkpoint_from_doc)
+            .collect()
         })
     }
 }
@@ -1122,7 +1257,14 @@ fn checkpoint_from_doc(d: &Document) -> StoreResult<Checkpoint> {
 async fn timed_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<(String, i64)>> {
     let filter = doc! { "profile.profile": &p.key.id, "profile.platform": p.key.store };
     let mut timed = Vec::new();
-    for d in find_all(db, "player_names", filter, doc! { "first_used": 1, "_id": 1 }).await? {
+    for d in find_all(
+        db,
+        "player_names",
+        filter,
+        doc! { "first_used": 1, "_id": 1 },
+    )
+    .await?
+    {
         if let Some(name) = string(&d, "name") {
             timed.push((name, int(&d, "first_used")?.unwrap_or(p.first_seen_ms)));
         }
@@ -1138,7 +1280,11 @@ async fn timed_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<(String, i
 }
 
 async fn player_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<String>> {
-    Ok(timed_names(db, p).await?.into_iter().map(|(n, _)| n).collect())
+    Ok(timed_names(db, p)
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect())
 }
 
 #[cfg(test)]

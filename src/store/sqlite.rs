@@ -964,7 +964,11 @@ impl Store for SqliteStore {
                 ))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        let at: HashMap<i64, usize> = players.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        let at: HashMap<i64, usize> = players
+            .iter()
+            .enumerate()
+            .map(|(i, (id, _))| (*id, i))
+            .collect();
         for (sql, names) in [
             ("SELECT player_id, name, first_used_ms FROM player_names ORDER BY first_used_ms, id", true),
             ("SELECT player_id, ip, first_used_ms FROM player_ips ORDER BY first_used_ms, ip", false),

@@ -5,13 +5,13 @@
 use bman::app::{open_store, Ingest, Recorder};
 use bman::config::Settings;
 use bman::handler::Handler;
-use std::sync::Arc;
 use bman::journal::{journal_path, JournalReader};
 use bman::mode::Mode;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::{SimEvent, SimOptions};
 use clap::Parser;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -22,7 +22,15 @@ struct SimArgs {
 
 /// Simulator options as `bman simulate` would parse them, on a free port.
 pub fn sim_opts(mode: Mode, extra: &[&str]) -> SimOptions {
-    let mut args = vec!["simulate", "--port", "0", "--mode", mode.as_str(), "--password", "pw"];
+    let mut args = vec![
+        "simulate",
+        "--port",
+        "0",
+        "--mode",
+        mode.as_str(),
+        "--password",
+        "pw",
+    ];
     args.extend_from_slice(extra);
     SimArgs::parse_from(args).sim
 }
@@ -44,15 +52,24 @@ pub fn settings(servers: &[(&str, Mode, u16, &str)], dir: &Path) -> Settings {
 }
 
 /// Like [`settings`], with the store at `database` (any `DATABASE_URL`).
-pub fn settings_with_store(servers: &[(&str, Mode, u16, &str)], dir: &Path, database: &str) -> Settings {
-    let mut ini = format!("[config]\njournal_dir = {}\n", dir.join("journal").display());
+pub fn settings_with_store(
+    servers: &[(&str, Mode, u16, &str)],
+    dir: &Path,
+    database: &str,
+) -> Settings {
+    let mut ini = format!(
+        "[config]\njournal_dir = {}\n",
+        dir.join("journal").display()
+    );
     for (name, mode, port, password) in servers {
         ini.push_str(&format!(
             "[server.{name}]\nhost = 127.0.0.1\nport = {port}\nmode = {mode}\npassword = {password}\n"
         ));
     }
-    Settings::parse(Path::new("test.ini"), &ini, &|k| (k == "DATABASE_URL").then(|| database.to_string()))
-        .expect("test settings parse")
+    Settings::parse(Path::new("test.ini"), &ini, &|k| {
+        (k == "DATABASE_URL").then(|| database.to_string())
+    })
+    .expect("test settings parse")
 }
 
 /// Opens the settings' store and starts the ingest with the built-in handlers, as `bman run` does.
@@ -61,9 +78,14 @@ pub async fn start(settings: &Settings) -> (Ingest, Recorder) {
 }
 
 /// [`start`] with the given handlers.
-pub async fn start_with(settings: &Settings, handlers: Vec<Arc<dyn Handler>>) -> (Ingest, Recorder) {
+pub async fn start_with(
+    settings: &Settings,
+    handlers: Vec<Arc<dyn Handler>>,
+) -> (Ingest, Recorder) {
     let recorder = Recorder::start(open_store(settings).expect("store opens"), settings);
-    let ingest = Ingest::start(settings, &recorder, fast_retry(), handlers).await.expect("ingest starts");
+    let ingest = Ingest::start(settings, &recorder, fast_retry(), handlers)
+        .await
+        .expect("ingest starts");
     (ingest, recorder)
 }
 
@@ -94,7 +116,9 @@ pub fn journaled_game_events(dir: &Path, server: &str) -> Vec<(u16, String)> {
     JournalReader::open(&journal_path(&dir.join("journal"), server))
         .expect("journal exists")
         .map(|line| line.expect("journal line parses").0)
-        .filter(|line| !is_housekeeping(line.id) && bman::event::decode(line.id, &line.json).is_ok())
+        .filter(|line| {
+            !is_housekeeping(line.id) && bman::event::decode(line.id, &line.json).is_ok()
+        })
         .map(|line| (line.id, line.json))
         .collect()
 }
@@ -109,18 +133,27 @@ pub async fn wait_journaled(dir: &Path, server: &str, n: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let path = journal_path(&dir.join("journal"), server);
-        let have = if path.exists() { journaled_game_events(dir, server).len() } else { 0 };
+        let have = if path.exists() {
+            journaled_game_events(dir, server).len()
+        } else {
+            0
+        };
         if have >= n {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{server}: only {have} of {n} events journaled");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{server}: only {have} of {n} events journaled"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
 /// `BMAN_TEST_MONGODB_URI`, when the MongoDB variants of the tests should run.
 pub fn mongo_uri() -> Option<String> {
-    std::env::var("BMAN_TEST_MONGODB_URI").ok().filter(|u| !u.is_empty())
+    std::env::var("BMAN_TEST_MONGODB_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
 }
 
 /// `base` with its database (default `bmdb_test`) renamed to one no other
@@ -128,12 +161,21 @@ pub fn mongo_uri() -> Option<String> {
 pub fn unique_mongo_url(base: &str, label: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let (scheme, rest) = base.split_once("://").expect("a mongodb:// URI");
-    let (rest, query) = rest.split_once('?').map_or((rest, None), |(r, q)| (r, Some(q)));
+    let (rest, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(r, q)| (r, Some(q)));
     let (hosts, db) = rest.split_once('/').unwrap_or((rest, ""));
     let db = if db.is_empty() { "bmdb_test" } else { db };
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() % 1_000_000;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 1_000_000;
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let label: String = label.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+    let label: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
     // MongoDB database names are at most 63 bytes; the unique part comes first.
     let mut name = format!("{db}_{}_{stamp}_{n}_{label}", std::process::id());
     name.truncate(63);

@@ -3,11 +3,21 @@
 use super::*;
 
 fn key(id: &str) -> PlayerKey {
-    PlayerKey { store: 0, id: id.into() }
+    PlayerKey {
+        store: 0,
+        id: id.into(),
+    }
 }
 
 fn change() -> RatingChange {
-    RatingChange { mu: 26.0, sigma: 8.0, elo: 1000.0, delta_mu: 1.0, delta_sigma: -0.5, delta_elo: 0.0 }
+    RatingChange {
+        mu: 26.0,
+        sigma: 8.0,
+        elo: 1000.0,
+        delta_mu: 1.0,
+        delta_sigma: -0.5,
+        delta_elo: 0.0,
+    }
 }
 
 fn kill(seq: i64) -> StoredFact {
@@ -51,10 +61,24 @@ fn collections_use_bman_data_names() {
     assert_eq!(fact_collection(Mode::Dm, &kill(1).record.fact), "dm_kills");
     assert_eq!(f(Fact::NpcKill { player: key("a") }), "svl_kills");
     assert_eq!(f(Fact::NpcDeath { player: key("a") }), "svl_deaths");
-    let wave = WaveFact { wave: 3, enemies: None, chests: None, chest_price: None, players: vec![] };
+    let wave = WaveFact {
+        wave: 3,
+        enemies: None,
+        chests: None,
+        chest_price: None,
+        players: vec![],
+    };
     assert_eq!(f(Fact::Wave(wave)), "svl_rounds");
-    let capture = CaptureFact { carrier: None, scoring_team: 1, scoring: vec![], other: vec![] };
-    assert_eq!(fact_collection(Mode::Ctf, &Fact::Capture(capture)), "ctf_scores");
+    let capture = CaptureFact {
+        carrier: None,
+        scoring_team: 1,
+        scoring: vec![],
+        other: vec![],
+    };
+    assert_eq!(
+        fact_collection(Mode::Ctf, &Fact::Capture(capture)),
+        "ctf_scores"
+    );
     assert_eq!(profiles_collection(Mode::Tdm), "tdm_profiles");
     assert_eq!(fact_collections(Mode::Tdm).count(), FACT_SUFFIXES.len());
 }
@@ -72,7 +96,10 @@ fn player_sighting_documents() {
         clan_tag: Some("[C]".into()),
         seen_ms: 500,
     };
-    assert_eq!(player_filter(&seen.key), doc! { "profile.platform": 0, "profile.profile": "p1" });
+    assert_eq!(
+        player_filter(&seen.key),
+        doc! { "profile.platform": 0, "profile.profile": "p1" }
+    );
     assert_eq!(
         seen_update(&seen),
         doc! {
@@ -82,7 +109,14 @@ fn player_sighting_documents() {
             "$addToSet": { "name": "ÉLan", "name_lower": "élan", "ip": "10.0.0.1" },
         }
     );
-    let bare = PlayerSeen { name: None, ip: None, color: None, premium: None, clan_tag: None, ..seen.clone() };
+    let bare = PlayerSeen {
+        name: None,
+        ip: None,
+        color: None,
+        premium: None,
+        clan_tag: None,
+        ..seen.clone()
+    };
     assert_eq!(
         seen_update(&bare),
         doc! { "$min": { "first_seen": DateTime::from_millis(500) }, "$max": { "last_seen": DateTime::from_millis(500) } }
@@ -125,7 +159,12 @@ fn fact_documents() {
 #[test]
 fn stats_and_checkpoint_documents() {
     let id = ObjectId::parse_str("60a000000000000000000001").unwrap();
-    let s = ModeStats { kills: 4, best_wave: 2, last_updated_ms: 9, ..ModeStats::initial(&Default::default()) };
+    let s = ModeStats {
+        kills: 4,
+        best_wave: 2,
+        last_updated_ms: 9,
+        ..ModeStats::initial(&Default::default())
+    };
     let set = stats_set(id, &s);
     assert_eq!(
         set,
@@ -136,8 +175,17 @@ fn stats_and_checkpoint_documents() {
             "last_updated": DateTime::from_millis(9),
         } }
     );
-    assert_eq!(stats_from_doc(set.get_document("$set").unwrap()).unwrap(), s);
-    let cp = Checkpoint { server: "s".into(), epoch: 2, offset: 30, snapshot_offset: 20, snapshot: None };
+    assert_eq!(
+        stats_from_doc(set.get_document("$set").unwrap()).unwrap(),
+        s
+    );
+    let cp = Checkpoint {
+        server: "s".into(),
+        epoch: 2,
+        offset: 30,
+        snapshot_offset: 20,
+        snapshot: None,
+    };
     let up = checkpoint_upsert(&cp).unwrap();
     assert_eq!(
         up,
@@ -148,21 +196,42 @@ fn stats_and_checkpoint_documents() {
         }
     );
     let mut stored = up.get_document("q").unwrap().clone();
-    stored.extend(up.get_document("u").unwrap().get_document("$set").unwrap().clone());
+    stored.extend(
+        up.get_document("u")
+            .unwrap()
+            .get_document("$set")
+            .unwrap()
+            .clone(),
+    );
     assert_eq!(checkpoint_from_doc(&stored).unwrap(), cp);
 }
 
 #[test]
 fn query_documents() {
-    let query = LeaderboardQuery { mode: Mode::Dm, limit: 5, offset: 0, min_games: Some(3), active_since_ms: Some(10) };
+    let query = LeaderboardQuery {
+        mode: Mode::Dm,
+        limit: 5,
+        offset: 0,
+        min_games: Some(3),
+        active_since_ms: Some(10),
+    };
     assert_eq!(
         leaderboard_filter(&query),
         doc! { "games": { "$gte": 3_i64 }, "last_updated": { "$gte": DateTime::from_millis(10) } }
     );
-    assert_eq!(leaderboard_sort(Mode::Ctf), doc! { "rating": -1, "games": -1, "player": 1 });
-    assert_eq!(leaderboard_sort(Mode::Svl), doc! { "best_wave": -1, "npc_kills": -1, "player": 1 });
+    assert_eq!(
+        leaderboard_sort(Mode::Ctf),
+        doc! { "rating": -1, "games": -1, "player": 1 }
+    );
+    assert_eq!(
+        leaderboard_sort(Mode::Svl),
+        doc! { "best_wave": -1, "npc_kills": -1, "player": 1 }
+    );
     let id = ObjectId::parse_str("60a000000000000000000001").unwrap();
-    let s = ModeStats { games: 4, ..ModeStats::initial(&Default::default()) };
+    let s = ModeStats {
+        games: 4,
+        ..ModeStats::initial(&Default::default())
+    };
     assert_eq!(
         rank_filters(Mode::Dm, id, &s),
         [
@@ -186,29 +255,73 @@ fn query_documents() {
 
 #[test]
 fn legacy_players_decode() {
-    let players: Vec<PlayerDoc> = fixture("players").iter().map(|d| player_from_doc(d).unwrap()).collect();
+    let players: Vec<PlayerDoc> = fixture("players")
+        .iter()
+        .map(|d| player_from_doc(d).unwrap())
+        .collect();
     assert_eq!(players[0].key, key("76561198000000001"));
-    assert_eq!(players[0].display, "Wolfie", "the last of name[] without display_name");
+    assert_eq!(
+        players[0].display, "Wolfie",
+        "the last of name[] without display_name"
+    );
     assert_eq!(players[0].names, ["Sniper_Wolf", "Wolfie"]);
     assert_eq!(players[0].ips, ["10.0.0.1", "10.0.0.2"]);
-    assert_eq!(players[1].key, PlayerKey { store: 2, id: "itch-7".into() }, "string platform");
-    assert_eq!((players[2].display.as_str(), players[2].names.len()), ("3", 0));
+    assert_eq!(
+        players[1].key,
+        PlayerKey {
+            store: 2,
+            id: "itch-7".into()
+        },
+        "string platform"
+    );
+    assert_eq!(
+        (players[2].display.as_str(), players[2].names.len()),
+        ("3", 0)
+    );
     assert_eq!((players[2].first_seen_ms, players[2].premium), (0, false));
 }
 
 #[test]
 fn legacy_profiles_decode() {
     let initial = ModeStats::initial(&Default::default());
-    let dm: Vec<ModeStats> = fixture("dm_profiles").iter().map(|d| stats_from_doc(d).unwrap()).collect();
+    let dm: Vec<ModeStats> = fixture("dm_profiles")
+        .iter()
+        .map(|d| stats_from_doc(d).unwrap())
+        .collect();
     assert_eq!(
         dm[0],
-        ModeStats { mu: 27.5, sigma: 6.25, kills: 12, deaths: 3, last_updated_ms: 1_619_827_200_000, ..initial }
+        ModeStats {
+            mu: 27.5,
+            sigma: 6.25,
+            kills: 12,
+            deaths: 3,
+            last_updated_ms: 1_619_827_200_000,
+            ..initial
+        }
     );
-    assert_eq!(dm[1], ModeStats { mu: 20.0, ..initial }, "missing fields are a new player's");
+    assert_eq!(
+        dm[1],
+        ModeStats {
+            mu: 20.0,
+            ..initial
+        },
+        "missing fields are a new player's"
+    );
     let tdm = stats_from_doc(&fixture("tdm_profiles")[0]).unwrap();
-    assert_eq!((tdm.elo, tdm.wins, tdm.losses, tdm.kills, tdm.sigma), (1032.5, 4, 2, 10, 8.0));
-    assert_eq!(stats_from_doc(&fixture("ctf_profiles")[0]).unwrap().captures, 2);
+    assert_eq!(
+        (tdm.elo, tdm.wins, tdm.losses, tdm.kills, tdm.sigma),
+        (1032.5, 4, 2, 10, 8.0)
+    );
+    assert_eq!(
+        stats_from_doc(&fixture("ctf_profiles")[0])
+            .unwrap()
+            .captures,
+        2
+    );
     let bad = doc! { "kills": "twelve" };
     assert!(matches!(stats_from_doc(&bad), Err(StoreError::Corrupt(_))));
-    assert!(matches!(stats_from_doc(&doc! { "kills": 1.5 }), Err(StoreError::Corrupt(_))));
+    assert!(matches!(
+        stats_from_doc(&doc! { "kills": 1.5 }),
+        Err(StoreError::Corrupt(_))
+    ));
 }
