@@ -114,15 +114,8 @@ fn bundle(i: usize) -> Bundle {
             offset: i as u64 + 1,
         }),
         players: vec![PlayerSeen {
-            key: player(i),
             name: Some(format!("Player {}", i % 7)),
-            ip: None,
-            color: None,
-            premium: None,
-            hat: None,
-            clan_id: None,
-            clan_tag: None,
-            seen_ms: 1_000 * i as i64,
+            ..PlayerSeen::bare(player(i), 1_000 * i as i64)
         }],
         facts,
         snapshot: None,

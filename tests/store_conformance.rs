@@ -106,15 +106,8 @@ fn key(id: &str) -> PlayerKey {
 
 fn seen(id: &str, name: Option<&str>, seen_ms: i64) -> PlayerSeen {
     PlayerSeen {
-        key: key(id),
         name: name.map(str::to_string),
-        ip: None,
-        color: None,
-        premium: None,
-        hat: None,
-        clan_id: None,
-        clan_tag: None,
-        seen_ms,
+        ..PlayerSeen::bare(key(id), seen_ms)
     }
 }
 
@@ -1198,10 +1191,12 @@ fn migrate_imports_a_bman_data_database() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|d| {
-                    mongodb::bson::to_document(&mongodb::bson::Bson::try_from(d.clone()).unwrap())
-                        .unwrap()
-                })
+                .map(
+                    |d| match bman::store::mongo::bson_from_extended_json(d).unwrap() {
+                        mongodb::bson::Bson::Document(d) => d,
+                        other => panic!("not a document: {other}"),
+                    },
+                )
                 .collect();
             db.collection(collection).insert_many(docs).await.unwrap();
         }
@@ -1252,5 +1247,67 @@ fn migrate_imports_a_bman_data_database() {
     assert_eq!(
         (ctf[0].player.key.id.as_str(), ctf[0].stats.captures),
         ("3", 2)
+    );
+}
+
+/// A batch that a killed `bman` recorded in `pending_batches` but did not
+/// finish is completed when the store is next opened, exactly once: also
+/// when all of it had in fact landed (killed just before forgetting it).
+#[test]
+fn mongodb_completes_a_half_written_batch() {
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to check MongoDB crash recovery");
+        return;
+    };
+    let uri = common::unique_mongo_url(&base, "pending");
+    let batch = sample_batch();
+    let (first, second) = batch.facts.split_at(1);
+    let landed = WriteBatch {
+        facts: first.to_vec(),
+        ..WriteBatch::default()
+    };
+    bman::store::open(&uri).unwrap().apply(&landed).unwrap();
+    let pending = |b: &WriteBatch| {
+        let json =
+            serde_json::to_string(&(&b.players, &b.facts, &b.stats, &b.checkpoints)).unwrap();
+        mongodb::bson::doc! { "batch": json }
+    };
+    let rest = WriteBatch {
+        facts: second.to_vec(),
+        ..batch.clone()
+    };
+    // Killed after recording the first batch (which had fully landed) and
+    // after recording the second (of which nothing had landed).
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
+        let db = client.default_database().unwrap();
+        let records = db.collection::<mongodb::bson::Document>("pending_batches");
+        records
+            .insert_many([pending(&landed), pending(&rest)])
+            .await
+            .unwrap();
+        client.shutdown().await;
+    });
+    let store = bman::store::open(&uri).unwrap();
+    assert_eq!(
+        store.facts(Mode::Dm).unwrap(),
+        batch.facts,
+        "each fact once"
+    );
+    assert_eq!(store.next_seq().unwrap(), 4);
+    assert_eq!(
+        store.checkpoint("s1", 1).unwrap(),
+        Some(batch.checkpoints[0].clone())
+    );
+    let stats = store
+        .load_stats(Mode::Dm, &[key("alice"), key("bob")])
+        .unwrap();
+    assert_eq!(stats[&key("alice")], batch.stats[0].2);
+    drop(store);
+    let reopened = bman::store::open(&uri).unwrap();
+    assert_eq!(
+        reopened.facts(Mode::Dm).unwrap(),
+        batch.facts,
+        "completed only once"
     );
 }

@@ -97,20 +97,33 @@ pub struct PlayerExport {
 }
 
 impl PlayerExport {
+    pub fn summary(&self) -> PlayerSummary {
+        PlayerSummary {
+            key: self.key.clone(),
+            name: self.display_name.clone(),
+        }
+    }
+
+    /// The player's profile, given their stats and ranks.
+    pub fn into_profile(self, modes: Vec<(Mode, ModeStats, usize)>) -> PlayerProfile {
+        PlayerProfile {
+            player: self.summary(),
+            names: self.names.into_iter().map(|(name, _)| name).collect(),
+            color: self.color,
+            premium: self.premium,
+            hat: self.hat,
+            clan_id: self.clan_id,
+            clan_tag: self.clan_tag,
+            first_seen_ms: self.first_seen_ms,
+            last_seen_ms: self.last_seen_ms,
+            modes,
+        }
+    }
+
     /// Sightings that rebuild this player exactly: one per name and IP at its
     /// first use, then the latest attributes (and latest name) at last seen.
     pub fn sightings(&self) -> Vec<PlayerSeen> {
-        let bare = |seen_ms| PlayerSeen {
-            key: self.key.clone(),
-            name: None,
-            ip: None,
-            color: None,
-            premium: None,
-            hat: None,
-            clan_id: None,
-            clan_tag: None,
-            seen_ms,
-        };
+        let bare = |seen_ms| PlayerSeen::bare(self.key.clone(), seen_ms);
         let mut out = vec![bare(self.first_seen_ms)];
         out.extend(self.names.iter().map(|(name, t)| PlayerSeen {
             name: Some(name.clone()),
@@ -120,9 +133,8 @@ impl PlayerExport {
             ip: Some(ip.clone()),
             ..bare(*t)
         }));
-        let has_name = !self.names.is_empty();
         out.push(PlayerSeen {
-            name: has_name.then(|| self.display_name.clone()),
+            name: (!self.names.is_empty()).then(|| self.display_name.clone()),
             color: self.color.clone(),
             premium: Some(self.premium),
             hat: self.hat.clone(),
@@ -131,6 +143,36 @@ impl PlayerExport {
             ..bare(self.last_seen_ms)
         });
         out
+    }
+}
+
+impl PlayerSeen {
+    /// A sighting that tells nothing but the time.
+    pub fn bare(key: PlayerKey, seen_ms: i64) -> PlayerSeen {
+        PlayerSeen {
+            key,
+            name: None,
+            ip: None,
+            color: None,
+            premium: None,
+            hat: None,
+            clan_id: None,
+            clan_tag: None,
+            seen_ms,
+        }
+    }
+}
+
+/// Every player a fact names; each gets a player record even if never seen.
+fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
+    match fact {
+        Fact::Kill(k) => vec![&k.killer, &k.victim],
+        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
+        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
+        Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
+        Fact::Wave(w) => w.players.iter().collect(),
+        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
+        Fact::Chat(c) => c.player.iter().collect(),
     }
 }
 

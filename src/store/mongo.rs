@@ -11,6 +11,8 @@
 //!   `<mode>_messages`, …): one document per fact, keyed by `seq`, with the
 //!   fact as JSON in `data` and its rating changes in `changes`.
 //! - `checkpoints`: journal progress per (server, epoch).
+//! - `pending_batches`: a batch recorded whole while its parts are written,
+//!   so one cut short by a crash is completed at the next open.
 //!
 //! The [`Store`] trait is synchronous but the driver is async, and the trait is
 //! called from plain threads and from inside tokio tasks alike. So the store
@@ -28,6 +30,9 @@ use std::future::Future;
 
 /// The database when the URI names none, as bman-data used.
 const DEFAULT_DATABASE: &str = "bmdb";
+
+/// Batches recorded whole before their parts are written (see [`Store::apply`]).
+const PENDING: &str = "pending_batches";
 
 /// Collection suffixes of facts; a fact of mode `m` lives in `<m>_<suffix>`.
 const FACT_SUFFIXES: [&str; 6] = ["kills", "rounds", "scores", "matches", "deaths", "messages"];
@@ -78,12 +83,6 @@ impl From<mongodb::error::Error> for StoreError {
     }
 }
 
-impl From<mongodb::bson::de::Error> for StoreError {
-    fn from(e: mongodb::bson::de::Error) -> Self {
-        StoreError::Corrupt(format!("MongoDB document: {e}"))
-    }
-}
-
 impl MongoStore {
     /// Connects to `uri` (`mongodb://` or `mongodb+srv://`), creates the
     /// indexes and fills in the additive fields legacy documents lack.
@@ -105,7 +104,7 @@ impl MongoStore {
                     .journal(true)
                     .build()
             });
-            let write_concern = mongodb::bson::to_document(concern)
+            let write_concern = mongodb::bson::serialize_to_document(concern)
                 .map_err(|e| StoreError::Backend(format!("write concern: {e}")))?;
             let name = options
                 .default_database
@@ -116,9 +115,46 @@ impl MongoStore {
             normalize_legacy(&db).await?;
             Ok((db, write_concern))
         })?;
-        Ok(MongoStore {
+        let store = MongoStore {
             inner: Some((runtime, db)),
             write_concern,
+        };
+        store.finish_pending()?;
+        Ok(store)
+    }
+
+    /// Completes the batches a previous process recorded in `pending_batches`
+    /// but died before finishing (see [`Store::apply`]), oldest first.
+    fn finish_pending(&self) -> StoreResult<()> {
+        let pending =
+            self.run(|db| async move { find_all(&db, PENDING, doc! {}, doc! { "_id": 1 }).await })?;
+        for d in pending {
+            let json = d
+                .get_str("batch")
+                .map_err(|_| StoreError::Corrupt(format!("pending batch without data: {d}")))?;
+            let (players, facts, stats, checkpoints) = serde_json::from_str(json)
+                .map_err(|e| StoreError::Corrupt(format!("pending batch: {e}")))?;
+            let batch = WriteBatch {
+                players,
+                facts,
+                stats,
+                checkpoints,
+            };
+            tracing::warn!(
+                "completing a batch of {} facts that an earlier bman left half written",
+                batch.facts.len()
+            );
+            self.write_batch(&batch)?;
+            self.forget_pending(d.get("_id").cloned().unwrap_or(Bson::Null))?;
+        }
+        Ok(())
+    }
+
+    fn forget_pending(&self, id: Bson) -> StoreResult<()> {
+        self.run(move |db| async move {
+            let pending = db.collection::<Document>(PENDING);
+            pending.delete_one(doc! { "_id": id }).await?;
+            Ok(())
         })
     }
 
@@ -464,23 +500,15 @@ fn stats_from_doc(d: &Document) -> StoreResult<ModeStats> {
     })
 }
 
-/// A `players` document as bman reads it.
+/// A `players` document as bman reads it: `player.names` is left empty
+/// (they live in `player_names` too, see [`with_names`]); IPs carry no times
+/// in bman-data's set, so they count from first seen.
 #[derive(Debug, Clone, PartialEq)]
 struct PlayerDoc {
     id: ObjectId,
-    key: PlayerKey,
-    /// `display_name`, else the last of bman-data's `name[]`, else the profile id.
-    display: String,
     /// bman-data's `name[]`, in stored order.
-    names: Vec<String>,
-    ips: Vec<String>,
-    color: Option<String>,
-    premium: bool,
-    hat: Option<String>,
-    clan_id: Option<String>,
-    clan_tag: Option<String>,
-    first_seen_ms: i64,
-    last_seen_ms: i64,
+    legacy_names: Vec<String>,
+    player: PlayerExport,
 }
 
 fn key_from_doc(d: &Document) -> StoreResult<PlayerKey> {
@@ -500,9 +528,10 @@ fn player_from_doc(d: &Document) -> StoreResult<PlayerDoc> {
         d.get_document("profile")
             .map_err(|_| StoreError::Corrupt(format!("player without a profile: {d}")))?,
     )?;
-    let names = strings(d, "name");
-    let display = string(d, "display_name")
-        .or_else(|| names.last().cloned())
+    let legacy_names = strings(d, "name");
+    // `display_name`, else the last of bman-data's `name[]`, else the profile id.
+    let display_name = string(d, "display_name")
+        .or_else(|| legacy_names.last().cloned())
         .unwrap_or_else(|| key.id.clone());
     let premium = match d.get("premium") {
         Some(Bson::Boolean(b)) => *b,
@@ -511,17 +540,23 @@ fn player_from_doc(d: &Document) -> StoreResult<PlayerDoc> {
     let first_seen_ms = int(d, "first_seen")?.unwrap_or(0);
     Ok(PlayerDoc {
         id,
-        key,
-        display,
-        names,
-        ips: strings(d, "ip"),
-        color: string(d, "color"),
-        premium,
-        hat: string(d, "hat"),
-        clan_id: string(d, "clan_id"),
-        clan_tag: string(d, "clan_tag"),
-        first_seen_ms,
-        last_seen_ms: int(d, "last_seen")?.unwrap_or(first_seen_ms),
+        legacy_names,
+        player: PlayerExport {
+            key,
+            display_name,
+            names: Vec::new(),
+            ips: strings(d, "ip")
+                .into_iter()
+                .map(|ip| (ip, first_seen_ms))
+                .collect(),
+            color: string(d, "color"),
+            premium,
+            hat: string(d, "hat"),
+            clan_id: string(d, "clan_id"),
+            clan_tag: string(d, "clan_tag"),
+            first_seen_ms,
+            last_seen_ms: int(d, "last_seen")?.unwrap_or(first_seen_ms),
+        },
     })
 }
 
@@ -629,7 +664,7 @@ async fn player_ids(
         let any: Vec<Document> = chunk.iter().map(player_filter).collect();
         for d in find_all(db, "players", doc! { "$or": any }, doc! {}).await? {
             let p = player_from_doc(&d)?;
-            out.insert(p.key, p.id);
+            out.insert(p.player.key, p.id);
         }
     }
     Ok(out)
@@ -824,6 +859,34 @@ impl MongoStore {
         })
     }
 
+    /// Writes a batch's parts in order: players, names, facts, then (after
+    /// looking up the players' `_id`s) stats, and checkpoints last.
+    fn write_batch(&self, batch: &WriteBatch) -> StoreResult<()> {
+        let commands = self.batch_commands(batch)?;
+        let mut by_mode: HashMap<Mode, Vec<(PlayerKey, ModeStats)>> = HashMap::new();
+        for (key, mode, s) in &commands.stats {
+            by_mode.entry(*mode).or_default().push((key.clone(), *s));
+        }
+        let stat_keys: Vec<PlayerKey> = commands.stats.iter().map(|(k, ..)| k.clone()).collect();
+        let ids = self.run(move |db| async move {
+            for command in commands.before_stats {
+                write(&db, command).await?;
+            }
+            player_ids(&db, &stat_keys).await
+        })?;
+        let mut rest: Vec<Document> = Vec::new();
+        for (mode, stats) in &by_mode {
+            rest.extend(self.stats_command(*mode, &ids, stats)?);
+        }
+        rest.extend(commands.checkpoints);
+        self.run(move |db| async move {
+            for command in rest {
+                write(&db, command).await?;
+            }
+            Ok(())
+        })
+    }
+
     fn stats_command(
         &self,
         mode: Mode,
@@ -840,19 +903,6 @@ impl MongoStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((!updates.is_empty()).then(|| self.update_command(&profiles_collection(mode), updates)))
-    }
-}
-
-/// Every player a fact names, so each gets a `players` document.
-fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
-    match fact {
-        Fact::Kill(k) => vec![&k.killer, &k.victim],
-        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
-        Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
-        Fact::Wave(w) => w.players.iter().collect(),
-        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
-        Fact::Chat(c) => c.player.iter().collect(),
     }
 }
 
@@ -888,14 +938,15 @@ async fn check_seqs(db: &Database, facts: Vec<(i64, String, String)>) -> StoreRe
 }
 
 impl Store for MongoStore {
+    /// Without transactions, a batch is made all-or-nothing in effect: it is
+    /// checked, then recorded whole in one `pending_batches` document (a
+    /// single-document write is atomic), then written part by part (each part
+    /// idempotent), then the record is deleted. A failure before the record
+    /// leaves nothing; after it, the writer's retry or, if the process died,
+    /// the next [`MongoStore::open`] completes the batch.
     fn apply(&self, batch: &WriteBatch) -> StoreResult<()> {
         if batch.is_empty() {
             return Ok(());
-        }
-        let commands = self.batch_commands(batch)?;
-        let mut by_mode: HashMap<Mode, Vec<(PlayerKey, ModeStats)>> = HashMap::new();
-        for (key, mode, s) in &commands.stats {
-            by_mode.entry(*mode).or_default().push((key.clone(), *s));
         }
         let seqs: Vec<(i64, String, String)> = batch
             .facts
@@ -905,25 +956,24 @@ impl Store for MongoStore {
                 Ok((f.seq, fact_collection(f.record.mode, &f.record.fact), data))
             })
             .collect::<StoreResult<_>>()?;
-        let stat_keys: Vec<PlayerKey> = commands.stats.iter().map(|(k, ..)| k.clone()).collect();
-        let ids = self.run(move |db| async move {
+        let json = serde_json::to_string(&(
+            &batch.players,
+            &batch.facts,
+            &batch.stats,
+            &batch.checkpoints,
+        ))
+        .map_err(|e| StoreError::Backend(format!("cannot encode a batch: {e}")))?;
+        let id = self.run(move |db| async move {
             check_seqs(&db, seqs).await?;
-            for command in commands.before_stats {
-                write(&db, command).await?;
-            }
-            player_ids(&db, &stat_keys).await
+            let record = doc! { "batch": json, "recorded": DateTime::now() };
+            let inserted = db
+                .collection::<Document>(PENDING)
+                .insert_one(record)
+                .await?;
+            Ok(inserted.inserted_id)
         })?;
-        let mut rest: Vec<Document> = Vec::new();
-        for (mode, stats) in &by_mode {
-            rest.extend(self.stats_command(*mode, &ids, stats)?);
-        }
-        rest.extend(commands.checkpoints);
-        self.run(move |db| async move {
-            for command in rest {
-                write(&db, command).await?;
-            }
-            Ok(())
-        })
+        self.write_batch(batch)?;
+        self.forget_pending(id)
     }
 
     fn next_seq(&self) -> StoreResult<i64> {
@@ -1008,10 +1058,7 @@ impl Store for MongoStore {
                     })?;
                 rows.push(LeaderboardRow {
                     rank: query.offset.saturating_add(rows.len() + 1),
-                    player: PlayerSummary {
-                        key: player.key.clone(),
-                        name: player.display.clone(),
-                    },
+                    player: player.player.summary(),
                     stats: stats_from_doc(d)?,
                 });
             }
@@ -1039,12 +1086,7 @@ impl Store for MongoStore {
                         .await?;
                     let docs: Vec<Document> = cursor.try_collect().await?;
                     docs.iter()
-                        .map(|d| {
-                            player_from_doc(d).map(|p| PlayerSummary {
-                                key: p.key,
-                                name: p.display,
-                            })
-                        })
+                        .map(|d| player_from_doc(d).map(|p| p.player.summary()))
                         .collect::<StoreResult<Vec<_>>>()
                 }
             };
@@ -1066,16 +1108,16 @@ impl Store for MongoStore {
             let Some(p) = find_player(&db, &key).await? else {
                 return Ok(None);
             };
-            let names = player_names(&db, &p).await?;
+            let id = p.id;
             let mut modes = Vec::new();
             for mode in Mode::ALL {
                 let profiles = db.collection::<Document>(&profiles_collection(mode));
-                let Some(d) = profiles.find_one(doc! { "player": p.id }).await? else {
+                let Some(d) = profiles.find_one(doc! { "player": id }).await? else {
                     continue;
                 };
                 let stats = stats_from_doc(&d)?;
                 let mut ahead = 0;
-                for filter in rank_filters(mode, p.id, &stats) {
+                for filter in rank_filters(mode, id, &stats) {
                     ahead += profiles.count_documents(filter).await?;
                 }
                 modes.push((
@@ -1084,21 +1126,7 @@ impl Store for MongoStore {
                     usize::try_from(ahead).unwrap_or(usize::MAX - 1) + 1,
                 ));
             }
-            Ok(Some(PlayerProfile {
-                player: PlayerSummary {
-                    key: p.key.clone(),
-                    name: p.display.clone(),
-                },
-                names,
-                color: p.color,
-                premium: p.premium,
-                hat: p.hat,
-                clan_id: p.clan_id,
-                clan_tag: p.clan_tag,
-                first_seen_ms: p.first_seen_ms,
-                last_seen_ms: p.last_seen_ms,
-                modes,
-            }))
+            Ok(Some(with_names(&db, p).await?.into_profile(modes)))
         })
     }
 
@@ -1197,25 +1225,7 @@ impl Store for MongoStore {
         self.run(|db| async move {
             let mut out = Vec::new();
             for d in find_all(&db, "players", doc! {}, doc! { "_id": 1 }).await? {
-                let p = player_from_doc(&d)?;
-                let names = timed_names(&db, &p).await?;
-                out.push(PlayerExport {
-                    key: p.key.clone(),
-                    display_name: p.display.clone(),
-                    names,
-                    ips: p
-                        .ips
-                        .iter()
-                        .map(|ip| (ip.clone(), p.first_seen_ms))
-                        .collect(),
-                    color: p.color,
-                    premium: p.premium,
-                    hat: p.hat,
-                    clan_id: p.clan_id,
-                    clan_tag: p.clan_tag,
-                    first_seen_ms: p.first_seen_ms,
-                    last_seen_ms: p.last_seen_ms,
-                });
+                out.push(with_names(&db, player_from_doc(&d)?).await?);
             }
             Ok(out)
         })
@@ -1251,11 +1261,16 @@ fn checkpoint_from_doc(d: &Document) -> StoreResult<Checkpoint> {
     })
 }
 
-/// Every name a player used with when it was first used, oldest first:
-/// `player_names` (bman's) after bman-data's `name[]` entries it lacks, which
-/// carry no time and count as the first-seen time.
-async fn timed_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<(String, i64)>> {
-    let filter = doc! { "profile.profile": &p.key.id, "profile.platform": p.key.store };
+/// The player with every name used and when it was first used, oldest
+/// first: bman-data's `name[]` entries that `player_names` lacks (no time:
+/// they count from first seen), then `player_names` (bman's).
+async fn with_names(db: &Database, p: PlayerDoc) -> StoreResult<PlayerExport> {
+    let PlayerDoc {
+        legacy_names,
+        mut player,
+        ..
+    } = p;
+    let filter = doc! { "profile.profile": &player.key.id, "profile.platform": player.key.store };
     let mut timed = Vec::new();
     for d in find_all(
         db,
@@ -1266,25 +1281,74 @@ async fn timed_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<(String, i
     .await?
     {
         if let Some(name) = string(&d, "name") {
-            timed.push((name, int(&d, "first_used")?.unwrap_or(p.first_seen_ms)));
+            timed.push((name, int(&d, "first_used")?.unwrap_or(player.first_seen_ms)));
         }
     }
-    let mut names: Vec<(String, i64)> = p
-        .names
-        .iter()
-        .filter(|n| !timed.iter().any(|(t, _)| t == *n))
-        .map(|n| (n.clone(), p.first_seen_ms))
+    player.names = legacy_names
+        .into_iter()
+        .filter(|n| !timed.iter().any(|(t, _)| t == n))
+        .map(|n| (n, player.first_seen_ms))
         .collect();
-    names.extend(timed);
-    Ok(names)
+    player.names.extend(timed);
+    Ok(player)
 }
 
-async fn player_names(db: &Database, p: &PlayerDoc) -> StoreResult<Vec<String>> {
-    Ok(timed_names(db, p)
-        .await?
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect())
+/// Documents in canonical Extended JSON (what `mongoexport
+/// --jsonFormat=canonical` writes), as far as bman-data's documents need it:
+/// `$oid`, `$date` with `$numberLong`, `$numberLong`, `$numberInt`,
+/// `$numberDouble`; other values map to their plain BSON types. bson's own
+/// parser is not used because it turns on serde_json's `preserve_order` for
+/// the whole build.
+pub fn bson_from_extended_json(v: &serde_json::Value) -> StoreResult<Bson> {
+    use serde_json::Value;
+    let bad = || StoreError::Corrupt(format!("not canonical Extended JSON: {v}"));
+    Ok(match v {
+        Value::Null => Bson::Null,
+        Value::Bool(b) => Bson::Boolean(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Bson::Int64(i),
+            None => Bson::Double(n.as_f64().ok_or_else(bad)?),
+        },
+        Value::String(s) => Bson::String(s.clone()),
+        Value::Array(items) => Bson::Array(
+            items
+                .iter()
+                .map(bson_from_extended_json)
+                .collect::<StoreResult<_>>()?,
+        ),
+        Value::Object(map) => {
+            let text = |key: &str| map.get(key).and_then(Value::as_str);
+            let long = |v: Option<&Value>| {
+                v.and_then(|d| d.get("$numberLong"))
+                    .and_then(Value::as_str)
+                    .and_then(|n| n.parse::<i64>().ok())
+            };
+            if map.len() == 1 {
+                if let Some(hex) = text("$oid") {
+                    return Ok(Bson::ObjectId(ObjectId::parse_str(hex).map_err(|_| bad())?));
+                }
+                if map.contains_key("$date") {
+                    return Ok(Bson::DateTime(date(
+                        long(map.get("$date")).ok_or_else(bad)?,
+                    )));
+                }
+                if map.contains_key("$numberLong") {
+                    return Ok(Bson::Int64(long(Some(v)).ok_or_else(bad)?));
+                }
+                if let Some(n) = text("$numberInt") {
+                    return Ok(Bson::Int32(n.parse().map_err(|_| bad())?));
+                }
+                if let Some(n) = text("$numberDouble") {
+                    return Ok(Bson::Double(n.parse().map_err(|_| bad())?));
+                }
+            }
+            let mut d = Document::new();
+            for (key, value) in map {
+                d.insert(key, bson_from_extended_json(value)?);
+            }
+            Bson::Document(d)
+        }
+    })
 }
 
 #[cfg(test)]

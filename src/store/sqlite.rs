@@ -317,19 +317,6 @@ fn fact_kind(fact: &Fact) -> &'static str {
     }
 }
 
-/// Every player a fact names, so each gets a `players` row.
-fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
-    match fact {
-        Fact::Kill(k) => vec![&k.killer, &k.victim],
-        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
-        Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
-        Fact::Wave(w) => w.players.iter().collect(),
-        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
-        Fact::Chat(c) => c.player.iter().collect(),
-    }
-}
-
 /// Player ids resolved within one write transaction. Scoped to the
 /// transaction so a rollback cannot leave ids of rows that no longer exist.
 #[derive(Default)]

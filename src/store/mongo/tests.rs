@@ -48,7 +48,7 @@ fn fixture(collection: &str) -> Vec<Document> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| match Bson::try_from(d.clone()).unwrap() {
+        .map(|d| match bson_from_extended_json(d).unwrap() {
             Bson::Document(d) => d,
             other => panic!("not a document: {other}"),
         })
@@ -255,17 +255,19 @@ fn query_documents() {
 
 #[test]
 fn legacy_players_decode() {
-    let players: Vec<PlayerDoc> = fixture("players")
+    let docs: Vec<PlayerDoc> = fixture("players")
         .iter()
         .map(|d| player_from_doc(d).unwrap())
         .collect();
+    assert_eq!(docs[0].legacy_names, ["Sniper_Wolf", "Wolfie"]);
+    let players: Vec<&PlayerExport> = docs.iter().map(|d| &d.player).collect();
     assert_eq!(players[0].key, key("76561198000000001"));
     assert_eq!(
-        players[0].display, "Wolfie",
+        players[0].display_name, "Wolfie",
         "the last of name[] without display_name"
     );
-    assert_eq!(players[0].names, ["Sniper_Wolf", "Wolfie"]);
-    assert_eq!(players[0].ips, ["10.0.0.1", "10.0.0.2"]);
+    let ips: Vec<&str> = players[0].ips.iter().map(|(ip, _)| ip.as_str()).collect();
+    assert_eq!(ips, ["10.0.0.1", "10.0.0.2"]);
     assert_eq!(
         players[1].key,
         PlayerKey {
@@ -275,7 +277,7 @@ fn legacy_players_decode() {
         "string platform"
     );
     assert_eq!(
-        (players[2].display.as_str(), players[2].names.len()),
+        (players[2].display_name.as_str(), docs[2].legacy_names.len()),
         ("3", 0)
     );
     assert_eq!((players[2].first_seen_ms, players[2].premium), (0, false));
