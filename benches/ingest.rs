@@ -157,7 +157,7 @@ impl Handler for Misbehaving {
         "misbehaving"
     }
     async fn handle(&self, _: &Context, _: &Delivery) {
-        if self.0.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+        if self.0.fetch_add(1, Ordering::Relaxed).is_multiple_of(2) {
             panic!("bench: a panicking handler");
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;

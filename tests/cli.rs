@@ -3,47 +3,20 @@
 
 mod common;
 
+use common::binary::{self, line_count, sigterm, wait_exit};
+
 use bman::mode::Mode;
 use bman::sim;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The binary with the embedded store's default location (as a newcomer runs it).
 fn bman(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bman"));
-    cmd.current_dir(dir)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("DATABASE_URL")
-        .env_remove("MONGODB_URI")
-        .env_remove("RCON_PASSWORD")
-        .env("RUST_LOG", "info");
+    let mut cmd = binary::bman(dir, "");
+    cmd.env_remove("DATABASE_URL");
     cmd
-}
-
-fn sigterm(child: &Child) {
-    // SAFETY: kill(2) with a pid we own and a valid signal number.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0, "kill failed");
-}
-
-/// Waits for the process to exit, at most `limit`.
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            child.kill().ok();
-            panic!("bman did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn line_count(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,15 +1,13 @@
 //! Hostile and broken input through `bman replay` and the CLI views: what can
 //! be used is recorded, the rest is skipped, and nothing crashes.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::Command;
 
 fn bman(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_bman"))
-        .current_dir(dir)
-        .env("DATABASE_URL", "sqlite://h.sqlite3")
-        .env_remove("DISCORD_TOKEN")
+    common::binary::bman(dir, "sqlite://h.sqlite3")
         .args(args)
         .output()
         .unwrap()

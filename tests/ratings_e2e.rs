@@ -10,7 +10,6 @@ use bman::mode::Mode;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 const COUNTERS: [&str; 11] = [
     "kills",
@@ -42,33 +41,6 @@ fn by_player(players: &[Value]) -> BTreeMap<(i64, String), Value> {
             (key, p.clone())
         })
         .collect()
-}
-
-fn leaderboard_json(dir: &Path, database: &str, mode: Mode) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_bman"))
-        .current_dir(dir)
-        .env("DATABASE_URL", database)
-        .args([
-            "leaderboard",
-            "--mode",
-            mode.as_str(),
-            "--all",
-            "--limit",
-            "1000",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Value>(&out.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
 }
 
 /// Runs the scenario into the store `database` picks for the test directory.
@@ -118,7 +90,7 @@ async fn check(mode: Mode, seed: u64, database: fn(&Path) -> Option<String>) {
     common::wait_journaled(dir.path(), mode.as_str(), events).await;
     common::stop(ingest, recorder).await;
 
-    let rows = leaderboard_json(dir.path(), &database, mode);
+    let rows = common::binary::leaderboard(dir.path(), &database, mode);
     let actual = by_player(&rows);
     assert_eq!(
         actual.keys().collect::<Vec<_>>(),

@@ -5,53 +5,27 @@
 
 mod common;
 
+use common::binary::{self, line_count, output, sigterm, wait_exit};
+
 use bman::mode::Mode;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The binary, quiet, on the SQLite file `db` in its directory.
 fn bman(dir: &Path, db: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bman"));
-    cmd.current_dir(dir)
-        .env_remove("DISCORD_TOKEN")
-        .env_remove("MONGODB_URI")
-        .env("DATABASE_URL", format!("sqlite://{db}"))
-        .env("RUST_LOG", "warn")
+    let mut cmd = binary::bman(dir, &format!("sqlite://{db}"));
+    cmd.env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
 }
 
-fn output(mut cmd: Command) -> String {
-    let out = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
+/// The leaderboard in a stable order, without ranks (equal ratings may swap).
 fn leaderboard(dir: &Path, db: &str, mode: Mode) -> Vec<Value> {
-    let mut cmd = bman(dir, db);
-    cmd.args([
-        "leaderboard",
-        "--mode",
-        mode.as_str(),
-        "--all",
-        "--limit",
-        "500",
-        "--json",
-    ]);
-    let rows: Value = serde_json::from_str(&output(cmd)).unwrap();
-    let mut rows = rows.as_array().unwrap().clone();
+    let mut rows = binary::leaderboard(dir, &format!("sqlite://{db}"), mode);
     for row in &mut rows {
-        // Ranks among equal ratings and update times are not what we compare.
         row.as_object_mut().unwrap().remove("rank");
     }
     rows.sort_by_key(|r| {
@@ -83,29 +57,21 @@ fn assert_same_stats(a: &[Value], b: &[Value], what: &str) {
     }
 }
 
-fn journal_lines(path: &Path) -> usize {
-    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
-}
-
 fn wait_lines(path: &Path, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while journal_lines(path) < n {
+    while line_count(path) < n {
         assert!(
             Instant::now() < deadline,
             "journal stuck at {} lines",
-            journal_lines(path)
+            line_count(path)
         );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn sigterm_and_wait(mut child: Child) {
-    // SAFETY: kill(2) on our own child with a valid signal.
-    assert_eq!(
-        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
-    assert!(child.wait().unwrap().success());
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1183,25 +1183,21 @@ fn migrate_imports_a_bman_data_database() {
     let uri = common::unique_mongo_url(&base, "bman_data");
     let fixture: serde_json::Value =
         serde_json::from_str(include_str!("data/bman_data_fixture.json")).unwrap();
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-        let db = client.default_database().unwrap();
-        for (collection, docs) in fixture.as_object().unwrap() {
-            let docs: Vec<mongodb::bson::Document> = docs
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(
-                    |d| match bman::store::mongo::bson_from_extended_json(d).unwrap() {
-                        mongodb::bson::Bson::Document(d) => d,
-                        other => panic!("not a document: {other}"),
-                    },
-                )
-                .collect();
-            db.collection(collection).insert_many(docs).await.unwrap();
-        }
-        client.shutdown().await;
-    });
+    let collections = fixture
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(collection, docs)| {
+            let docs = docs.as_array().unwrap().iter().map(|d| {
+                match bman::store::mongo::bson_from_extended_json(d).unwrap() {
+                    mongodb::bson::Bson::Document(d) => d,
+                    other => panic!("not a document: {other}"),
+                }
+            });
+            (collection.as_str(), docs.collect())
+        })
+        .collect::<Vec<_>>();
+    insert_raw(&uri, &collections);
     let legacy = bman::store::open(&uri).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let sqlite = sqlite_store(&dir, "imported.sqlite3");
@@ -1278,16 +1274,10 @@ fn mongodb_completes_a_half_written_batch() {
     };
     // Killed after recording the first batch (which had fully landed) and
     // after recording the second (of which nothing had landed).
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-        let db = client.default_database().unwrap();
-        let records = db.collection::<mongodb::bson::Document>("pending_batches");
-        records
-            .insert_many([pending(&landed), pending(&rest)])
-            .await
-            .unwrap();
-        client.shutdown().await;
-    });
+    insert_raw(
+        &uri,
+        &[("pending_batches", vec![pending(&landed), pending(&rest)])],
+    );
     let store = bman::store::open(&uri).unwrap();
     assert_eq!(
         store.facts(Mode::Dm).unwrap(),
@@ -1310,4 +1300,17 @@ fn mongodb_completes_a_half_written_batch() {
         batch.facts,
         "completed only once"
     );
+}
+
+/// Inserts documents as they are, past the store, into `uri`'s database.
+fn insert_raw(uri: &str, collections: &[(&str, Vec<mongodb::bson::Document>)]) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = mongodb::Client::with_uri_str(uri).await.unwrap();
+        let db = client.default_database().unwrap();
+        for (collection, docs) in collections {
+            let collection = db.collection::<mongodb::bson::Document>(collection);
+            collection.insert_many(docs).await.unwrap();
+        }
+        client.shutdown().await;
+    });
 }

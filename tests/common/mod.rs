@@ -2,6 +2,8 @@
 //! and journal reading.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod binary;
+
 use bman::app::{open_store, Ingest, Recorder};
 use bman::config::Settings;
 use bman::handler::Handler;
