@@ -52,6 +52,17 @@ fn decode_all(wire: &BytesMut) -> usize {
     decoded
 }
 
+/// The codec alone: how much of the cost is framing.
+fn frames_only(wire: &BytesMut) -> usize {
+    let mut codec = ClientCodec::default();
+    let mut buf = wire.clone();
+    let mut frames = 0;
+    while let Ok(Some(item)) = codec.decode(&mut buf) {
+        frames += usize::from(item.is_ok());
+    }
+    frames
+}
+
 fn bench(c: &mut Criterion) {
     let (wire, frames) = wire_bytes();
     assert_eq!(decode_all(&wire) as u64, frames, "every frame decodes");
@@ -60,6 +71,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("frames+events (per frame)", |b| {
         b.iter(|| decode_all(&wire))
     });
+    group.bench_function("frames only (per frame)", |b| b.iter(|| frames_only(&wire)));
     group.throughput(Throughput::Bytes(wire.len() as u64));
     group.bench_function("frames+events (bytes)", |b| b.iter(|| decode_all(&wire)));
     group.finish();

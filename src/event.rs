@@ -54,15 +54,16 @@ pub enum ObjectError {
 }
 
 impl<'a> Fields<'a> {
-    /// Splits a JSON object into its fields.
+    /// Splits a JSON object into its fields, in one pass over the text.
     pub fn parse(json: &'a str) -> Result<Fields<'a>, ObjectError> {
-        let raw: &RawValue = serde_json::from_str(json).map_err(ObjectError::NotJson)?;
-        if !raw.get().starts_with('{') {
-            return Err(ObjectError::NotObject);
+        match serde_json::from_str::<RawObject>(json) {
+            Ok(object) => Ok(Fields(object.0)),
+            // Only on failure: tell "valid JSON, but not an object" from "not JSON".
+            Err(e) => match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Ok(_) => Err(ObjectError::NotObject),
+                Err(_) => Err(ObjectError::NotJson(e)),
+            },
         }
-        serde_json::from_str::<RawObject>(raw.get())
-            .map(|o| Fields(o.0))
-            .map_err(ObjectError::NotJson)
     }
 
     /// The raw JSON text of a field (the last one, if a key repeats).
