@@ -33,7 +33,10 @@ impl Rater {
 
     /// Players of `record` whose stats in its mode are not in memory yet.
     pub fn missing(&self, record: &FactRecord) -> Vec<PlayerKey> {
-        let mut keys = players_of(&record.fact);
+        if matches!(record.fact, Fact::Chat(_)) {
+            return Vec::new();
+        }
+        let mut keys: Vec<PlayerKey> = record.fact.players().into_iter().cloned().collect();
         keys.retain(|k| !self.stats.contains_key(&(k.clone(), record.mode)));
         keys.sort();
         keys.dedup();
@@ -233,25 +236,6 @@ impl Rater {
             changes.push((key.clone(), self.set(key, mode, t, rating, elo)));
         }
         changes
-    }
-}
-
-/// Every player a fact touches.
-fn players_of(fact: &Fact) -> Vec<PlayerKey> {
-    match fact {
-        Fact::Kill(k) => vec![k.killer.clone(), k.victim.clone()],
-        Fact::Round(r) => r.team1.iter().chain(&r.team2).cloned().collect(),
-        Fact::Capture(c) => c
-            .carrier
-            .iter()
-            .chain(&c.scoring)
-            .chain(&c.other)
-            .cloned()
-            .collect(),
-        Fact::Match(m) => m.players.iter().map(|p| p.key.clone()).collect(),
-        Fact::Wave(w) => w.players.clone(),
-        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player.clone()],
-        Fact::Chat(_) => Vec::new(),
     }
 }
 

@@ -69,17 +69,9 @@ async fn run_records_stops_on_sigterm_and_replay_reads_it_back() {
     assert!(line_count(&journal) > scenario.len());
 
     // Replay into a fresh store reads every journaled event back.
-    let out = bman(dir.path())
-        .env("DATABASE_URL", "sqlite://replayed.sqlite3")
-        .args(["replay", "--json", "journal/tdm.jsonl"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let counts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut replay = binary::bman(dir.path(), "sqlite://replayed.sqlite3");
+    replay.args(["replay", "--json", "journal/tdm.jsonl"]);
+    let counts: serde_json::Value = serde_json::from_str(&binary::output(replay)).unwrap();
     let replayed: u64 = counts["tdm"]
         .as_object()
         .unwrap()

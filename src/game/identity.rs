@@ -267,15 +267,5 @@ fn bot_profile() -> Profile {
 
 /// An empty sighting of `key`, for the caller to fill in.
 pub fn seen(key: &PlayerKey, seen_ms: i64) -> PlayerSeen {
-    PlayerSeen {
-        key: key.clone(),
-        name: None,
-        ip: None,
-        color: None,
-        premium: None,
-        hat: None,
-        clan_id: None,
-        clan_tag: None,
-        seen_ms,
-    }
+    PlayerSeen::bare(key.clone(), seen_ms)
 }

@@ -163,19 +163,6 @@ impl PlayerSeen {
     }
 }
 
-/// Every player a fact names; each gets a player record even if never seen.
-fn fact_players(fact: &Fact) -> Vec<&PlayerKey> {
-    match fact {
-        Fact::Kill(k) => vec![&k.killer, &k.victim],
-        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
-        Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
-        Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
-        Fact::Wave(w) => w.players.iter().collect(),
-        Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
-        Fact::Chat(c) => c.player.iter().collect(),
-    }
-}
-
 /// Opens the store `url` names: `sqlite://PATH`, or MongoDB for
 /// `mongodb://` and `mongodb+srv://` (database from the path, default `bmdb`).
 pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {

@@ -163,6 +163,21 @@ pub enum Fact {
     Chat(ChatFact),
 }
 
+impl Fact {
+    /// Every player the fact names (each gets a player record even if never seen).
+    pub fn players(&self) -> Vec<&PlayerKey> {
+        match self {
+            Fact::Kill(k) => vec![&k.killer, &k.victim],
+            Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
+            Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
+            Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
+            Fact::Wave(w) => w.players.iter().collect(),
+            Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
+            Fact::Chat(c) => c.player.iter().collect(),
+        }
+    }
+}
+
 /// A fact with where and when it happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactRecord {

@@ -814,7 +814,10 @@ impl MongoStore {
         }
         let mut facts: HashMap<String, Vec<Document>> = HashMap::new();
         for fact in &batch.facts {
-            for key in fact_players(&fact.record.fact)
+            for key in fact
+                .record
+                .fact
+                .players()
                 .into_iter()
                 .chain(fact.changes.iter().map(|(k, _)| k))
             {

@@ -588,7 +588,7 @@ impl Store for SqliteStore {
                 fact_kind(&record.fact),
                 data
             ])?;
-            for key in fact_players(&record.fact) {
+            for key in record.fact.players() {
                 ids.get(&tx, key, record.time_ms)?;
             }
             insert_changes(&tx, &mut ids, record.mode, fact)?;
