@@ -147,6 +147,9 @@ impl<'a> Fields<'a> {
 fn raw_text(raw: &RawValue) -> Option<Cow<'_, str>> {
     let text = raw.get();
     match text.as_bytes().first()? {
+        // Most game strings have no escapes: borrow them without a parser
+        // (serde_json has already checked the string is well formed).
+        b'"' if !text.contains('\\') => text.get(1..text.len() - 1).map(Cow::Borrowed),
         b'"' => serde_json::from_str::<BorrowedOrOwned>(text)
             .ok()
             .map(|s| s.0),
