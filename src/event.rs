@@ -41,9 +41,8 @@ impl Profile {
 
 /// An event object's fields as borrowed raw JSON: parsing a frame only
 /// splits the object into keys and value texts, and a value is decoded when
-/// (and as) it is asked for. This keeps decoding at well over a million
-/// frames per second, where a full `serde_json::Value` tree allocates for
-/// every key and value.
+/// (and as) it is asked for, instead of building a `serde_json::Value` tree
+/// that allocates for every key and value.
 pub struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 /// Why a text is not a JSON object.
@@ -76,70 +75,86 @@ impl<'a> Fields<'a> {
         self.0.iter().map(|(k, v)| (k.as_ref(), *v))
     }
 
-    /// A field as text: a JSON string unescaped, a number or bool as written.
-    fn text(&self, key: &str) -> Option<Cow<'a, str>> {
-        raw_text(self.raw(key)?)
-    }
-
     /// A non-empty string; numbers are rendered as text.
     pub fn str(&self, key: &str) -> Option<String> {
-        self.text(key)
-            .filter(|s| !s.is_empty())
-            .map(Cow::into_owned)
+        str_of(self.raw(key)?)
     }
 
     pub fn f64(&self, key: &str) -> Option<f64> {
-        let text = self.text(key)?;
-        let v: f64 = match text.trim() {
-            "true" => 1.0,
-            "false" => 0.0,
-            t => t.parse().ok()?,
-        };
-        v.is_finite().then_some(v)
+        f64_of(self.raw(key)?)
     }
 
     /// An integer; `"12.0"` is accepted, `"12.5"` and `"abc"` are not.
     pub fn i64(&self, key: &str) -> Option<i64> {
-        let text = self.text(key)?;
-        match text.trim() {
-            "true" => Some(1),
-            "false" => Some(0),
-            t => t.parse().ok().or_else(|| whole(t.parse().ok()?)),
-        }
+        i64_of(self.raw(key)?)
     }
 
     pub fn i32(&self, key: &str) -> Option<i32> {
-        self.i64(key).and_then(|v| i32::try_from(v).ok())
+        i32_of(self.raw(key)?)
     }
 
     /// `"1"`, `1`, `true`, `"true"` are true; anything else (or missing) is false.
     pub fn flag(&self, key: &str) -> bool {
-        self.text(key).is_some_and(|t| match t.trim() {
-            "true" | "True" | "TRUE" => true,
-            t => t.parse::<f64>().is_ok_and(|v| v != 0.0),
-        })
+        self.raw(key).is_some_and(flag_of)
     }
 
     /// A `Profile`-type field in any of its forms; `store_key` names the
     /// separate store field used with plain ids (usually `"Store"`).
     pub fn profile(&self, key: &str, store_key: &str) -> Option<Profile> {
-        let raw = self.raw(key)?;
-        if raw.get().starts_with('{') {
-            return profile_from_object(&Fields::parse(raw.get()).ok()?);
-        }
-        let text = raw_text(raw)?;
-        let text = text.trim();
-        if text.is_empty() {
-            return None;
-        }
-        if text.starts_with('{') {
-            return profile_from_object(&Fields::parse(text).ok()?);
-        }
-        Some(Profile {
-            store: self.i32(store_key).unwrap_or(0),
-            id: text.to_string(),
-        })
+        profile_of(self.raw(key)?, self.i32(store_key))
     }
+}
+
+fn str_of(raw: &RawValue) -> Option<String> {
+    raw_text(raw).filter(|s| !s.is_empty()).map(Cow::into_owned)
+}
+
+fn f64_of(raw: &RawValue) -> Option<f64> {
+    let v: f64 = match raw_text(raw)?.trim() {
+        "true" => 1.0,
+        "false" => 0.0,
+        t => t.parse().ok()?,
+    };
+    v.is_finite().then_some(v)
+}
+
+fn i64_of(raw: &RawValue) -> Option<i64> {
+    match raw_text(raw)?.trim() {
+        "true" => Some(1),
+        "false" => Some(0),
+        t => t.parse().ok().or_else(|| whole(t.parse().ok()?)),
+    }
+}
+
+fn i32_of(raw: &RawValue) -> Option<i32> {
+    i64_of(raw).and_then(|v| i32::try_from(v).ok())
+}
+
+fn flag_of(raw: &RawValue) -> bool {
+    raw_text(raw).is_some_and(|t| match t.trim() {
+        "true" | "True" | "TRUE" => true,
+        t => t.parse::<f64>().is_ok_and(|v| v != 0.0),
+    })
+}
+
+/// A profile from an object, a JSON-encoded object, or a plain id (whose
+/// store comes from a separate field, 0 when absent).
+fn profile_of(raw: &RawValue, separate_store: Option<i32>) -> Option<Profile> {
+    if raw.get().starts_with('{') {
+        return profile_from_object(&Fields::parse(raw.get()).ok()?);
+    }
+    let text = raw_text(raw)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.starts_with('{') {
+        return profile_from_object(&Fields::parse(text).ok()?);
+    }
+    Some(Profile {
+        store: separate_store.unwrap_or(0),
+        id: text.to_string(),
+    })
 }
 
 /// A scalar's text: strings unescaped, numbers and bools as written; `None`
@@ -241,25 +256,35 @@ pub struct PlayerData {
 }
 
 impl PlayerData {
+    /// One pass over the fields (scoreboards and match ends carry many
+    /// players; later keys win, as with lookups).
     fn decode(f: &Fields) -> PlayerData {
-        PlayerData {
-            slot: f.i32("ID"),
-            name: f.str("Name"),
-            color: f.str("Color"),
-            team: f.i32("Team"),
-            kills: f.i64("Kills"),
-            deaths: f.i64("Deaths"),
-            assists: f.i64("Assists"),
-            score: f.i64("Score"),
-            profile: f.profile("Profile", "Store"),
-            alive: f.flag("Alive"),
-            bot: f.flag("Bot"),
-            hat: f.str("Hat"),
-            money: f.i64("Money"),
-            premium: f.flag("Premium"),
-            clan_id: f.str("ClanID").filter(|c| c != "0" && c != "-1"),
-            clan_tag: f.str("ClanTag"),
+        let mut p = PlayerData::default();
+        let (mut profile, mut store) = (None, None);
+        for (key, raw) in f.iter() {
+            match key {
+                "ID" => p.slot = i32_of(raw),
+                "Name" => p.name = str_of(raw),
+                "Color" => p.color = str_of(raw),
+                "Team" => p.team = i32_of(raw),
+                "Kills" => p.kills = i64_of(raw),
+                "Deaths" => p.deaths = i64_of(raw),
+                "Assists" => p.assists = i64_of(raw),
+                "Score" => p.score = i64_of(raw),
+                "Profile" => profile = Some(raw),
+                "Store" => store = i32_of(raw),
+                "Alive" => p.alive = flag_of(raw),
+                "Bot" => p.bot = flag_of(raw),
+                "Hat" => p.hat = str_of(raw),
+                "Money" => p.money = i64_of(raw),
+                "Premium" => p.premium = flag_of(raw),
+                "ClanID" => p.clan_id = str_of(raw).filter(|c| c != "0" && c != "-1"),
+                "ClanTag" => p.clan_tag = str_of(raw),
+                _ => {}
+            }
         }
+        p.profile = profile.and_then(|raw| profile_of(raw, store));
+        p
     }
 
     /// Every `PlayerData<slot>` object of a reply or match_end, in slot order.
