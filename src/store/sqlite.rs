@@ -28,7 +28,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Schema migrations in order; see the module docs.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE players (
     id INTEGER PRIMARY KEY,
     store INTEGER NOT NULL,
@@ -125,7 +126,57 @@ CREATE TABLE checkpoints (
     snapshot TEXT,
     PRIMARY KEY (server, epoch)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+CREATE TABLE rank_buckets (
+    mode TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    players INTEGER NOT NULL,
+    PRIMARY KEY (mode, bucket)
+) WITHOUT ROWID;
+INSERT INTO rank_buckets (mode, bucket, players)
+    SELECT mode, bucket, count(*) FROM (
+        SELECT mode, CASE WHEN mode = 'svl' THEN best_wave
+            ELSE CAST(rating * 4 AS INTEGER) - (rating * 4 < CAST(rating * 4 AS INTEGER)) END
+            AS bucket
+        FROM mode_stats)
+    GROUP BY mode, bucket;
+CREATE TRIGGER rank_buckets_insert AFTER INSERT ON mode_stats BEGIN
+    INSERT INTO rank_buckets (mode, bucket, players) VALUES (new.mode,
+        CASE WHEN new.mode = 'svl' THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END,
+        1)
+    ON CONFLICT (mode, bucket) DO UPDATE SET players = players + 1;
+END;
+CREATE TRIGGER rank_buckets_delete AFTER DELETE ON mode_stats BEGIN
+    UPDATE rank_buckets SET players = players - 1 WHERE mode = old.mode AND bucket =
+        CASE WHEN old.mode = 'svl' THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END;
+END;
+CREATE TRIGGER rank_buckets_update AFTER UPDATE OF mode, rating, best_wave ON mode_stats
+WHEN old.mode IS NOT new.mode
+    OR CASE WHEN old.mode = 'svl' THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END
+    IS NOT CASE WHEN new.mode = 'svl' THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END
+BEGIN
+    UPDATE rank_buckets SET players = players - 1 WHERE mode = old.mode AND bucket =
+        CASE WHEN old.mode = 'svl' THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END;
+    INSERT INTO rank_buckets (mode, bucket, players) VALUES (new.mode,
+        CASE WHEN new.mode = 'svl' THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END,
+        1)
+    ON CONFLICT (mode, bucket) DO UPDATE SET players = players + 1;
+END;
+"#,
+];
+
+/// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating
+/// points: a rating's bucket is `floor(rating * RATING_BUCKETS)`, the
+/// `CAST(...) - (... < CAST(...))` expression of migration 2 (exact, since
+/// multiplying by a power of two is).
+const RATING_BUCKETS: f64 = 4.0;
 
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -529,34 +580,57 @@ fn scan_sql() -> String {
 /// before it asks the trigram index.
 const RECENT_WINDOW: i64 = 500;
 
+/// The rank query of [`rank`]: ?1 mode, ?2 the player's bucket, ?3 the
+/// first ordering key, ?4 the second, ?5 the player id, and for rated modes
+/// ?6 the rating where the next bucket starts.
+fn rank_sql(mode: Mode) -> &'static str {
+    match mode {
+        // The bucket is best_wave itself, so nothing in it is ahead on the first key.
+        Mode::Svl => {
+            "SELECT (SELECT coalesce(sum(players), 0) FROM rank_buckets \
+                     WHERE mode = ?1 AND bucket > ?2) \
+                 + (SELECT count(*) FROM mode_stats \
+                     WHERE mode = ?1 AND best_wave = ?3 AND npc_kills > ?4) \
+                 + (SELECT count(*) FROM mode_stats \
+                     WHERE mode = ?1 AND best_wave = ?3 AND npc_kills = ?4 AND player_id < ?5)"
+        }
+        Mode::Dm | Mode::Tdm | Mode::Ctf => {
+            "SELECT (SELECT coalesce(sum(players), 0) FROM rank_buckets \
+                     WHERE mode = ?1 AND bucket > ?2) \
+                 + (SELECT count(*) FROM mode_stats \
+                     WHERE mode = ?1 AND rating > ?3 AND rating < ?6) \
+                 + (SELECT count(*) FROM mode_stats \
+                     WHERE mode = ?1 AND rating = ?3 AND games > ?4) \
+                 + (SELECT count(*) FROM mode_stats \
+                     WHERE mode = ?1 AND rating = ?3 AND games = ?4 AND player_id < ?5)"
+        }
+    }
+}
+
 /// 1 + the number of players ahead of `player` in `mode`'s full leaderboard
 /// ordering (tie-breaks included, so it equals the unfiltered leaderboard
-/// rank). Two index range counts instead of one OR, which SQLite would plan
-/// as a scan of the whole mode.
+/// rank). Players in better `rank_buckets` come from the trigger-maintained
+/// counts; only the player's own bucket is counted row by row, as index
+/// range scans (one per ordering step, since SQLite plans an OR as a scan).
 fn rank(tx: &Transaction<'_>, mode: Mode, player: i64, s: &ModeStats) -> StoreResult<usize> {
-    let (ahead, tied) = match mode {
-        Mode::Svl => (
-            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND best_wave > ?2",
-            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND best_wave = ?2 \
-             AND (npc_kills > ?3 OR (npc_kills = ?3 AND player_id < ?4))",
-        ),
-        Mode::Dm | Mode::Tdm | Mode::Ctf => (
-            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND rating > ?2",
-            "SELECT count(*) FROM mode_stats WHERE mode = ?1 AND rating = ?2 \
-             AND (games > ?3 OR (games = ?3 AND player_id < ?4))",
-        ),
+    let mut stmt = tx.prepare_cached(rank_sql(mode))?;
+    let ahead: i64 = match mode {
+        Mode::Svl => stmt.query_row(
+            params![mode.as_str(), s.best_wave, s.best_wave, s.npc_kills, player],
+            |r| r.get(0),
+        )?,
+        Mode::Dm | Mode::Tdm | Mode::Ctf => {
+            let rating = s.rating();
+            let bucket = (rating * RATING_BUCKETS).floor();
+            let next = (bucket + 1.0) / RATING_BUCKETS;
+            // `as` saturates; only a rating beyond ±2^61 could reach that.
+            stmt.query_row(
+                params![mode.as_str(), bucket as i64, rating, s.games, player, next],
+                |r| r.get(0),
+            )?
+        }
     };
-    let (first, second) = match mode {
-        Mode::Svl => (rusqlite::types::Value::Integer(s.best_wave), s.npc_kills),
-        Mode::Dm | Mode::Tdm | Mode::Ctf => (rusqlite::types::Value::Real(s.rating()), s.games),
-    };
-    let ahead: i64 = tx
-        .prepare_cached(ahead)?
-        .query_row(params![mode.as_str(), first], |r| r.get(0))?;
-    let tied: i64 = tx
-        .prepare_cached(tied)?
-        .query_row(params![mode.as_str(), first, second, player], |r| r.get(0))?;
-    Ok(usize::try_from(ahead + tied).unwrap_or(usize::MAX - 1) + 1)
+    Ok(usize::try_from(ahead).unwrap_or(usize::MAX - 1) + 1)
 }
 
 impl Store for SqliteStore {
@@ -1044,14 +1118,171 @@ mod tests {
     #[test]
     fn plans_rank_counts_are_index_range_scans() {
         let (_dir, store) = store();
-        let plan = plan(
-            &store,
-            "SELECT count(*) FROM mode_stats WHERE mode = 'dm' AND rating > 1.5",
-        );
-        assert!(
-            plan.contains("USING COVERING INDEX mode_stats_rating (mode=? AND rating>?)"),
-            "{plan}"
-        );
+        let rated = plan(&store, rank_sql(Mode::Dm));
+        for step in [
+            "USING PRIMARY KEY (mode=? AND bucket>?)",
+            "USING COVERING INDEX mode_stats_rating (mode=? AND rating>? AND rating<?)",
+            "USING COVERING INDEX mode_stats_rating (mode=? AND rating=? AND games>?)",
+            "USING COVERING INDEX mode_stats_rating (mode=? AND rating=? AND games=? AND player_id<?)",
+        ] {
+            assert!(rated.contains(step), "{step}: {rated}");
+        }
+        let survival = plan(&store, rank_sql(Mode::Svl));
+        for step in [
+            "USING PRIMARY KEY (mode=? AND bucket>?)",
+            "USING COVERING INDEX mode_stats_survival (mode=? AND best_wave=? AND npc_kills>?)",
+            "USING COVERING INDEX mode_stats_survival (mode=? AND best_wave=? AND npc_kills=? AND player_id<?)",
+        ] {
+            assert!(survival.contains(step), "{step}: {survival}");
+        }
+        for plan in [rated, survival] {
+            assert!(!plan.contains("SCAN mode_stats"), "{plan}");
+            assert!(!plan.contains("SCAN rank_buckets"), "{plan}");
+        }
+    }
+
+    /// Stats with the given ordering keys (rating = mu - 3 * sigma).
+    fn keyed(mu: f64, sigma: f64, games: i64, best_wave: i64, npc_kills: i64) -> ModeStats {
+        ModeStats {
+            mu,
+            sigma,
+            games,
+            best_wave,
+            npc_kills,
+            ..ModeStats::initial(&crate::ratings::TrueSkillParams::default())
+        }
+    }
+
+    /// Asserts `rank_buckets` holds exactly the per-bucket row counts of
+    /// `mode_stats` (buckets computed here, in Rust), and that every rank
+    /// equals the player's position in the full leaderboard ordering.
+    fn check_buckets_and_ranks(store: &SqliteStore) {
+        let mut conn = store.reader();
+        let tx = conn.transaction().unwrap();
+        let rows: Vec<(i64, String, ModeStats)> = tx
+            .prepare(&format!(
+                "SELECT s.player_id, s.mode, {STATS_COLUMNS} FROM mode_stats s"
+            ))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, stats_from_row(r, 2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let mut expected = std::collections::BTreeMap::<(String, i64), i64>::new();
+        for (_, mode, s) in &rows {
+            let bucket = if mode == "svl" {
+                s.best_wave
+            } else {
+                (s.rating() * RATING_BUCKETS).floor() as i64
+            };
+            *expected.entry((mode.clone(), bucket)).or_default() += 1;
+        }
+        let kept: std::collections::BTreeMap<(String, i64), i64> = tx
+            .prepare("SELECT mode, bucket, players FROM rank_buckets")
+            .unwrap()
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .into_iter()
+            .filter(|(_, n)| {
+                assert!(*n >= 0, "negative bucket count");
+                *n != 0
+            })
+            .collect();
+        assert_eq!(kept, expected);
+        for mode in Mode::ALL {
+            let mut board: Vec<&(i64, String, ModeStats)> =
+                rows.iter().filter(|(_, m, _)| m == mode.as_str()).collect();
+            board.sort_by(|(a, _, x), (b, _, y)| match mode {
+                Mode::Svl => y
+                    .best_wave
+                    .cmp(&x.best_wave)
+                    .then(y.npc_kills.cmp(&x.npc_kills))
+                    .then(a.cmp(b)),
+                _ => y
+                    .rating()
+                    .total_cmp(&x.rating())
+                    .then(y.games.cmp(&x.games))
+                    .then(a.cmp(b)),
+            });
+            for (at, (player, _, s)) in board.iter().enumerate() {
+                assert_eq!(
+                    rank(&tx, mode, *player, s).unwrap(),
+                    at + 1,
+                    "{mode} {player}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn rank_buckets_follow_inserts_upserts_replacements_and_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let key = |i: i64| PlayerKey {
+            store: 0,
+            id: format!("p{i}"),
+        };
+        // Keys with exact bucket boundaries (rating 1.0, -0.25), negative
+        // ratings, many exact ties, and repeated survival waves.
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            ((seed >> 33) % n) as i64
+        };
+        let mut stats = |i: i64| match i % 4 {
+            0 => keyed(4.0, 1.0, next(3), 0, 0),
+            1 => keyed(2.75, 1.0, next(3), next(4), next(3)),
+            _ => keyed(
+                next(40) as f64 / 2.0,
+                1.0 + next(16) as f64 / 8.0,
+                next(5),
+                next(6),
+                next(4),
+            ),
+        };
+        // A database from before migration 2, with stats already in it.
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let tx = conn.transaction().unwrap();
+            let mut ids = PlayerIds::default();
+            for i in 0..40 {
+                let player = ids.get(&tx, &key(i), 0).unwrap();
+                upsert_stats(&tx, player, Mode::Dm, &stats(i)).unwrap();
+                if i % 3 == 0 {
+                    upsert_stats(&tx, player, Mode::Svl, &stats(i)).unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        check_buckets_and_ranks(&store);
+        // New rows and upserts over existing ones, crossing buckets or not.
+        {
+            let mut conn = store.writer();
+            let tx = conn.transaction().unwrap();
+            let mut ids = PlayerIds::default();
+            for round in 0..3 {
+                for i in 20..60 {
+                    let player = ids.get(&tx, &key(i), round).unwrap();
+                    for mode in [Mode::Dm, Mode::Tdm, Mode::Svl] {
+                        upsert_stats(&tx, player, mode, &stats(i + round)).unwrap();
+                    }
+                }
+            }
+            tx.commit().unwrap();
+        }
+        check_buckets_and_ranks(&store);
+        // A rerate: the mode's stats deleted and written again.
+        let rerated: Vec<_> = (10..50).map(|i| (key(i), stats(i))).collect();
+        store.replace_ratings(Mode::Dm, &[], &rerated).unwrap();
+        store.replace_ratings(Mode::Svl, &[], &rerated).unwrap();
+        check_buckets_and_ranks(&store);
+        store.replace_ratings(Mode::Tdm, &[], &[]).unwrap();
+        check_buckets_and_ranks(&store);
     }
 
     #[test]
