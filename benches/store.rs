@@ -77,15 +77,8 @@ fn stats(rng: &mut Rng, last_updated_ms: i64) -> ModeStats {
         games,
         kills: games / 2,
         deaths: games - games / 2,
-        wins: 0,
-        losses: 0,
-        draws: 0,
-        captures: 0,
-        best_wave: 0,
-        npc_kills: 0,
-        npc_deaths: 0,
-        matches: 0,
         last_updated_ms,
+        ..ModeStats::initial(&Default::default())
     }
 }
 

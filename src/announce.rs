@@ -5,22 +5,22 @@
 use crate::handler::{Announcement, Context, Delivery, Handler};
 use crate::mode::Mode;
 use crate::store::{Fact, LeaderboardQuery, MatchFact, Store, WaveFact};
-use std::collections::HashMap;
 use std::sync::Mutex;
 
 /// Announces finished matches, every `milestone_waves`-th survival wave, and
 /// new best-wave records.
 pub struct MatchAnnouncer {
     milestone_waves: u32,
-    /// Per server: the best wave known so far (loaded from the store on first use).
-    records: Mutex<HashMap<String, i64>>,
+    /// The community's best survival wave (all servers), loaded from the
+    /// store on first use.
+    record: Mutex<Option<i64>>,
 }
 
 impl MatchAnnouncer {
     pub fn new(milestone_waves: u32) -> MatchAnnouncer {
         MatchAnnouncer {
             milestone_waves,
-            records: Mutex::new(HashMap::new()),
+            record: Mutex::new(None),
         }
     }
 }
@@ -67,7 +67,7 @@ pub fn match_text(store: &dyn Store, server: &str, mode: Mode, m: &MatchFact) ->
 }
 
 impl MatchAnnouncer {
-    fn wave_texts(&self, store: &dyn Store, server: &str, wave: &WaveFact) -> Vec<String> {
+    fn wave_texts(&self, server: &str, wave: &WaveFact) -> Vec<String> {
         let mut texts = Vec::new();
         if self.milestone_waves > 0
             && wave.wave > 0
@@ -79,21 +79,8 @@ impl MatchAnnouncer {
                 wave.players.len()
             ));
         }
-        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        let record = records.entry(server.to_string()).or_insert_with(|| {
-            let query = LeaderboardQuery {
-                mode: Mode::Svl,
-                limit: 1,
-                offset: 0,
-                min_games: None,
-                active_since_ms: None,
-            };
-            store
-                .leaderboard(&query)
-                .ok()
-                .and_then(|rows| rows.first().map(|r| r.stats.best_wave))
-                .unwrap_or(0)
-        });
+        let mut guard = self.record.lock().unwrap_or_else(|e| e.into_inner());
+        let record = guard.get_or_insert(0);
         if wave.wave > *record && !wave.players.is_empty() {
             *record = wave.wave;
             texts.push(format!(
@@ -102,6 +89,35 @@ impl MatchAnnouncer {
             ));
         }
         texts
+    }
+
+    /// Reads the stored best wave once, off the async workers.
+    async fn load_record(&self, store: std::sync::Arc<dyn Store>) {
+        if self
+            .record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return;
+        }
+        let query = LeaderboardQuery {
+            mode: Mode::Svl,
+            limit: 1,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        };
+        let best = tokio::task::spawn_blocking(move || store.leaderboard(&query))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .and_then(|rows| rows.first().map(|r| r.stats.best_wave))
+            .unwrap_or(0);
+        self.record
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(best);
     }
 }
 
@@ -131,7 +147,10 @@ impl Handler for MatchAnnouncer {
                     .await;
                     text.into_iter().collect()
                 }
-                Fact::Wave(w) => self.wave_texts(store.as_ref(), &server.name, w),
+                Fact::Wave(w) => {
+                    self.load_record(store).await;
+                    self.wave_texts(&server.name, w)
+                }
                 _ => Vec::new(),
             };
             for text in texts {
@@ -141,5 +160,52 @@ impl Handler for MatchAnnouncer {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PlayerKey;
+
+    fn wave(n: i64, players: usize) -> WaveFact {
+        WaveFact {
+            wave: n,
+            enemies: None,
+            chests: None,
+            chest_price: None,
+            players: (0..players)
+                .map(|i| PlayerKey {
+                    store: 0,
+                    id: i.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn milestones_and_community_records() {
+        let a = MatchAnnouncer::new(5);
+        *a.record.lock().unwrap() = Some(6);
+        assert_eq!(
+            a.wave_texts("s1", &wave(5, 2)),
+            ["s1: wave 5 reached with 2 players"]
+        );
+        assert!(
+            a.wave_texts("s1", &wave(6, 2)).is_empty(),
+            "equal to the record is no record"
+        );
+        assert_eq!(
+            a.wave_texts("s2", &wave(7, 1)),
+            ["s2: new survival record, wave 7!"]
+        );
+        assert!(
+            a.wave_texts("s1", &wave(7, 3)).is_empty(),
+            "the record is the community's"
+        );
+        assert!(
+            a.wave_texts("s1", &wave(9, 0)).is_empty(),
+            "nobody reached it"
+        );
     }
 }
