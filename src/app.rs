@@ -5,6 +5,7 @@
 //! the writer commits its last batch.
 
 use crate::config::Settings;
+use crate::discord::bot::Bot;
 use crate::event;
 use crate::game::{Tracker, TrackerOutput};
 use crate::handler::{Context, Delivery, Dispatcher, Handler};
@@ -13,16 +14,16 @@ use crate::pipeline::{IngestEvent, SERVER_STREAM_CAPACITY};
 use crate::rater::RatingParams;
 use crate::rcon::supervisor::{self, RetryPolicy};
 use crate::rcon::{ServerHandle, ServerInfo};
-use crate::store::Store;
+use crate::store::{Store, StoredFact};
 use crate::writer::{self, Bundle, WriterHandle, WriterTotals};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 /// The tracker state travels with a bundle every this many events, so crash
 /// recovery re-reads at most this many journal lines.
@@ -190,6 +191,8 @@ impl ServerPipeline {
 pub struct Recorder {
     pub store: Arc<dyn Store>,
     writer: WriterHandle,
+    /// The writer's feed of committed match, wave, round and capture facts.
+    committed: broadcast::Sender<Arc<StoredFact>>,
     thread: std::thread::JoinHandle<WriterTotals>,
     writer_stopped: CancellationToken,
 }
@@ -201,10 +204,17 @@ impl Recorder {
             elo_k: settings.elo_k,
         };
         let writer_stopped = CancellationToken::new();
-        let (writer, thread) = writer::spawn(store.clone(), params, writer_stopped.clone());
+        let (committed, _) = broadcast::channel(writer::COMMITTED_CAPACITY);
+        let (writer, thread) = writer::spawn(
+            store.clone(),
+            params,
+            writer_stopped.clone(),
+            committed.clone(),
+        );
         Recorder {
             store,
             writer,
+            committed,
             thread,
             writer_stopped,
         }
@@ -261,6 +271,8 @@ impl Recorder {
 /// A running ingest: handles for the bot, and the tasks to wait for.
 pub struct Ingest {
     pub handles: Vec<ServerHandle>,
+    /// What the bot shares with the handlers: store, server handles, announcements.
+    pub context: Arc<Context>,
     supervisors: Vec<JoinHandle<()>>,
     processors: Vec<JoinHandle<EventCounts>>,
     shutdown: CancellationToken,
@@ -277,13 +289,7 @@ impl Ingest {
         handlers: Vec<Arc<dyn Handler>>,
     ) -> Result<Ingest, AppError> {
         let shutdown = CancellationToken::new();
-        let mut ingest = Ingest {
-            handles: Vec::new(),
-            supervisors: Vec::new(),
-            processors: Vec::new(),
-            shutdown: shutdown.clone(),
-        };
-        let mut streams = Vec::new();
+        let (mut handles, mut supervisors, mut streams) = (Vec::new(), Vec::new(), Vec::new());
         for server in &settings.servers {
             let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
             let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
@@ -294,13 +300,19 @@ impl Ingest {
                 shutdown.child_token(),
                 policy.clone(),
             );
-            ingest.handles.push(handle);
-            ingest.supervisors.push(task);
+            handles.push(handle);
+            supervisors.push(task);
             streams.push(rx);
         }
-        let context = Arc::new(Context::new(&ingest.handles, recorder.store.clone()));
+        let context = Arc::new(Context::new(
+            &handles,
+            recorder.store.clone(),
+            recorder.committed.clone(),
+        ));
         spawn_announcement_log(&context);
-        let dispatcher = Dispatcher::start(handlers, context);
+        crate::announce::spawn(context.clone(), settings.discord.milestone_waves);
+        let dispatcher = Dispatcher::start(handlers, context.clone());
+        let mut processors = Vec::new();
         for (server, rx) in settings.servers.iter().zip(streams) {
             let info = Arc::new(ServerInfo {
                 name: server.name.clone(),
@@ -308,11 +320,15 @@ impl Ingest {
             });
             let mut pipeline = recover(&info, &settings.journal_dir, recorder).await?;
             pipeline.dispatcher = Some(dispatcher.clone());
-            ingest
-                .processors
-                .push(tokio::spawn(process_server(pipeline, rx)));
+            processors.push(tokio::spawn(process_server(pipeline, rx)));
         }
-        Ok(ingest)
+        Ok(Ingest {
+            handles,
+            context,
+            supervisors,
+            processors,
+            shutdown,
+        })
     }
 
     /// Closes every connection, then lets each server's pipeline drain.
@@ -382,7 +398,7 @@ fn spawn_announcement_log(context: &Context) {
             match announcements.recv().await {
                 Ok(a) => info!(
                     server = a.server.as_deref().unwrap_or("-"),
-                    "announce: {}", a.text
+                    "{:?}: {}", a.topic, a.text
                 ),
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     warn!("announcement log fell behind; {n} announcements not logged")
@@ -393,13 +409,11 @@ fn spawn_announcement_log(context: &Context) {
     });
 }
 
-/// The handlers bman runs by itself: in-game chat commands and match announcements.
+/// The handlers bman runs by itself: in-game chat commands and the chat relay.
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(crate::chat_commands::ChatCommands::new(settings)),
-        Arc::new(crate::announce::MatchAnnouncer::new(
-            settings.discord.milestone_waves,
-        )),
+        Arc::new(crate::discord::relay::GameChatRelay::new(settings)),
     ]
 }
 
@@ -426,10 +440,25 @@ pub async fn run_with(
 ) -> Result<EventCounts, AppError> {
     let recorder = Recorder::start(open_store(settings)?, settings);
     let ingest = Ingest::start(settings, &recorder, RetryPolicy::default(), handlers).await?;
+    let bot = match &settings.discord_token {
+        Some(token) => {
+            match Bot::start(settings, token.expose(), ingest.context.clone()).await {
+                Ok(bot) => Some(bot),
+                Err(e) => {
+                    error!("{e}; recording goes on without it");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let writer_died = tokio::select! {
         _ = stop => false,
         _ = recorder.failed() => true,
     };
+    if let Some(bot) = bot {
+        bot.stop().await;
+    }
     info!("shutting down: closing connections, draining the pipeline, committing");
     let counts = ingest.stop().await;
     let totals = recorder.stop().await;

@@ -51,6 +51,8 @@ pub struct ServerConfig {
     pub chat_channel_id: Option<u64>,
     /// In-game chat commands on this server (`chat_commands = off` turns them off).
     pub chat_commands: bool,
+    /// Two-way chat relay with the chat channel (`chat_relay = off` turns it off).
+    pub chat_relay: bool,
 }
 
 impl ServerConfig {
@@ -67,6 +69,9 @@ pub struct DiscordSettings {
     pub chat_channel_id: Option<u64>,
     pub admin_role_ids: Vec<u64>,
     pub admin_user_ids: Vec<u64>,
+    /// Who may talk to the game from the chat channel, besides admins.
+    pub relay_role_ids: Vec<u64>,
+    pub relay_user_ids: Vec<u64>,
     pub milestone_waves: u32,
 }
 
@@ -107,6 +112,8 @@ pub struct Settings {
     pub database_url: Secret,
     pub discord: DiscordSettings,
     pub discord_token: Option<Secret>,
+    /// `DISCORD_API_PROXY`: where Discord REST calls (and the gateway lookup) go instead of discord.com.
+    pub discord_api_proxy: Option<String>,
     pub chat_commands: ChatCommandSettings,
 }
 
@@ -295,6 +302,7 @@ impl Settings {
                         announce_channel_id: None,
                         chat_channel_id: None,
                         chat_commands: true,
+                        chat_relay: true,
                     });
                 }
             }
@@ -363,6 +371,7 @@ impl Settings {
                 announce_channel_id: s.parse("announce_channel_id", "a Discord channel id")?,
                 chat_channel_id: s.parse("chat_channel_id", "a Discord channel id")?,
                 chat_commands: s.flag("chat_commands", true)?,
+                chat_relay: s.flag("chat_relay", true)?,
             });
         }
 
@@ -373,6 +382,8 @@ impl Settings {
             chat_channel_id: d.parse("chat_channel_id", "a Discord channel id")?,
             admin_role_ids: d.id_list("admin_role_ids")?,
             admin_user_ids: d.id_list("admin_user_ids")?,
+            relay_role_ids: d.id_list("relay_role_ids")?,
+            relay_user_ids: d.id_list("relay_user_ids")?,
             milestone_waves: d
                 .parse("milestone_waves", "a whole number of waves")?
                 .unwrap_or(5),
@@ -410,6 +421,7 @@ impl Settings {
             discord_token: env("DISCORD_TOKEN")
                 .filter(|t| !t.is_empty())
                 .map(Secret::new),
+            discord_api_proxy: env("DISCORD_API_PROXY").filter(|p| !p.is_empty()),
             chat_commands,
         })
     }

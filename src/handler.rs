@@ -11,9 +11,8 @@
 
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
-use crate::store::{FactRecord, Store};
+use crate::store::{FactRecord, Store, StoredFact};
 use futures::FutureExt;
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,37 +30,65 @@ pub struct Delivery {
     pub facts: Vec<FactRecord>,
 }
 
+/// Which kind of channel an announcement belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Match results, wave milestones, records: the announcement channel.
+    Results,
+    /// Relayed game chat: the chat channel.
+    Chat,
+}
+
 /// A message for the community (the Discord bot posts these; without it they are logged).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Announcement {
     /// The server it is about, if any (selects the server's channel).
     pub server: Option<String>,
+    pub topic: Topic,
+    /// Plain text from game data; the bot escapes it before posting.
     pub text: String,
 }
 
+/// How many announcements may wait for a slow listener (a chat burst fits).
+const ANNOUNCEMENT_CAPACITY: usize = 4_096;
+
 /// What handlers can use.
 pub struct Context {
-    servers: HashMap<String, ServerHandle>,
+    servers: Vec<ServerHandle>,
     pub store: Arc<dyn Store>,
     announcements: broadcast::Sender<Announcement>,
+    committed: broadcast::Sender<Arc<StoredFact>>,
 }
 
 impl Context {
-    pub fn new(servers: &[ServerHandle], store: Arc<dyn Store>) -> Context {
-        let (announcements, _) = broadcast::channel(256);
+    /// `committed` is the writer's feed of durable match and wave facts.
+    pub fn new(
+        servers: &[ServerHandle],
+        store: Arc<dyn Store>,
+        committed: broadcast::Sender<Arc<StoredFact>>,
+    ) -> Context {
+        let (announcements, _) = broadcast::channel(ANNOUNCEMENT_CAPACITY);
         Context {
-            servers: servers
-                .iter()
-                .map(|h| (h.name().to_string(), h.clone()))
-                .collect(),
+            servers: servers.to_vec(),
             store,
             announcements,
+            committed,
         }
     }
 
     /// The handle of a configured server (to reply in game).
     pub fn server(&self, name: &str) -> Option<&ServerHandle> {
-        self.servers.get(name)
+        self.servers.iter().find(|h| h.name() == name)
+    }
+
+    /// Every configured server, in configuration order.
+    pub fn servers(&self) -> &[ServerHandle] {
+        &self.servers
+    }
+
+    /// A receiver of every match and wave fact from the moment it is committed.
+    pub fn committed(&self) -> broadcast::Receiver<Arc<StoredFact>> {
+        self.committed.subscribe()
     }
 
     /// Posts to the announcement bus; never blocks (slow listeners miss old ones).

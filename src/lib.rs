@@ -11,7 +11,10 @@
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
 //! - [`store`]: the `Store` trait, its models and the SQLite and MongoDB backends.
 //! - [`migrate`]: `bman migrate`, a whole store copied between backends.
-//! - [`views`]: player lookup, leaderboard and profile output (CLI, later the bot).
+//! - [`views`]: player lookup, leaderboard and profile output (CLI and bot).
+//! - [`handler`]: the extension point for code reacting to live events; [`chat_commands`]
+//!   and [`announce`] (match results, wave milestones) are built on it and the writer's feed.
+//! - [`discord`]: the Discord bot: slash commands, announcements, chat relay, admin commands.
 //! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 //! - [`mode`]: the four game modes.
@@ -20,6 +23,7 @@ pub mod announce;
 pub mod app;
 pub mod chat_commands;
 pub mod config;
+pub mod discord;
 pub mod event;
 pub mod game;
 pub mod handler;

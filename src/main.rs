@@ -71,6 +71,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the latest privileged bot commands (/rcon, /say, /kick, /ban),
+    /// allowed or denied, newest first.
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute all ratings from stored history with the current parameters.
     Rerate {
         #[arg(long, value_enum)]
@@ -138,6 +146,7 @@ fn main() -> ExitCode {
                 leaderboard(&cli.config, &query, json)
             }
             Command::Profile { query, json } => profile(&cli.config, &query, json),
+            Command::Audit { limit, json } => audit(&cli.config, limit, json),
             Command::Rerate { mode } => rerate(&cli.config, mode),
             Command::Migrate { from, to } => migrate(&from, &to),
         }
@@ -204,6 +213,17 @@ fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<(), Stri
             Ok(())
         }
     }
+}
+
+fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), String> {
+    let (_, store) = open_store(config)?;
+    let records = store.audit_log(limit).map_err(|e| e.to_string())?;
+    if json {
+        println!("{}", views::audit_json(&records));
+    } else {
+        print!("{}", views::audit_table(&records));
+    }
+    Ok(())
 }
 
 fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {

@@ -4,8 +4,9 @@
 //!
 //! Order matters: players first, in the source's creation order (leaderboard
 //! ties break by it), then facts in seq order with their rating changes, then
-//! stats and checkpoints. An old bman-data database has players and per-mode
-//! stats but no facts; those come over as they are.
+//! stats and checkpoints, and the audit log last, oldest first, so the copy
+//! lists it in the source's order. An old bman-data database has players and
+//! per-mode stats but no facts; those come over as they are.
 
 use crate::mode::Mode;
 use crate::store::{LeaderboardQuery, Store, StoreError, StoreResult, WriteBatch};
@@ -23,14 +24,15 @@ pub struct MigrateCounts {
     pub facts: usize,
     pub rating_changes: usize,
     pub checkpoints: usize,
+    pub audit: usize,
 }
 
 impl std::fmt::Display for MigrateCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints",
-            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints
+            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints, {} audit records",
+            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints, self.audit
         )
     }
 }
@@ -43,7 +45,7 @@ pub fn migrate(
     to: &dyn Store,
     progress: &dyn Fn(usize, usize),
 ) -> StoreResult<MigrateCounts> {
-    if to.next_seq()? != 1 || !to.export_players()?.is_empty() {
+    if to.next_seq()? != 1 || !to.export_players()?.is_empty() || !to.audit_log(1)?.is_empty() {
         return Err(StoreError::Backend(
             "the target store is not empty; migrate only into a new one".into(),
         ));
@@ -113,5 +115,16 @@ pub fn migrate(
         ..WriteBatch::default()
     };
     write(batch, counts.checkpoints, &mut done, total)?;
+
+    // Audit records are not part of a batch: the bot writes them one by one too.
+    let mut audit = from.audit_log(usize::MAX)?;
+    audit.reverse();
+    total += audit.len();
+    for record in &audit {
+        to.record_audit(record)?;
+        counts.audit += 1;
+        done += 1;
+        progress(done, total);
+    }
     Ok(counts)
 }

@@ -10,12 +10,12 @@ use crate::journal::JournalPos;
 use crate::mode::Mode;
 use crate::rater::{Rater, RatingParams};
 use crate::store::{
-    Checkpoint, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch,
+    Checkpoint, Fact, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -25,6 +25,8 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const MAX_BATCH_FACTS: usize = 5_000;
 /// Capacity of the writer's inbox (bundles, one per event).
 pub const INBOX_CAPACITY: usize = 4_096;
+/// How many committed facts may wait for a slow listener before it misses some.
+pub const COMMITTED_CAPACITY: usize = 1_024;
 
 /// What one event produced on one server, with where it sits in the journal.
 #[derive(Debug, Clone)]
@@ -67,17 +69,20 @@ impl WriterHandle {
 /// Starts the writer thread. It ends when every handle is dropped, after a
 /// last commit; `stopped` is cancelled when it ends for any reason (a panic
 /// included), so the process can stop loudly instead of recording nothing.
+/// Match, wave, round and capture facts are sent to `committed` once they
+/// are durable, so announcements only ever report what the store holds.
 pub fn spawn(
     store: Arc<dyn Store>,
     params: RatingParams,
     stopped: CancellationToken,
+    committed: broadcast::Sender<Arc<StoredFact>>,
 ) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
     let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("bman-writer".into())
         .spawn(move || {
             let _signal_on_exit = stopped.drop_guard();
-            Writer::new(store, params).run(rx)
+            Writer::new(store, params, committed).run(rx)
         })
         .expect("spawn the writer thread");
     (WriterHandle { inbox: tx }, thread)
@@ -100,11 +105,17 @@ struct Writer {
     /// Per (server, epoch): the checkpoint being built, starting from the stored one.
     checkpoints: HashMap<(String, i64), Checkpoint>,
     totals: WriterTotals,
+    committed: broadcast::Sender<Arc<StoredFact>>,
 }
 
 impl Writer {
-    fn new(store: Arc<dyn Store>, params: RatingParams) -> Writer {
+    fn new(
+        store: Arc<dyn Store>,
+        params: RatingParams,
+        committed: broadcast::Sender<Arc<StoredFact>>,
+    ) -> Writer {
         Writer {
+            committed,
             store,
             rater: Rater::new(params),
             next_seq: None,
@@ -251,15 +262,25 @@ impl Writer {
         let batch = std::mem::take(&mut self.batch);
         let started = Instant::now();
         self.retry("committing a batch", |s| s.apply(&batch));
+        let took = started.elapsed();
         self.totals.facts += batch.facts.len() as u64;
         self.totals.commits += 1;
-        let took = started.elapsed();
         if took > Duration::from_secs(1) {
             warn!(
                 "a commit of {} facts took {:.1}s",
                 batch.facts.len(),
                 took.as_secs_f64()
             );
+        }
+        if self.committed.receiver_count() > 0 {
+            for fact in batch.facts {
+                if matches!(
+                    fact.record.fact,
+                    Fact::Match(_) | Fact::Wave(_) | Fact::Round(_) | Fact::Capture(_)
+                ) {
+                    let _ = self.committed.send(Arc::new(fact));
+                }
+            }
         }
     }
 }

@@ -136,3 +136,76 @@ fn a_missing_config_file_is_explained() {
         "{err}"
     );
 }
+
+/// `bman audit` lists what the bot recorded, newest first: exact strings in
+/// `--json`, escaped and clipped in the table, `--limit` respected.
+#[test]
+fn audit_lists_recorded_commands() {
+    use bman::store::AuditRecord;
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::sqlite_url(dir.path());
+    let records = [
+        AuditRecord {
+            time_ms: 1_714_564_800_000,
+            user_id: 80_351_110_224_678_912,
+            user_name: "Admin".into(),
+            server: "eu-tdm".into(),
+            command: "kick Bob (afk)".into(),
+            allowed: true,
+            result: "Kicked Bob".into(),
+        },
+        AuditRecord {
+            time_ms: 1_714_564_860_000,
+            user_id: 42,
+            user_name: "Mallory\n\u{1b}[2J".into(),
+            server: "eu-tdm".into(),
+            command: "rcon say \"100%\"\nquit".into(),
+            allowed: false,
+            result: "denied: not an admin".into(),
+        },
+    ];
+    {
+        let store = bman::store::open(&url).unwrap();
+        for r in &records {
+            store.record_audit(r).unwrap();
+        }
+    }
+
+    let mut cmd = binary::bman(dir.path(), &url);
+    cmd.args(["audit", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&binary::output(cmd)).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{json}");
+    assert_eq!(rows[0]["user_name"], records[1].user_name);
+    assert_eq!(rows[0]["command"], records[1].command);
+    assert_eq!(rows[0]["allowed"], false);
+    assert_eq!(rows[1]["user_id"], "80351110224678912", "ids as strings");
+    assert_eq!(rows[1]["time_ms"], 1_714_564_800_000_i64);
+    assert_eq!(rows[1]["result"], "Kicked Bob");
+
+    let mut cmd = binary::bman(dir.path(), &url);
+    cmd.arg("audit");
+    let table = binary::output(cmd);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "a header and one line per record:\n{table}");
+    assert!(
+        lines[1].starts_with("2024-05-01 12:01:00  Mallory\\n\\u{1b}[2J"),
+        "{table}"
+    );
+    assert!(lines[1].contains("denied") && lines[1].contains(r#"rcon say "100%"\nquit"#));
+    assert!(
+        lines[2].starts_with("2024-05-01 12:00:00  Admin"),
+        "{table}"
+    );
+    assert!(lines[2].contains("80351110224678912") && lines[2].contains("allowed"));
+    assert!(
+        !table.contains('\u{1b}'),
+        "no raw escape reaches the terminal"
+    );
+
+    let mut cmd = binary::bman(dir.path(), &url);
+    cmd.args(["audit", "--json", "--limit", "1"]);
+    let json: serde_json::Value = serde_json::from_str(&binary::output(cmd)).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["user_id"], "42");
+}

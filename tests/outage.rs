@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 /// SQLite whose `apply` fails while `down` is set, like an unreachable MongoDB.
@@ -73,6 +74,12 @@ impl Store for FlakyStore {
     }
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
         self.inner.checkpoints()
+    }
+    fn record_audit(&self, record: &AuditRecord) -> StoreResult<()> {
+        self.inner.record_audit(record)
+    }
+    fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        self.inner.audit_log(limit)
     }
 }
 
@@ -158,7 +165,7 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
 
     let calm = flaky(&dir, "calm.sqlite3", false);
-    let (handle, writer) = bman::writer::spawn(calm.clone(), params(), CancellationToken::new());
+    let (handle, writer) = bman::writer::spawn(calm.clone(), params(), CancellationToken::new(), broadcast::channel(1).0);
     for i in 0..BUNDLES {
         assert!(handle.send(bundle(i)).await);
     }
@@ -168,7 +175,7 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
     assert!(expected.0.len() > BUNDLES / 2, "most events are kills");
 
     let store = flaky(&dir, "outage.sqlite3", true);
-    let (handle, writer) = bman::writer::spawn(store.clone(), params(), CancellationToken::new());
+    let (handle, writer) = bman::writer::spawn(store.clone(), params(), CancellationToken::new(), broadcast::channel(1).0);
     let sent = Arc::new(AtomicUsize::new(0));
     let ingest = tokio::spawn({
         let (handle, sent) = (handle.clone(), sent.clone());

@@ -31,6 +31,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("load_stats", check_load_stats),
     ("apply_is_atomic", check_apply_is_atomic),
     ("replace_ratings", check_replace_ratings),
+    ("audit_log", check_audit_log),
 ];
 
 /// A string that breaks naive SQL, JSON, LIKE patterns and Discord mentions.
@@ -1060,6 +1061,73 @@ fn check_replace_ratings(store: &dyn Store) {
     assert_eq!(store.load_stats(Mode::Tdm, &keys).unwrap().len(), 1);
 }
 
+// ---- audit ----
+
+fn audit(time_ms: i64, user_id: u64, command: &str, allowed: bool, result: &str) -> AuditRecord {
+    AuditRecord {
+        time_ms,
+        user_id,
+        user_name: format!("user {user_id}"),
+        server: "eu-tdm".into(),
+        command: command.into(),
+        allowed,
+        result: result.into(),
+    }
+}
+
+/// A few attempts, hostile strings and a denied one included, recorded out
+/// of time order, with a time tie; `audit_log` order: [3, 1, 2, 0, 4].
+fn audit_records() -> Vec<AuditRecord> {
+    vec![
+        audit(1_000, 1, "rcon map dust", true, "Map changed."),
+        AuditRecord {
+            user_name: HOSTILE.into(),
+            server: HOSTILE.into(),
+            ..audit(
+                3_000,
+                80_351_110_224_678_912,
+                &format!("say {HOSTILE}\n100% \"done\"\r\n\u{1b}[31m"),
+                false,
+                "denied: not an admin",
+            )
+        },
+        audit(
+            2_000,
+            i64::MAX as u64,
+            &format!("rcon {}", "ж🎮'\"%_".repeat(285)),
+            true,
+            "timed out\n\t↯",
+        ),
+        // Same time as the denied one, recorded after it: listed before it.
+        audit(3_000, 2, "kick Bob (afk)", true, "Kicked Bob"),
+        audit(-5, 3, "ban Eve", true, ""),
+    ]
+}
+
+fn check_audit_log(store: &dyn Store) {
+    assert!(store.audit_log(10).unwrap().is_empty());
+    let records = audit_records();
+    assert_eq!(records[2].command.chars().count(), 2_000);
+    for r in &records {
+        store.record_audit(r).unwrap();
+    }
+    let newest_first: Vec<AuditRecord> = [3, 1, 2, 0, 4]
+        .iter()
+        .map(|&i| records[i].clone())
+        .collect();
+    assert_eq!(store.audit_log(usize::MAX).unwrap(), newest_first);
+    assert_eq!(store.audit_log(2).unwrap(), newest_first[..2]);
+    assert!(store.audit_log(0).unwrap().is_empty());
+
+    let too_large = audit(4_000, i64::MAX as u64 + 1, "say hi", true, "");
+    assert!(store.record_audit(&too_large).is_err());
+    assert_eq!(
+        store.audit_log(usize::MAX).unwrap(),
+        newest_first,
+        "a refused record leaves nothing behind"
+    );
+}
+
 // ---- migration ----
 
 /// A store with a bit of everything: players with names and IPs, facts of
@@ -1098,6 +1166,9 @@ fn populate(store: &dyn Store) {
         store,
         &[("tie1", "Tie", 26.0, 3, 1), ("tie2", "Tie", 26.0, 3, 1)],
     );
+    for r in audit_records() {
+        store.record_audit(&r).unwrap();
+    }
 }
 
 /// Everything the store answers, as text, for comparing two stores.
@@ -1130,6 +1201,7 @@ fn answers(store: &dyn Store) -> String {
     for query in ["ali", "tie", "Å", "carol", "nobody"] {
         out.push(format!("{:?}", store.find_players(query, 10).unwrap()));
     }
+    out.push(format!("{:?}", store.audit_log(usize::MAX).unwrap()));
     out.join("\n")
 }
 
@@ -1137,11 +1209,17 @@ fn check_migration(from: &dyn Store, to: &dyn Store) {
     populate(from);
     let counts = bman::migrate::migrate(from, to, &|_, _| {}).unwrap();
     assert_eq!(
-        (counts.players, counts.facts, counts.checkpoints),
-        (5, 4, 1),
+        (
+            counts.players,
+            counts.facts,
+            counts.checkpoints,
+            counts.audit
+        ),
+        (5, 4, 1, 5),
         "{counts}"
     );
     assert_eq!(answers(to), answers(from));
+    assert_eq!(to.audit_log(usize::MAX).unwrap().len(), 5);
     let again = bman::migrate::migrate(from, to, &|_, _| {});
     assert!(again.is_err(), "a non-empty target is refused");
 }

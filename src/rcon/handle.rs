@@ -193,13 +193,15 @@ impl ServerHandle {
 ///
 /// The game's console parser is not documented, so instead of relying on an
 /// escape it might not understand, a `"` becomes `'` (a name with a quote
-/// still reads the same to a person) and control characters become spaces.
-/// Nothing inside the result can close the quotes or end the command.
+/// still reads the same to a person), a `;` (a command separator in many
+/// consoles) becomes `,`, and control characters become spaces. Nothing
+/// inside the result can close the quotes or end the command.
 pub fn console_quote(arg: &str) -> String {
     let inner: String = arg
         .chars()
         .map(|c| match c {
             '"' => '\'',
+            ';' => ',',
             c if c.is_control() => ' ',
             c => c,
         })
@@ -214,7 +216,7 @@ mod tests {
     #[test]
     fn quoting_cannot_break_out() {
         assert_eq!(console_quote("Bob"), "\"Bob\"");
-        assert_eq!(console_quote("a\"; kick \"all"), "\"a'; kick 'all\"");
+        assert_eq!(console_quote("a\"; kick \"all"), "\"a', kick 'all\"");
         assert_eq!(console_quote("x\ny\0z\\"), "\"x y z\\\"");
         for hostile in ["\"", "\"\"\"", "\\\"", "a\r\nquit", "└\"┐"] {
             let q = console_quote(hostile);

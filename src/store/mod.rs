@@ -74,6 +74,26 @@ pub trait Store: Send + Sync {
 
     /// Every journal checkpoint, for `bman migrate`.
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
+
+    /// Stores one privileged command attempt, right away (not through the
+    /// writer's batches: the bot records it whether or not ingest runs).
+    fn record_audit(&self, record: &AuditRecord) -> StoreResult<()>;
+
+    /// The latest `limit` audit records, newest first; records with the same
+    /// time come newest recorded first.
+    fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+}
+
+/// Discord user ids as both backends store them: a signed 64-bit integer
+/// (SQLite INTEGER, BSON int64). Snowflakes stay far below `i64::MAX`; a
+/// larger id is refused rather than wrapped into a different user.
+fn user_id_to_i64(id: u64) -> StoreResult<i64> {
+    i64::try_from(id)
+        .map_err(|_| StoreError::Backend(format!("user id {id} is too large to store")))
+}
+
+fn user_id_from_i64(id: i64) -> StoreResult<u64> {
+    u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative user id {id}")))
 }
 
 /// One player as `bman migrate` copies it; [`PlayerExport::sightings`] turns

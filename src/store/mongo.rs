@@ -11,6 +11,8 @@
 //!   `<mode>_messages`, …): one document per fact, keyed by `seq`, with the
 //!   fact as JSON in `data` and its rating changes in `changes`.
 //! - `checkpoints`: journal progress per (server, epoch).
+//! - `audit`: privileged bot commands, one document each, with
+//!   [`AuditRecord`]'s field names plus the readable `time`.
 //! - `pending_batches`: a batch recorded whole while its parts are written,
 //!   so one cut short by a crash is completed at the next open.
 //!
@@ -33,6 +35,9 @@ const DEFAULT_DATABASE: &str = "bmdb";
 
 /// Batches recorded whole before their parts are written (see [`Store::apply`]).
 const PENDING: &str = "pending_batches";
+
+/// Privileged bot commands (see [`audit_doc`]).
+const AUDIT: &str = "audit";
 
 /// Collection suffixes of facts; a fact of mode `m` lives in `<m>_<suffix>`.
 const FACT_SUFFIXES: [&str; 6] = ["kills", "rounds", "scores", "matches", "deaths", "messages"];
@@ -419,6 +424,27 @@ fn name_search_filter(needle: &str) -> Document {
     ] } }
 }
 
+/// An audit record: the struct's fields (the user id as int64, see
+/// [`user_id_to_i64`]) and, like a fact, `time`, a readable copy of `time_ms`.
+fn audit_doc(r: &AuditRecord) -> StoreResult<Document> {
+    Ok(doc! {
+        "time_ms": r.time_ms,
+        "time": CALENDAR_MS.contains(&r.time_ms).then(|| date(r.time_ms)),
+        "user_id": user_id_to_i64(r.user_id)?,
+        "user_name": &r.user_name,
+        "server": &r.server,
+        "command": &r.command,
+        "allowed": r.allowed,
+        "result": &r.result,
+    })
+}
+
+/// Newest first. The server assigns `_id`s in insertion order, so it breaks
+/// ties like SQLite's rowid (as in [`recent_first`]); the `audit` index has the same keys.
+fn audit_newest_first() -> Document {
+    doc! { "time_ms": -1, "_id": -1 }
+}
+
 /// Most recently seen first; `_id` breaks ties in creation order like SQLite's rowid.
 fn recent_first() -> Document {
     doc! { "last_seen": -1, "_id": -1 }
@@ -594,6 +620,20 @@ fn changes_from_doc(d: &Document) -> StoreResult<Vec<(PlayerKey, RatingChange)>>
     }
 }
 
+fn audit_from_doc(d: &Document) -> StoreResult<AuditRecord> {
+    let missing = |key| StoreError::Corrupt(format!("audit record without {key}: {d}"));
+    let text = |key| string(d, key).ok_or_else(|| missing(key));
+    Ok(AuditRecord {
+        time_ms: int(d, "time_ms")?.ok_or_else(|| missing("time_ms"))?,
+        user_id: user_id_from_i64(int(d, "user_id")?.ok_or_else(|| missing("user_id"))?)?,
+        user_name: text("user_name")?,
+        server: text("server")?,
+        command: text("command")?,
+        allowed: d.get_bool("allowed").map_err(|_| missing("allowed"))?,
+        result: text("result")?,
+    })
+}
+
 fn fact_from_doc(mode: Mode, d: &Document) -> StoreResult<StoredFact> {
     let seq =
         int(d, "seq")?.ok_or_else(|| StoreError::Corrupt(format!("fact without seq: {d}")))?;
@@ -726,6 +766,7 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             "checkpoints".into(),
             vec![index(doc! { "server": 1, "epoch": 1 }, true)],
         ),
+        (AUDIT.into(), vec![index(audit_newest_first(), false)]),
     ];
     for mode in Mode::ALL {
         plan.push((
@@ -1246,6 +1287,36 @@ impl Store for MongoStore {
             .iter()
             .map(checkpoint_from_doc)
             .collect()
+        })
+    }
+
+    /// One `insert` with the store's write concern; `_id` is left to the
+    /// server, so it follows insertion order (see [`audit_newest_first`]).
+    fn record_audit(&self, record: &AuditRecord) -> StoreResult<()> {
+        let command = doc! {
+            "insert": AUDIT,
+            "documents": [audit_doc(record)?],
+            "ordered": true,
+            "writeConcern": self.write_concern.clone(),
+        };
+        self.run(move |db| async move { write(&db, command).await })
+    }
+
+    fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        // A MongoDB limit of 0 means no limit.
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |db| async move {
+            let cursor = db
+                .collection::<Document>(AUDIT)
+                .find(doc! {})
+                .sort(audit_newest_first())
+                .limit(limit)
+                .await?;
+            let docs: Vec<Document> = cursor.try_collect().await?;
+            docs.iter().map(audit_from_doc).collect()
         })
     }
 }

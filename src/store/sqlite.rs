@@ -1,6 +1,6 @@
 //! The embedded SQLite backend: the zero-setup default and what every test runs on.
 //!
-//! # Schema (migration 1)
+//! # Schema (migration 1 unless noted)
 //! - `players`: one row per (store, profile) with the latest name, colour, hat,
 //!   clan and premium flag and first/last seen times. `UNIQUE(profile, store)`
 //!   puts `profile` first so the same index serves exact id lookups across stores.
@@ -16,6 +16,9 @@
 //!   (mode, seq, idx) so `facts(mode)` and rerate's delete are range scans, and
 //!   indexed by (player_id, mode, seq) so a rating history is one as well.
 //! - `checkpoints`: journal progress and tracker snapshot per (server, epoch).
+//! - `audit` (migration 3): privileged bot commands in insertion order (`id`);
+//!   `audit_time` on `time_ms` (plus the implicit rowid) walked backwards is
+//!   exactly the newest-first order, so reading the latest N is a range scan.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -170,6 +173,19 @@ BEGIN
     ON CONFLICT (mode, bucket) DO UPDATE SET players = players + 1;
 END;
 "#,
+    r#"
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    user_id INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    server TEXT NOT NULL,
+    command TEXT NOT NULL,
+    allowed INTEGER NOT NULL,
+    result TEXT NOT NULL
+);
+CREATE INDEX audit_time ON audit (time_ms);
+"#,
 ];
 
 /// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating
@@ -188,6 +204,15 @@ const TRIGRAM: usize = 3;
 const STATS_COLUMNS: &str = "s.mu, s.sigma, s.elo, s.games, s.kills, s.deaths, s.wins, \
      s.losses, s.draws, s.captures, s.best_wave, s.npc_kills, s.npc_deaths, s.matches, \
      s.last_updated_ms";
+
+/// `audit` columns in [`AuditRecord`] field order, as [`audit_from_row`] reads them.
+const AUDIT_COLUMNS: &str = "time_ms, user_id, user_name, server, command, allowed, result";
+
+/// The latest ?1 audit records: `audit_time` walked backwards, no sort step
+/// (a `plans_*` unit test pins that).
+fn audit_log_sql() -> String {
+    format!("SELECT {AUDIT_COLUMNS} FROM audit ORDER BY time_ms DESC, id DESC LIMIT ?1")
+}
 
 /// The SQLite store.
 ///
@@ -328,6 +353,19 @@ fn summary_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<PlayerSummary>
 /// A player's display name: the latest name, or the profile id for a player
 /// known only from facts (never seen with a name).
 const SUMMARY_COLUMNS: &str = "p.store, p.profile, coalesce(p.name, p.profile)";
+
+/// Reads [`AUDIT_COLUMNS`]; a negative `user_id` is out of range, so corrupt.
+fn audit_from_row(row: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        time_ms: row.get(0)?,
+        user_id: row.get(1)?,
+        user_name: row.get(2)?,
+        server: row.get(3)?,
+        command: row.get(4)?,
+        allowed: row.get(5)?,
+        result: row.get(6)?,
+    })
+}
 
 fn change_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<RatingChange> {
     Ok(RatingChange {
@@ -1074,6 +1112,30 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+
+    fn record_audit(&self, r: &AuditRecord) -> StoreResult<()> {
+        self.writer()
+            .prepare_cached(&format!(
+                "INSERT INTO audit ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
+            .execute(params![
+                r.time_ms,
+                user_id_to_i64(r.user_id)?,
+                r.user_name,
+                r.server,
+                r.command,
+                r.allowed,
+                r.result
+            ])?;
+        Ok(())
+    }
+
+    fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&audit_log_sql())?;
+        let rows = stmt.query_map([to_i64(limit)], audit_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
 }
 
 #[cfg(test)]
@@ -1302,6 +1364,40 @@ mod tests {
             exact.contains("USING INDEX sqlite_autoindex_players_1 (profile=?)"),
             "{exact}"
         );
+    }
+
+    #[test]
+    fn plans_audit_log_walks_the_time_index_without_sorting() {
+        let (_dir, store) = store();
+        let plan = plan(&store, &audit_log_sql());
+        assert!(plan.contains("SCAN audit USING INDEX audit_time"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn audit_user_ids_beyond_i64_are_errors_not_panics() {
+        let (_dir, store) = store();
+        let record = AuditRecord {
+            time_ms: 1,
+            user_id: u64::MAX,
+            user_name: "u".into(),
+            server: "s".into(),
+            command: "say hi".into(),
+            allowed: true,
+            result: "ok".into(),
+        };
+        assert!(matches!(
+            store.record_audit(&record),
+            Err(StoreError::Backend(_))
+        ));
+        store
+            .writer()
+            .execute_batch(
+                "INSERT INTO audit (time_ms, user_id, user_name, server, command, allowed, result) \
+                 VALUES (2, -5, 'u', 's', 'c', 1, 'r')",
+            )
+            .unwrap();
+        assert!(matches!(store.audit_log(10), Err(StoreError::Corrupt(_))));
     }
 
     #[test]

@@ -157,6 +157,43 @@ fn fact_documents() {
 }
 
 #[test]
+fn audit_documents() {
+    let record = AuditRecord {
+        time_ms: 1_000,
+        user_id: 80_351_110_224_678_912,
+        user_name: "Admin".into(),
+        server: "eu-tdm".into(),
+        command: "kick Bob (afk)".into(),
+        allowed: true,
+        result: "kicked".into(),
+    };
+    let stored = doc! {
+        "time_ms": 1000_i64, "time": DateTime::from_millis(1000),
+        "user_id": 80_351_110_224_678_912_i64, "user_name": "Admin", "server": "eu-tdm",
+        "command": "kick Bob (afk)", "allowed": true, "result": "kicked",
+    };
+    assert_eq!(audit_doc(&record).unwrap(), stored);
+    assert_eq!(audit_from_doc(&stored).unwrap(), record);
+    let too_large = AuditRecord {
+        user_id: u64::MAX,
+        ..record
+    };
+    assert!(matches!(audit_doc(&too_large), Err(StoreError::Backend(_))));
+    let mut negative = stored.clone();
+    negative.insert("user_id", -1_i64);
+    assert!(matches!(
+        audit_from_doc(&negative),
+        Err(StoreError::Corrupt(_))
+    ));
+    let mut unflagged = stored;
+    unflagged.remove("allowed");
+    assert!(matches!(
+        audit_from_doc(&unflagged),
+        Err(StoreError::Corrupt(_))
+    ));
+}
+
+#[test]
 fn stats_and_checkpoint_documents() {
     let id = ObjectId::parse_str("60a000000000000000000001").unwrap();
     let s = ModeStats {

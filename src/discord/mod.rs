@@ -1,0 +1,22 @@
+//! The Discord bot (poise on serenity), in the same process as the ingest.
+//!
+//! - [`commands`]: player commands' logic (`/leaderboard`, `/rating`, `/profile`, `/servers`).
+//! - [`admin`]: privileged commands, permissions (deny by default) and the audit trail.
+//! - [`relay`]: two-way chat between game servers and a channel.
+//! - [`routes`]: which channel each server's announcements and chat go to.
+//! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
+//! - [`chart`]: the rating-history PNG.
+//! - [`reply`]: the Discord-independent reply model and markdown escaping.
+//! - [`bot`]: the thin poise layer that wires the above to Discord.
+//!
+//! The logic modules never touch Discord types, so they are tested directly;
+//! `bot` is tested end to end against a local fake Discord.
+
+pub mod admin;
+pub mod bot;
+pub mod chart;
+pub mod commands;
+pub mod outbox;
+pub mod relay;
+pub mod reply;
+pub mod routes;
