@@ -3,7 +3,8 @@
 //!
 //! Criterion reports means; each query bench also prints p50/p99 over 1,000
 //! timed calls, because the targets (find_players p99 <= 5 ms, apply >= 50,000
-//! facts/s) are about the tail and the throughput.
+//! facts/s; the bot's `/leaderboard` and `/profile` replies p99 <= 50 ms with
+//! the chart render <= 30 ms) are about the tail and the throughput.
 
 use bman::mode::Mode;
 use bman::store::sqlite::SqliteStore;
@@ -94,8 +95,14 @@ fn populate(store: &SqliteStore, rng: &mut Rng) {
     store.apply(&batch).unwrap();
 }
 
-/// 1,000 dm kills among 20 players, each with both rating changes, plus their stats.
+/// 1,000 dm kills among 20 random players, each with both rating changes, plus their stats.
 fn kill_batch(rng: &mut Rng, first_seq: i64) -> WriteBatch {
+    let pool: Vec<u64> = (0..20).map(|_| rng.below(PLAYERS)).collect();
+    kills_among(rng, &pool, 1_000, first_seq)
+}
+
+/// `kills` dm kills among `pool`, each with both rating changes, plus their stats.
+fn kills_among(rng: &mut Rng, pool: &[u64], kills: usize, first_seq: i64) -> WriteBatch {
     let change = RatingChange {
         mu: 25.0,
         sigma: 8.0,
@@ -104,10 +111,10 @@ fn kill_batch(rng: &mut Rng, first_seq: i64) -> WriteBatch {
         delta_sigma: -0.1,
         delta_elo: 0.0,
     };
-    let pool: Vec<u64> = (0..20).map(|_| rng.below(PLAYERS)).collect();
     let mut batch = WriteBatch::default();
-    for n in 0..1_000 {
-        let (a, b) = (pool[n % 20], pool[(n * 7 + 3) % 20]);
+    let size = pool.len();
+    for n in 0..kills {
+        let (a, b) = (pool[n % size], pool[(n * 7 + 3) % size]);
         let seq = first_seq + n as i64;
         batch.facts.push(StoredFact {
             seq,
@@ -124,7 +131,10 @@ fn kill_batch(rng: &mut Rng, first_seq: i64) -> WriteBatch {
                     teamkill: false,
                 }),
             },
-            changes: vec![(key(a), change), (key(b), change)],
+            changes: vec![
+                (key(a), RatingChange { mu: change.mu + (n % 40) as f64 * 0.1, ..change }),
+                (key(b), change),
+            ],
         });
     }
     batch.stats = pool
@@ -216,6 +226,41 @@ fn bench(c: &mut Criterion) {
         )
     });
     group.finish();
+    bot_replies(c, &store, &mut rng, next.get());
+}
+
+/// The Discord bot's `/leaderboard` and `/profile` replies (reply model, and
+/// for the profile the chart) on the same 100,000-player store, for a
+/// regular with a 6,000-point rating history.
+fn bot_replies(c: &mut Criterion, store: &SqliteStore, rng: &mut Rng, first_seq: i64) {
+    use bman::discord::{chart, commands};
+    store.apply(&kills_among(rng, &[1, 2, 3], 6_000, first_seq)).unwrap();
+    let regular = key(1).id;
+    let history = store.rating_history(&key(1), Mode::Dm).unwrap();
+    assert!(history.len() >= 6_000, "{}", history.len());
+    let reply = commands::profile(store, &regular).unwrap();
+    assert!(reply.image.is_some(), "the profile has a chart");
+
+    let mut page = Rng(11);
+    percentiles("/leaderboard reply", || {
+        black_box(commands::leaderboard(store, Mode::Dm, 1 + page.below(100) as usize).unwrap());
+    });
+    percentiles("/profile reply with chart", || {
+        black_box(commands::profile(store, &regular).unwrap());
+    });
+    let histories = [(Mode::Dm, history)];
+    percentiles("chart render (6,000 points)", || {
+        black_box(chart::rating_chart("bench", &histories).unwrap());
+    });
+    c.bench_function("/leaderboard reply", |b| {
+        b.iter(|| commands::leaderboard(store, Mode::Dm, 1).unwrap())
+    });
+    c.bench_function("/profile reply with chart", |b| {
+        b.iter(|| commands::profile(store, &regular).unwrap())
+    });
+    c.bench_function("chart render (6,000 points)", |b| {
+        b.iter(|| chart::rating_chart("bench", &histories).unwrap())
+    });
 }
 
 criterion_group!(benches, bench);

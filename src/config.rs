@@ -588,4 +588,18 @@ mod tests {
         assert_eq!(s.discord.admin_user_ids, vec![333]);
         assert_eq!(s.discord.milestone_waves, 10);
     }
+
+    #[test]
+    fn relay_keys_and_the_api_proxy() {
+        let s = parse(
+            "[discord]\nchat_channel_id = 43\nrelay_role_ids = 4, 5\nrelay_user_ids = 6\n[server.a]\nport = 1\nmode = dm\nchat_relay = off\n[server.b]\nport = 2\nmode = tdm\n",
+            &[("DISCORD_API_PROXY", "http://127.0.0.1:9")],
+        )
+        .unwrap();
+        assert_eq!(s.discord.relay_role_ids, vec![4, 5]);
+        assert_eq!(s.discord.relay_user_ids, vec![6]);
+        assert_eq!(s.discord_api_proxy.as_deref(), Some("http://127.0.0.1:9"));
+        assert!(!s.servers[0].chat_relay);
+        assert!(s.servers[1].chat_relay);
+    }
 }

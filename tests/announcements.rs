@@ -1,0 +1,84 @@
+//! Announcements end to end without Discord: a simulated team deathmatch
+//! over TCP, through the ingest and the writer, to the announcement bus. The
+//! match result must come once, after the match is committed, with the round
+//! score the game reported and the rating changes the store holds.
+
+mod common;
+
+use bman::handler::{Announcement, Topic};
+use bman::mode::Mode;
+use bman::store::LeaderboardQuery;
+use serde_json::Value;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "0", "--seed", "3"]);
+    let events = common::scenario_events(&opts);
+    // What the game said: the last round's running score and the number of rounds.
+    let round_ends: Vec<Value> = events
+        .iter()
+        .filter(|e| e.id == 14)
+        .map(|e| serde_json::from_str(&e.json).unwrap())
+        .collect();
+    let number = |v: &Value, k: &str| -> i64 {
+        match &v[k] {
+            Value::String(s) => s.parse().unwrap(),
+            other => other.as_i64().unwrap(),
+        }
+    };
+    let last = round_ends.last().expect("the scenario has rounds");
+    let score = format!(
+        "USC {} – {} The Man after {} rounds",
+        number(last, "Score1"),
+        number(last, "Score2"),
+        round_ends.len()
+    );
+
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let settings = common::settings(&[("eu-tdm", Mode::Tdm, sim.local_addr().port(), "pw")], dir.path());
+    let (ingest, recorder) = common::start(&settings).await;
+    let mut bus = ingest.context.subscribe();
+    let mut results: Vec<Announcement> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while results.is_empty() {
+        let a = tokio::time::timeout_at(deadline, bus.recv())
+            .await
+            .expect("a match result within 30 s")
+            .unwrap();
+        if a.topic == Topic::Results {
+            results.push(a);
+        }
+    }
+    // Nothing else follows for this one match.
+    while let Ok(Ok(a)) = tokio::time::timeout(Duration::from_millis(800), bus.recv()).await {
+        if a.topic == Topic::Results {
+            results.push(a);
+        }
+    }
+    assert_eq!(results.len(), 1, "{results:?}");
+    let text = &results[0].text;
+    assert_eq!(results[0].server.as_deref(), Some("eu-tdm"));
+    assert!(text.starts_with("eu-tdm (tdm) on "), "{text}");
+    assert!(text.contains(&score), "{text} should contain {score}");
+    assert!(text.contains(". Top: "), "{text}");
+
+    // Every listed rating is the player's stored rating now (the match was last).
+    let store = ingest.context.store.clone();
+    let rows = store
+        .leaderboard(&LeaderboardQuery { mode: Mode::Tdm, limit: 100, offset: 0, min_games: None, active_since_ms: None })
+        .unwrap();
+    let ratings = text.split(". Rating: ").nth(1).expect("rating changes listed");
+    let mut checked = 0;
+    for row in &rows {
+        let listed = format!("{} {:.1} (", row.player.name, row.stats.rating());
+        if ratings.contains(&listed) {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "stored ratings appear in {ratings:?}");
+
+    common::stop(ingest, recorder).await;
+    sim.shutdown().await;
+}
