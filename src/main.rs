@@ -74,8 +74,10 @@ enum Command {
     /// List the latest privileged bot commands (/rcon, /say, /kick, /ban),
     /// allowed or denied, newest first.
     Audit {
+        /// How many of the latest records to show.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// JSON for scripts (user ids as strings: they exceed 2^53).
         #[arg(long)]
         json: bool,
     },

@@ -1094,7 +1094,7 @@ fn audit_records() -> Vec<AuditRecord> {
         audit(
             2_000,
             i64::MAX as u64,
-            &format!("rcon {}", "ж🎮'\"%_".repeat(285)),
+            &format!("rcon {}", "ж🎮'\"%_".repeat(333)),
             true,
             "timed out\n\t↯",
         ),
@@ -1107,7 +1107,7 @@ fn audit_records() -> Vec<AuditRecord> {
 fn check_audit_log(store: &dyn Store) {
     assert!(store.audit_log(10).unwrap().is_empty());
     let records = audit_records();
-    assert_eq!(records[2].command.chars().count(), 2_000);
+    assert!(records[2].command.chars().count() > 2_000);
     for r in &records {
         store.record_audit(r).unwrap();
     }
