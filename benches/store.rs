@@ -132,7 +132,13 @@ fn kills_among(rng: &mut Rng, pool: &[u64], kills: usize, first_seq: i64) -> Wri
                 }),
             },
             changes: vec![
-                (key(a), RatingChange { mu: change.mu + (n % 40) as f64 * 0.1, ..change }),
+                (
+                    key(a),
+                    RatingChange {
+                        mu: change.mu + (n % 40) as f64 * 0.1,
+                        ..change
+                    },
+                ),
                 (key(b), change),
             ],
         });
@@ -234,7 +240,9 @@ fn bench(c: &mut Criterion) {
 /// regular with a 6,000-point rating history.
 fn bot_replies(c: &mut Criterion, store: &SqliteStore, rng: &mut Rng, first_seq: i64) {
     use bman::discord::{chart, commands};
-    store.apply(&kills_among(rng, &[1, 2, 3], 6_000, first_seq)).unwrap();
+    store
+        .apply(&kills_among(rng, &[1, 2, 3], 6_000, first_seq))
+        .unwrap();
     let regular = key(1).id;
     let history = store.rating_history(&key(1), Mode::Dm).unwrap();
     assert!(history.len() >= 6_000, "{}", history.len());

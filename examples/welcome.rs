@@ -8,7 +8,7 @@
 
 use bman::config::Settings;
 use bman::event::Event;
-use bman::handler::{Announcement, Context, Delivery, Handler};
+use bman::handler::{Announcement, Context, Delivery, Handler, Topic};
 use bman::rcon::console_quote;
 use bman::store::{Fact, PlayerKey};
 use std::collections::HashMap;
@@ -100,6 +100,7 @@ impl Handler for Sprees {
             if streak % 5 == 0 {
                 ctx.announce(Announcement {
                     server: Some(delivery.event.server.name.clone()),
+                    topic: Topic::Results,
                     text: format!("{} is on a {streak}-kill spree", kill.killer.id),
                 });
             }

@@ -6,9 +6,7 @@
 
 use crate::handler::{Announcement, Context, Topic};
 use crate::mode::Mode;
-use crate::store::{
-    Fact, LeaderboardQuery, MatchFact, PlayerKey, Store, StoredFact, WaveFact,
-};
+use crate::store::{Fact, LeaderboardQuery, MatchFact, PlayerKey, Store, StoredFact, WaveFact};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;

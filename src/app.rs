@@ -441,15 +441,13 @@ pub async fn run_with(
     let recorder = Recorder::start(open_store(settings)?, settings);
     let ingest = Ingest::start(settings, &recorder, RetryPolicy::default(), handlers).await?;
     let bot = match &settings.discord_token {
-        Some(token) => {
-            match Bot::start(settings, token.expose(), ingest.context.clone()).await {
-                Ok(bot) => Some(bot),
-                Err(e) => {
-                    error!("{e}; recording goes on without it");
-                    None
-                }
+        Some(token) => match Bot::start(settings, token.expose(), ingest.context.clone()).await {
+            Ok(bot) => Some(bot),
+            Err(e) => {
+                error!("{e}; recording goes on without it");
+                None
             }
-        }
+        },
         None => None,
     };
     let writer_died = tokio::select! {

@@ -37,7 +37,10 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
     );
 
     let sim = bman::sim::serve(opts).await.unwrap();
-    let settings = common::settings(&[("eu-tdm", Mode::Tdm, sim.local_addr().port(), "pw")], dir.path());
+    let settings = common::settings(
+        &[("eu-tdm", Mode::Tdm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = common::start(&settings).await;
     let mut bus = ingest.context.subscribe();
     let mut results: Vec<Announcement> = Vec::new();
@@ -67,9 +70,18 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
     // Every listed rating is the player's stored rating now (the match was last).
     let store = ingest.context.store.clone();
     let rows = store
-        .leaderboard(&LeaderboardQuery { mode: Mode::Tdm, limit: 100, offset: 0, min_games: None, active_since_ms: None })
+        .leaderboard(&LeaderboardQuery {
+            mode: Mode::Tdm,
+            limit: 100,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        })
         .unwrap();
-    let ratings = text.split(". Rating: ").nth(1).expect("rating changes listed");
+    let ratings = text
+        .split(". Rating: ")
+        .nth(1)
+        .expect("rating changes listed");
     let mut checked = 0;
     for row in &rows {
         let listed = format!("{} {:.1} (", row.player.name, row.stats.rating());

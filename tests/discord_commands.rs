@@ -11,9 +11,9 @@ use bman::discord::admin::{self, AdminAction, Caller, Permissions};
 use bman::discord::commands::{self, PAGE_SIZE};
 use bman::discord::relay;
 use bman::discord::routes::Routes;
+use bman::journal::JournalWriter;
 use bman::mode::Mode;
 use bman::store::{LeaderboardQuery, Store};
-use bman::journal::JournalWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,8 +57,16 @@ fn decode_png(bytes: &[u8]) -> (u32, u32) {
 async fn leaderboard_rating_and_profile_replies() {
     let dir = tempfile::tempdir().unwrap();
     let journals = [
-        scenario_journal(dir.path(), Mode::Dm, &["--players", "24", "--matches", "10"]),
-        scenario_journal(dir.path(), Mode::Tdm, &["--players", "12", "--matches", "1"]),
+        scenario_journal(
+            dir.path(),
+            Mode::Dm,
+            &["--players", "24", "--matches", "10"],
+        ),
+        scenario_journal(
+            dir.path(),
+            Mode::Tdm,
+            &["--players", "12", "--matches", "1"],
+        ),
     ];
     let store = replayed_store(dir.path(), &journals).await;
     let store = store.as_ref();
@@ -73,7 +81,11 @@ async fn leaderboard_rating_and_profile_replies() {
             active_since_ms: None,
         })
         .unwrap();
-    assert!(ranked.len() > PAGE_SIZE, "the replay ranks more than a page ({})", ranked.len());
+    assert!(
+        ranked.len() > PAGE_SIZE,
+        "the replay ranks more than a page ({})",
+        ranked.len()
+    );
     let first = commands::leaderboard(store, Mode::Dm, 1).unwrap();
     let embed = first.embed.as_ref().unwrap();
     assert_eq!(embed.title, "DM leaderboard, page 1");
@@ -81,7 +93,9 @@ async fn leaderboard_rating_and_profile_replies() {
         let name: String = row.player.name.chars().take(20).collect();
         assert!(embed.description.contains(&name), "{name} on page 1");
     }
-    assert!(!embed.description.contains(&format!("\n{:>4}  ", PAGE_SIZE + 1)));
+    assert!(!embed
+        .description
+        .contains(&format!("\n{:>4}  ", PAGE_SIZE + 1)));
     assert!(first.buttons[0].disabled, "no previous page");
     assert!(!first.buttons[1].disabled, "a next page");
     assert_eq!(
@@ -92,38 +106,66 @@ async fn leaderboard_rating_and_profile_replies() {
     let last = commands::leaderboard(store, Mode::Dm, last_page).unwrap();
     assert!(!last.buttons[0].disabled && last.buttons[1].disabled);
     let beyond = commands::leaderboard(store, Mode::Dm, last_page + 1).unwrap();
-    assert!(beyond.embed.unwrap().description.starts_with("No ranked dm players"));
+    assert!(beyond
+        .embed
+        .unwrap()
+        .description
+        .starts_with("No ranked dm players"));
     assert_eq!(commands::parse_page_button("lb:dm:0"), None);
     assert_eq!(commands::parse_page_button("lb:xx:1"), None);
 
     // Unknown and ambiguous players.
     let unknown = commands::rating(store, "no such player @everyone", None).unwrap();
     assert!(unknown.ephemeral);
-    assert!(unknown.content.starts_with("No player matches"), "{}", unknown.content);
+    assert!(
+        unknown.content.starts_with("No player matches"),
+        "{}",
+        unknown.content
+    );
     assert!(!unknown.content.contains("@everyone"));
     let names: Vec<String> = ranked.iter().map(|r| r.player.name.clone()).collect();
     let shared = ('a'..='z')
         .map(String::from)
         .find(|c| {
-            let hits = names.iter().filter(|n| n.to_lowercase().contains(c.as_str())).count();
+            let hits = names
+                .iter()
+                .filter(|n| n.to_lowercase().contains(c.as_str()))
+                .count();
             hits >= 2 && !names.iter().any(|n| n.eq_ignore_ascii_case(c))
         })
         .expect("two names share a letter");
     let ambiguous = commands::rating(store, &shared, None).unwrap();
-    assert!(ambiguous.content.starts_with("Several players match"), "{}", ambiguous.content);
+    assert!(
+        ambiguous.content.starts_with("Several players match"),
+        "{}",
+        ambiguous.content
+    );
     assert!(ambiguous.content.lines().count() >= 3);
 
     // A known player: every mode played, then one mode.
     let top = &ranked[0];
     let all_modes = commands::rating(store, &top.player.key.id, None).unwrap();
-    assert!(all_modes.content.contains(&format!("**dm** #1 · rating **{:.2}**", top.stats.rating())), "{}", all_modes.content);
+    assert!(
+        all_modes
+            .content
+            .contains(&format!("**dm** #1 · rating **{:.2}**", top.stats.rating())),
+        "{}",
+        all_modes.content
+    );
     let only_svl = commands::rating(store, &top.player.key.id, Some(Mode::Svl)).unwrap();
-    assert!(only_svl.content.contains("has not played svl yet"), "{}", only_svl.content);
+    assert!(
+        only_svl.content.contains("has not played svl yet"),
+        "{}",
+        only_svl.content
+    );
 
     // The profile: stats fields, names, and a rating chart that decodes.
     let profile = commands::profile(store, &top.player.key.id).unwrap();
     let embed = profile.embed.as_ref().unwrap();
-    assert!(embed.fields.iter().any(|(name, value, _)| name == "DM" && value.starts_with("#1 ·")));
+    assert!(embed
+        .fields
+        .iter()
+        .any(|(name, value, _)| name == "DM" && value.starts_with("#1 ·")));
     assert!(embed.fields.iter().any(|(name, _, _)| name == "Names used"));
     assert!(embed.show_image);
     let image = profile.image.as_ref().expect("a rating chart");
@@ -133,7 +175,10 @@ async fn leaderboard_rating_and_profile_replies() {
     let choices = commands::player_choices(store, &shared);
     assert!(choices.len() >= 2);
     for (_, id) in choices {
-        assert!(commands::rating(store, &id, None).unwrap().content.starts_with("**"));
+        assert!(commands::rating(store, &id, None)
+            .unwrap()
+            .content
+            .starts_with("**"));
     }
 }
 
@@ -148,9 +193,12 @@ fn caller(user_id: u64, roles: &[u64]) -> Caller {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_admin_commands_audit_and_relay_against_a_live_server() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = bman::sim::serve(common::sim_opts(Mode::Tdm, &["--matches", "1", "--rate", "0"]))
-        .await
-        .unwrap();
+    let sim = bman::sim::serve(common::sim_opts(
+        Mode::Tdm,
+        &["--matches", "1", "--rate", "0"],
+    ))
+    .await
+    .unwrap();
     let dead_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -186,27 +234,54 @@ async fn servers_admin_commands_audit_and_relay_against_a_live_server() {
     let fields = reply.embed.unwrap().fields;
     assert_eq!(fields.len(), 2);
     assert_eq!(fields[0].0, "live (tdm)");
-    assert!(fields[0].1.contains("connected since <t:"), "{}", fields[0].1);
+    assert!(
+        fields[0].1.contains("connected since <t:"),
+        "{}",
+        fields[0].1
+    );
     assert!(fields[0].1.contains(" on "), "map shown: {}", fields[0].1);
     assert_eq!(fields[1].0, "gone (dm)");
-    assert!(fields[1].1.starts_with("🔴 not connected"), "{}", fields[1].1);
+    assert!(
+        fields[1].1.starts_with("🔴 not connected"),
+        "{}",
+        fields[1].1
+    );
 
     let permissions = Permissions::new(&settings.discord);
     let sent = |sim: &bman::sim::SimHandle| sim.stats().commands;
 
     // Non-admins are denied every admin command, and each attempt is audited.
     let actions = [
-        AdminAction::Rcon { command: "map dust".into() },
+        AdminAction::Rcon {
+            command: "map dust".into(),
+        },
         AdminAction::Say { text: "hi".into() },
-        AdminAction::Kick { player: "x".into(), reason: None },
-        AdminAction::Ban { player: "x".into(), reason: Some("cheating".into()) },
+        AdminAction::Kick {
+            player: "x".into(),
+            reason: None,
+        },
+        AdminAction::Ban {
+            player: "x".into(),
+            reason: Some("cheating".into()),
+        },
     ];
     for action in &actions {
-        let reply = admin::run(&app, &permissions, &caller(9, &[555]), "live", action.clone()).await;
+        let reply = admin::run(
+            &app,
+            &permissions,
+            &caller(9, &[555]),
+            "live",
+            action.clone(),
+        )
+        .await;
         assert!(reply.ephemeral);
         assert_eq!(reply.content, "You are not allowed to use admin commands.");
     }
-    assert!(sent(&sim).is_empty(), "nothing reached the game: {:?}", sent(&sim));
+    assert!(
+        sent(&sim).is_empty(),
+        "nothing reached the game: {:?}",
+        sent(&sim)
+    );
 
     // An admin (by role) kicks a hostile name: one quoted command, the game's reply shown.
     let reply = admin::run(
@@ -214,31 +289,57 @@ async fn servers_admin_commands_audit_and_relay_against_a_live_server() {
         &permissions,
         &caller(10, &[7, 111]),
         "live",
-        AdminAction::Kick { player: "Bob\"; ban \"all".into(), reason: Some("afk\nquit".into()) },
+        AdminAction::Kick {
+            player: "Bob\"; ban \"all".into(),
+            reason: Some("afk\nquit".into()),
+        },
     )
     .await;
-    assert!(reply.content.contains("Player not found"), "{}", reply.content);
+    assert!(
+        reply.content.contains("Player not found"),
+        "{}",
+        reply.content
+    );
     // An admin (by id): a multi-command /rcon is refused before the game sees it.
     let refused = admin::run(
         &app,
         &permissions,
         &caller(333, &[]),
         "live",
-        AdminAction::Rcon { command: "say hi; quit".into() },
+        AdminAction::Rcon {
+            command: "say hi; quit".into(),
+        },
     )
     .await;
-    assert!(refused.content.contains("one command at a time"), "{}", refused.content);
+    assert!(
+        refused.content.contains("one command at a time"),
+        "{}",
+        refused.content
+    );
     assert_eq!(sent(&sim), ["kick \"Bob', ban 'all\" \"afk quit\""]);
     // A server that is down answers with the reason, not a hang.
-    let down = admin::run(&app, &permissions, &caller(333, &[]), "gone", AdminAction::Say { text: "x".into() }).await;
+    let down = admin::run(
+        &app,
+        &permissions,
+        &caller(333, &[]),
+        "gone",
+        AdminAction::Say { text: "x".into() },
+    )
+    .await;
     assert!(down.content.contains("not connected"), "{}", down.content);
 
     let log = app.store.audit_log(100).unwrap();
     assert_eq!(log.len(), 7);
     assert_eq!(log.iter().filter(|r| !r.allowed).count(), 4);
-    assert!(log.iter().filter(|r| !r.allowed).all(|r| r.user_id == 9 && r.result.starts_with("denied")));
+    assert!(log
+        .iter()
+        .filter(|r| !r.allowed)
+        .all(|r| r.user_id == 9 && r.result.starts_with("denied")));
     let kick = log.iter().find(|r| r.command.starts_with("kick")).unwrap();
-    assert_eq!((kick.user_id, kick.server.as_str(), kick.allowed), (10, "live", true));
+    assert_eq!(
+        (kick.user_id, kick.server.as_str(), kick.allowed),
+        (10, "live", true)
+    );
     assert_eq!(kick.result, "Player not found");
     assert_eq!(log[0].server, "gone", "newest first");
 
@@ -247,9 +348,18 @@ async fn servers_admin_commands_audit_and_relay_against_a_live_server() {
     assert_eq!(routes.bridged(43), ["live"]);
     let stranger = relay::to_game(&app, &routes, &permissions, 43, &caller(9, &[]), "hello").await;
     assert!(stranger.is_err());
-    let elsewhere = relay::to_game(&app, &routes, &permissions, 44, &caller(333, &[]), "hello").await;
+    let elsewhere =
+        relay::to_game(&app, &routes, &permissions, 44, &caller(333, &[]), "hello").await;
     assert!(elsewhere.is_err());
-    let relayed = relay::to_game(&app, &routes, &permissions, 43, &caller(9, &[555]), "gg \"all\"; quit").await;
+    let relayed = relay::to_game(
+        &app,
+        &routes,
+        &permissions,
+        43,
+        &caller(9, &[555]),
+        "gg \"all\"; quit",
+    )
+    .await;
     assert_eq!(relayed, Ok(1));
     assert!(sim.wait_until(|s| s.commands.len() == 2, WAIT).await);
     assert_eq!(sent(&sim)[1], "say \"[Discord] user9: gg 'all', quit\"");

@@ -165,7 +165,12 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
 
     let calm = flaky(&dir, "calm.sqlite3", false);
-    let (handle, writer) = bman::writer::spawn(calm.clone(), params(), CancellationToken::new(), broadcast::channel(1).0);
+    let (handle, writer) = bman::writer::spawn(
+        calm.clone(),
+        params(),
+        CancellationToken::new(),
+        broadcast::channel(1).0,
+    );
     for i in 0..BUNDLES {
         assert!(handle.send(bundle(i)).await);
     }
@@ -175,7 +180,12 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
     assert!(expected.0.len() > BUNDLES / 2, "most events are kills");
 
     let store = flaky(&dir, "outage.sqlite3", true);
-    let (handle, writer) = bman::writer::spawn(store.clone(), params(), CancellationToken::new(), broadcast::channel(1).0);
+    let (handle, writer) = bman::writer::spawn(
+        store.clone(),
+        params(),
+        CancellationToken::new(),
+        broadcast::channel(1).0,
+    );
     let sent = Arc::new(AtomicUsize::new(0));
     let ingest = tokio::spawn({
         let (handle, sent) = (handle.clone(), sent.clone());

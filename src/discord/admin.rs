@@ -68,10 +68,20 @@ impl Permissions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdminAction {
     /// A raw console command (one line, one command).
-    Rcon { command: String },
-    Say { text: String },
-    Kick { player: String, reason: Option<String> },
-    Ban { player: String, reason: Option<String> },
+    Rcon {
+        command: String,
+    },
+    Say {
+        text: String,
+    },
+    Kick {
+        player: String,
+        reason: Option<String>,
+    },
+    Ban {
+        player: String,
+        reason: Option<String>,
+    },
 }
 
 impl AdminAction {
@@ -186,10 +196,18 @@ pub async fn run(
     let store = ctx.store.clone();
     let stored = tokio::task::spawn_blocking(move || store.record_audit(&record)).await;
     if !matches!(stored, Ok(Ok(()))) {
-        warn!(server, "could not write the audit record of an admin command");
+        warn!(
+            server,
+            "could not write the audit record of an admin command"
+        );
     }
     Reply::ephemeral(if allowed {
-        format!("**{}** on {}:\n{}", escape(&clip(&action.describe(), 200)), escape(server), escape(&clip(&result, 1500)))
+        format!(
+            "**{}** on {}:\n{}",
+            escape(&clip(&action.describe(), 200)),
+            escape(server),
+            escape(&clip(&result, 1500))
+        )
     } else {
         "You are not allowed to use admin commands.".to_string()
     })
@@ -243,12 +261,7 @@ mod tests {
 
     #[test]
     fn console_injection_is_refused_or_quoted() {
-        let rcon = |c: &str| {
-            AdminAction::Rcon {
-                command: c.into(),
-            }
-            .console_command()
-        };
+        let rcon = |c: &str| AdminAction::Rcon { command: c.into() }.console_command();
         assert!(rcon("map dust\nquit").is_err());
         assert!(rcon("say hi; quit").is_err());
         assert!(rcon("say \"unbalanced").is_err());

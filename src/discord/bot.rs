@@ -54,9 +54,7 @@ impl From<ModeChoice> for Mode {
 }
 
 /// Runs a synchronous store query off the async workers.
-async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, Error> {
+async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
     Ok(tokio::task::spawn_blocking(job).await?)
 }
 
@@ -77,7 +75,10 @@ fn to_poise(reply: Reply) -> poise::CreateReply {
     out
 }
 
-fn to_embed(embed: &super::reply::Embed, image: Option<&super::reply::Image>) -> serenity::CreateEmbed {
+fn to_embed(
+    embed: &super::reply::Embed,
+    image: Option<&super::reply::Image>,
+) -> serenity::CreateEmbed {
     let mut out = serenity::CreateEmbed::new().title(&embed.title);
     if !embed.description.is_empty() {
         out = out.description(&embed.description);
@@ -121,8 +122,12 @@ async fn autocomplete_player(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAut
 
 async fn autocomplete_server(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let names = commands::server_choices(ctx.data().app.servers(), partial);
-    serenity::CreateAutocompleteResponse::new()
-        .set_choices(names.into_iter().map(serenity::AutocompleteChoice::from).collect())
+    serenity::CreateAutocompleteResponse::new().set_choices(
+        names
+            .into_iter()
+            .map(serenity::AutocompleteChoice::from)
+            .collect(),
+    )
 }
 
 /// A mode's leaderboard, with previous/next page buttons.
@@ -136,7 +141,8 @@ async fn leaderboard(
 ) -> Result<(), Error> {
     let store = ctx.data().app.store.clone();
     let page = page.unwrap_or(1) as usize;
-    let reply = blocking(move || commands::leaderboard(store.as_ref(), mode.into(), page)).await??;
+    let reply =
+        blocking(move || commands::leaderboard(store.as_ref(), mode.into(), page)).await??;
     ctx.send(to_poise(reply)).await?;
     Ok(())
 }
@@ -231,7 +237,11 @@ async fn rcon(
 }
 
 /// Say something in a game server's chat (admins only).
-#[poise::command(slash_command, rename = "say", default_member_permissions = "MANAGE_GUILD")]
+#[poise::command(
+    slash_command,
+    rename = "say",
+    default_member_permissions = "MANAGE_GUILD"
+)]
 async fn say_cmd(
     ctx: Ctx<'_>,
     #[description = "Server name"]
@@ -296,7 +306,8 @@ async fn on_event(
                 return Ok(());
             };
             let store = data.app.store.clone();
-            let reply = blocking(move || commands::leaderboard(store.as_ref(), mode, page)).await??;
+            let reply =
+                blocking(move || commands::leaderboard(store.as_ref(), mode, page)).await??;
             let mut message = serenity::CreateInteractionResponseMessage::new()
                 .components(to_components(&reply))
                 .allowed_mentions(serenity::CreateAllowedMentions::new());
@@ -304,7 +315,10 @@ async fn on_event(
                 message = message.embed(to_embed(embed, None));
             }
             click
-                .create_response(http, serenity::CreateInteractionResponse::UpdateMessage(message))
+                .create_response(
+                    http,
+                    serenity::CreateInteractionResponse::UpdateMessage(message),
+                )
                 .await?;
         }
         serenity::FullEvent::Message { new_message: m } if !m.author.bot => {
@@ -334,7 +348,10 @@ async fn on_event(
             )
             .await;
             if let Err(why) = relayed {
-                tracing::debug!(channel_id = m.channel_id.get(), "message not relayed: {why}");
+                tracing::debug!(
+                    channel_id = m.channel_id.get(),
+                    "message not relayed: {why}"
+                );
             }
         }
         _ => {}
@@ -437,7 +454,9 @@ impl Bot {
                 Box::pin(async move {
                     let commands = &framework.options().commands;
                     match guild {
-                        Some(guild) => poise::builtins::register_in_guild(ctx, commands, guild).await?,
+                        Some(guild) => {
+                            poise::builtins::register_in_guild(ctx, commands, guild).await?
+                        }
                         None => poise::builtins::register_globally(ctx, commands).await?,
                     }
                     info!(

@@ -125,9 +125,7 @@ fn draw(
                 color.stroke_width(2),
             ))?
             .label(mode.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3))
-            });
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], color.stroke_width(3)));
     }
     chart
         .configure_series_labels()
@@ -178,7 +176,9 @@ mod tests {
 
     #[test]
     fn draws_a_png_of_the_expected_size() {
-        let dm: Vec<_> = (0..5000).map(|i| point(i, 25.0 + (i % 50) as f64 * 0.1)).collect();
+        let dm: Vec<_> = (0..5000)
+            .map(|i| point(i, 25.0 + (i % 50) as f64 * 0.1))
+            .collect();
         let tdm: Vec<_> = (0..3).map(|i| point(i, 20.0)).collect();
         let png_bytes = rating_chart("Ka", &[(Mode::Dm, dm), (Mode::Tdm, tdm)])
             .unwrap()
@@ -189,7 +189,10 @@ mod tests {
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (WIDTH, HEIGHT));
         let distinct: std::collections::HashSet<_> = buf.chunks(3).collect();
-        assert!(distinct.len() > 10, "the chart has lines and text, not a blank image");
+        assert!(
+            distinct.len() > 10,
+            "the chart has lines and text, not a blank image"
+        );
     }
 
     #[test]
@@ -198,6 +201,9 @@ mod tests {
         let long: Vec<_> = (0..10_000).map(|i| point(i, i as f64)).collect();
         let s = series(&long);
         assert!(s.len() <= MAX_POINTS + 1, "{}", s.len());
-        assert_eq!(s.last().unwrap().1, long[9_999].change.mu - 3.0 * long[9_999].change.sigma);
+        assert_eq!(
+            s.last().unwrap().1,
+            long[9_999].change.mu - 3.0 * long[9_999].change.sigma
+        );
     }
 }

@@ -169,15 +169,29 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
         .iter()
         .map(|(m, s, rank)| (m.as_str().to_uppercase(), mode_line(*m, s, *rank), false))
         .collect();
-    let names: Vec<String> = profile.names.iter().rev().take(10).map(|n| escape(n)).collect();
+    let names: Vec<String> = profile
+        .names
+        .iter()
+        .rev()
+        .take(10)
+        .map(|n| escape(n))
+        .collect();
     fields.push(("Names used".into(), clip(&names.join(", "), 1000), false));
     if let Some(tag) = &profile.clan_tag {
         fields.push(("Clan".into(), escape(tag), true));
     }
-    fields.push(("Platform".into(), format!("{} {}", key.store_name(), escape(&key.id)), true));
+    fields.push((
+        "Platform".into(),
+        format!("{} {}", key.store_name(), escape(&key.id)),
+        true,
+    ));
     fields.push((
         "Seen".into(),
-        format!("first <t:{}:d>, last <t:{}:R>", profile.first_seen_ms / 1000, profile.last_seen_ms / 1000),
+        format!(
+            "first <t:{}:d>, last <t:{}:R>",
+            profile.first_seen_ms / 1000,
+            profile.last_seen_ms / 1000
+        ),
         true,
     ));
     let mut histories = Vec::new();
@@ -219,7 +233,10 @@ pub fn player_choices(store: &dyn Store, partial: &str) -> Vec<(String, String)>
         .unwrap_or_default()
         .into_iter()
         .map(|p| {
-            let label = clip(&format!("{} ({} {})", p.name, p.key.store_name(), p.key.id), 100);
+            let label = clip(
+                &format!("{} ({} {})", p.name, p.key.store_name(), p.key.id),
+                100,
+            );
             (label, clip(&p.key.id, 100))
         })
         .collect()
@@ -272,10 +289,13 @@ pub async fn servers(servers: &[ServerHandle], timeout: Duration) -> Reply {
                 Some(Ok(m)) => {
                     let mut d = format!(
                         "\n{} on {} · {}/{} players",
-                        m.gamemode_name.as_deref().map_or_else(|| server.mode().to_string(), escape),
+                        m.gamemode_name
+                            .as_deref()
+                            .map_or_else(|| server.mode().to_string(), escape),
                         m.map.as_deref().map_or_else(|| "?".to_string(), escape),
                         m.players.unwrap_or(0),
-                        m.max_players.map_or_else(|| "?".to_string(), |n| n.to_string())
+                        m.max_players
+                            .map_or_else(|| "?".to_string(), |n| n.to_string())
                     );
                     if let (Some(a), Some(b)) = (m.team1_score, m.team2_score) {
                         d.push_str(&format!(" · score {a}–{b}"));

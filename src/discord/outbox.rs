@@ -138,11 +138,17 @@ async fn send(http: &serenity::Http, channel_id: u64, text: &str) {
                 return;
             }
             Err(e) if attempt < ATTEMPTS => {
-                warn!(channel_id, "posting to Discord failed ({e}); retrying in {delay:?}");
+                warn!(
+                    channel_id,
+                    "posting to Discord failed ({e}); retrying in {delay:?}"
+                );
                 tokio::time::sleep(delay).await;
                 delay *= 4;
             }
-            Err(e) => warn!(channel_id, "posting to Discord failed ({e}); message dropped"),
+            Err(e) => warn!(
+                channel_id,
+                "posting to Discord failed ({e}); message dropped"
+            ),
         }
     }
 }
@@ -205,7 +211,11 @@ mod tests {
         }
         assert!(messages < 10, "{messages} messages for 500 lines");
         for channel in [7, 8] {
-            let got: Vec<_> = seen.iter().filter(|(c, _)| *c == channel).map(|(_, l)| l.clone()).collect();
+            let got: Vec<_> = seen
+                .iter()
+                .filter(|(c, _)| *c == channel)
+                .map(|(_, l)| l.clone())
+                .collect();
             let want: Vec<_> = (0..500)
                 .filter(|i| (i % 5 == 0) == (channel == 7))
                 .map(|i| format!("line {i}"))

@@ -48,7 +48,11 @@ impl Handler for GameChatRelay {
                 continue;
             }
             let name = chat.name.as_deref().unwrap_or("someone");
-            let team = if chat.team.unwrap_or(0) > 0 { " (team)" } else { "" };
+            let team = if chat.team.unwrap_or(0) > 0 {
+                " (team)"
+            } else {
+                ""
+            };
             ctx.announce(Announcement {
                 server: Some(delivery.event.server.name.clone()),
                 topic: Topic::Chat,
@@ -76,7 +80,10 @@ pub async fn to_game(
         return Err("not a bridged channel".into());
     }
     if !permissions.may_relay(caller) {
-        debug!(user_id = caller.user_id, "not relaying a message from a user without relay rights");
+        debug!(
+            user_id = caller.user_id,
+            "not relaying a message from a user without relay rights"
+        );
         return Err("not allowed to relay".into());
     }
     let line = say_command(&format!("[Discord] {}: {}", caller.user_name, text))?;
