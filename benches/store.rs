@@ -241,7 +241,7 @@ fn bench(c: &mut Criterion) {
 fn bot_replies(c: &mut Criterion, store: &SqliteStore, rng: &mut Rng, first_seq: i64) {
     use bman::discord::{chart, commands};
     store
-        .apply(&kills_among(rng, &[1, 2, 3], 6_000, first_seq))
+        .apply(&kills_among(rng, &[1, 2, 3, 4], 12_000, first_seq))
         .unwrap();
     let regular = key(1).id;
     let history = store.rating_history(&key(1), Mode::Dm).unwrap();

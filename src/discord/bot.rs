@@ -397,10 +397,15 @@ fn forward_announcements(app: &AppContext, routes: Routes, outbox: Outbox) -> Jo
 }
 
 /// The Discord side's HTTP client: discord.com, or `DISCORD_API_PROXY`.
+/// serenity's own rate limiter sends its requests straight to discord.com,
+/// bypassing the proxy, so behind a proxy it is off: the proxy owns the
+/// buckets, and the outbox still waits out any 429 it passes on.
 pub fn http_client(token: &str, proxy: Option<&str>) -> serenity::Http {
     let mut builder = serenity::HttpBuilder::new(token);
     if let Some(proxy) = proxy {
-        builder = builder.proxy(proxy.trim_end_matches('/'));
+        builder = builder
+            .proxy(proxy.trim_end_matches('/'))
+            .ratelimiter_disabled(true);
     }
     builder.build()
 }

@@ -1,10 +1,13 @@
 //! The one outbound queue for everything the bot posts on its own
-//! (announcements, relayed chat). Pushing never blocks or waits on Discord;
-//! one task sends, one message at a time, so serenity's rate limiter (which
-//! honours 429s and the per-route buckets) paces it. While a message is in
-//! flight new lines pile up and are coalesced: the next message carries every
-//! waiting line for that channel, up to Discord's 2,000 characters. Mentions
-//! are disabled on every message.
+//! (announcements, relayed chat). Pushing never blocks or waits on Discord.
+//! One task sends, one message at a time and at most one per [`PACE`], which
+//! stays inside Discord's per-channel limit (5 per 5 s) whatever the load;
+//! meanwhile new lines pile up and are coalesced: the next message carries
+//! every waiting line for its channel, up to Discord's 2,000 characters. A
+//! 429 is honoured by waiting (serenity's own rate limiter waits on buckets
+//! too, except behind `DISCORD_API_PROXY`, where the proxy owns the buckets
+//! and serenity hands the 429 back) and retrying; lines are never dropped for
+//! it. Mentions are disabled on every message.
 
 use poise::serenity_prelude as serenity;
 use std::collections::VecDeque;
@@ -18,9 +21,13 @@ use tracing::{debug, warn};
 pub const MAX_MESSAGE_CHARS: usize = 2_000;
 /// Lines kept while Discord is unreachable; beyond it the oldest are dropped.
 pub const MAX_QUEUED_LINES: usize = 10_000;
-/// Attempts per message before it is given up (429s are retried by serenity
-/// itself and do not count).
+/// Attempts per message before it is given up (429s do not count).
 const ATTEMPTS: u32 = 4;
+/// Least time between two messages.
+pub const PACE: Duration = Duration::from_secs(1);
+/// First wait after a 429; it doubles while they repeat. serenity does not
+/// pass the response's `retry_after` on, so this is a conservative guess.
+const RATE_LIMITED_WAIT: Duration = Duration::from_secs(1);
 
 /// A line for a channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,6 +117,10 @@ impl Outbox {
         loop {
             while let Some((channel_id, text)) = self.next_message() {
                 send(&http, channel_id, &text).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(PACE) => {}
+                    _ = stop.cancelled() => {}
+                }
             }
             tokio::select! {
                 _ = self.wake.notified() => {}
@@ -124,33 +135,46 @@ impl Outbox {
     }
 }
 
-/// Posts one message with mentions disabled, retrying transient failures.
+/// Posts one message with mentions disabled: waits out 429s, retries other
+/// failures a few times.
 async fn send(http: &serenity::Http, channel_id: u64, text: &str) {
     let channel = serenity::ChannelId::new(channel_id.max(1));
-    let mut delay = Duration::from_millis(500);
-    for attempt in 1..=ATTEMPTS {
+    let (mut failures, mut delay, mut rate_limited_wait) =
+        (0, Duration::from_millis(500), RATE_LIMITED_WAIT);
+    loop {
         let message = serenity::CreateMessage::new()
             .content(text)
             .allowed_mentions(serenity::CreateAllowedMentions::new());
-        match channel.send_message(http, message).await {
+        let error = match channel.send_message(http, message).await {
             Ok(_) => {
                 debug!(channel_id, "posted {} characters", text.len());
                 return;
             }
-            Err(e) if attempt < ATTEMPTS => {
-                warn!(
-                    channel_id,
-                    "posting to Discord failed ({e}); retrying in {delay:?}"
-                );
-                tokio::time::sleep(delay).await;
-                delay *= 4;
-            }
-            Err(e) => warn!(
-                channel_id,
-                "posting to Discord failed ({e}); message dropped"
-            ),
+            Err(e) => e,
+        };
+        if is_rate_limited(&error) {
+            warn!(channel_id, "Discord rate limit (429); waiting {rate_limited_wait:?}");
+            tokio::time::sleep(rate_limited_wait).await;
+            rate_limited_wait = (rate_limited_wait * 2).min(Duration::from_secs(60));
+            continue;
         }
+        failures += 1;
+        if failures == ATTEMPTS {
+            warn!(channel_id, "posting to Discord failed ({error}); message dropped");
+            return;
+        }
+        warn!(channel_id, "posting to Discord failed ({error}); retrying in {delay:?}");
+        tokio::time::sleep(delay).await;
+        delay *= 4;
     }
+}
+
+fn is_rate_limited(error: &serenity::Error) -> bool {
+    matches!(
+        error,
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response))
+            if response.status_code.as_u16() == 429
+    )
 }
 
 /// Cuts text longer than one message at line breaks (or anywhere, for one

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod binary;
+pub mod fake_discord;
 
 use bman::app::{open_store, Ingest, Recorder};
 use bman::config::Settings;

@@ -1,0 +1,467 @@
+//! The real bot end to end: `bman::app::run_with` with a Discord token and
+//! `DISCORD_API_PROXY` pointing at a local fake Discord (REST + gateway),
+//! recording a simulated game server over TCP. Announcements, the chat relay
+//! both ways, the outbound queue under a 500-line burst and a 429, and slash
+//! commands travelling through serenity and poise to interaction replies.
+
+mod common;
+
+use bman::config::{DiscordSettings, Secret, Settings};
+use bman::mode::Mode;
+use bman::sim::SimHandle;
+use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, GUILD_ID};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(30);
+const ANNOUNCE: u64 = 42;
+const CHAT: u64 = 43;
+const ADMIN_ROLE: u64 = 111;
+const RELAY_ROLE: u64 = 555;
+
+/// bman running with the bot, and how to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<bman::app::EventCounts, bman::app::AppError>>,
+    settings: Settings,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("bman stops within 10 s")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+async fn start_bman(dir: &std::path::Path, fake: &FakeDiscord, sim: &SimHandle) -> Running {
+    let mut settings = common::settings(&[("eu-dm", Mode::Dm, sim.local_addr().port(), "pw")], dir);
+    settings.discord = DiscordSettings {
+        guild_id: Some(GUILD_ID),
+        announce_channel_id: Some(ANNOUNCE),
+        chat_channel_id: Some(CHAT),
+        admin_role_ids: vec![ADMIN_ROLE],
+        relay_role_ids: vec![RELAY_ROLE],
+        milestone_waves: 5,
+        ..DiscordSettings::default()
+    };
+    settings.discord_token = Some(Secret::new("test-token"));
+    settings.discord_api_proxy = Some(fake.url());
+    let (stop, stopped) = oneshot::channel();
+    let run_settings = settings.clone();
+    let task = tokio::spawn(async move {
+        let handlers = bman::app::builtin_handlers(&run_settings);
+        bman::app::run_with(&run_settings, handlers, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Running {
+        stop,
+        task,
+        settings,
+    }
+}
+
+fn posts_to(channel: u64) -> impl Fn(&Recorded) -> bool {
+    let path = format!("/api/v10/channels/{channel}/messages");
+    move |r: &Recorded| r.is("POST", &path) && !r.rate_limited
+}
+
+/// A message's content with the markdown escapes taken out again.
+fn content(r: &Recorded) -> String {
+    let raw = r
+        .pointer("/content")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(next)) if next.is_ascii_punctuation() => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let sim = bman::sim::serve(common::sim_opts(
+        Mode::Dm,
+        &["--matches", "1", "--rate", "0", "--seed", "5"],
+    ))
+    .await
+    .unwrap();
+    let bman = start_bman(dir.path(), &fake, &sim).await;
+
+    // The match result: one POST to the announcement channel, mentions off.
+    let result = fake
+        .wait_for(
+            |r| posts_to(ANNOUNCE)(r) && content(r).contains("eu-dm (dm) on "),
+            WAIT,
+        )
+        .await
+        .expect("the match result is posted");
+    assert_eq!(
+        result.pointer("/allowed_mentions"),
+        Some(&json!({"parse": [], "users": [], "roles": []}))
+    );
+    assert!(
+        content(&result).contains("Rating: "),
+        "{}",
+        content(&result)
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let results: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| posts_to(ANNOUNCE)(r) && content(r).contains("(dm) on "))
+        .collect();
+    assert_eq!(results.len(), 1, "exactly one match announcement");
+
+    // The scenario's chat (hostile lines included) reached the chat channel, inert.
+    let chat = fake
+        .requests()
+        .into_iter()
+        .filter(|r| posts_to(CHAT)(r))
+        .collect::<Vec<_>>();
+    assert!(!chat.is_empty(), "game chat is relayed");
+    for post in &chat {
+        let text = content(post);
+        assert!(
+            !text.contains("@everyone") && !text.contains("@here"),
+            "{text}"
+        );
+        assert_eq!(post.pointer("/allowed_mentions/parse"), Some(&json!([])));
+    }
+
+    // A burst of 500 chat lines while Discord answers the first post with a 429.
+    fake.clear_requests();
+    fake.rate_limit_next(1, 0.5);
+    for i in 0..500 {
+        let line = json!({"EventID": "42", "PlayerID": "30", "Name": "Mordecai", "Profile": "76561198092772652", "Message": format!("burst {i} <@1> **x**"), "Team": "0"});
+        sim.inject(42, line.to_string());
+    }
+    let wanted: Vec<String> = (0..500).map(|i| format!("burst {i} ")).collect();
+    let all_arrived = |requests: &[Recorded]| {
+        let lines: Vec<String> = requests
+            .iter()
+            .filter(|r| posts_to(CHAT)(r))
+            .flat_map(|r| content(r).lines().map(str::to_string).collect::<Vec<_>>())
+            .filter(|l| l.contains("burst "))
+            .collect();
+        lines.len() >= 500
+    };
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !all_arrived(&fake.requests()) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "all 500 lines arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let requests = fake.requests();
+    let attempts: Vec<&Recorded> = requests
+        .iter()
+        .filter(|r| r.is("POST", &format!("/api/v10/channels/{CHAT}/messages")))
+        .collect();
+    assert!(attempts[0].rate_limited, "the first post got the 429");
+    assert!(
+        attempts[1].at.duration_since(attempts[0].at) >= Duration::from_millis(500),
+        "the 429 was waited out"
+    );
+    let posted: Vec<&&Recorded> = attempts.iter().filter(|r| !r.rate_limited).collect();
+    // Coalesced: the first message leaves with what had arrived; every later
+    // one but the last is full up to the 2,000-character limit.
+    assert!(posted.len() < 20, "500 lines in {} messages", posted.len());
+    for post in &posted[1..posted.len() - 1] {
+        let raw = post.pointer("/content").and_then(Value::as_str).unwrap();
+        assert!(raw.chars().count() > 1_900, "a full message: {}", raw.len());
+    }
+    for pair in posted.windows(2) {
+        assert!(
+            pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(900),
+            "paced"
+        );
+    }
+    let lines: Vec<String> = posted
+        .iter()
+        .flat_map(|r| content(r).lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.contains("burst "))
+        .collect();
+    assert_eq!(lines.len(), 500, "no line lost or doubled");
+    for post in &posted {
+        let raw = post.pointer("/content").and_then(Value::as_str).unwrap();
+        assert!(
+            !raw.contains("**") && !raw.contains("<@1"),
+            "escaped: {raw}"
+        );
+    }
+    for (line, want) in lines.iter().zip(&wanted) {
+        assert!(line.contains(want.as_str()), "in order: {line} vs {want}");
+        assert!(line.contains("<@\u{200B}1>"), "mention defused: {line}");
+    }
+
+    bman.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_buttons_and_relay_through_poise() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let sim = bman::sim::serve(common::sim_opts(
+        Mode::Dm,
+        &["--matches", "1", "--rate", "0", "--seed", "5"],
+    ))
+    .await
+    .unwrap();
+    let bman = start_bman(dir.path(), &fake, &sim).await;
+    assert!(
+        fake.ready(WAIT).await,
+        "the bot logs in to the fake gateway"
+    );
+    fake.wait_for(
+        |r| {
+            r.is(
+                "PUT",
+                &format!(
+                    "/api/v10/applications/{}/guilds/{GUILD_ID}/commands",
+                    common::fake_discord::APPLICATION_ID
+                ),
+            )
+        },
+        WAIT,
+    )
+    .await
+    .expect("commands registered in the guild");
+    let registered = fake.commands(Some(GUILD_ID)).unwrap();
+    let names: Vec<&str> = registered
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "leaderboard",
+            "rating",
+            "profile",
+            "servers",
+            "rcon",
+            "say",
+            "kick",
+            "ban"
+        ]
+    );
+    // `mode` offers the four modes by name (poise sends the chosen index).
+    let leaderboard = registered
+        .iter()
+        .find(|c| c["name"] == "leaderboard")
+        .unwrap();
+    let choices: Vec<&str> = leaderboard["options"][0]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(choices, ["dm", "tdm", "ctf", "svl"]);
+    let rcon = registered.iter().find(|c| c["name"] == "rcon").unwrap();
+    assert_eq!(
+        rcon["default_member_permissions"], "32",
+        "Manage Server as a second layer"
+    );
+    let identify = fake.identify().expect("IDENTIFY sent");
+    let intents = identify["d"]["intents"]
+        .as_u64()
+        .unwrap_or_else(|| identify["intents"].as_u64().unwrap());
+    assert_eq!(
+        intents & (1 << 15),
+        1 << 15,
+        "message content only because a chat channel is set"
+    );
+    // Wait until the match is committed and announced, so the store has players.
+    fake.wait_for(|r| posts_to(ANNOUNCE)(r), WAIT)
+        .await
+        .expect("match announced");
+
+    let member = Actor::user(7).named("player");
+    // /leaderboard answers at once, with an embed and page buttons.
+    let sent = fake
+        .send_command("leaderboard", json!([opt("mode", 0)]), &member)
+        .await;
+    let reply = fake.wait_reply(&sent, WAIT).await.unwrap_or_else(|| {
+        panic!(
+            "a reply; requests: {:#?}",
+            fake.requests()
+                .iter()
+                .map(|r| (&r.method, &r.path, r.status))
+                .collect::<Vec<_>>()
+        )
+    });
+    assert_eq!(reply.pointer("/type"), Some(&json!(4)));
+    assert_eq!(
+        reply.pointer("/data/embeds/0/title"),
+        Some(&json!("DM leaderboard, page 1"))
+    );
+    assert_eq!(
+        reply.pointer("/data/allowed_mentions/parse"),
+        Some(&json!([]))
+    );
+    let buttons = reply
+        .pointer("/data/components/0/components")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    assert_eq!(buttons[0]["custom_id"], "lb:dm:1");
+    assert_eq!(buttons[0]["disabled"], true);
+    // A page button updates the message in place.
+    let click = fake.send_button_click("lb:dm:2", 1, &member).await;
+    let update = fake
+        .wait_reply(&click, WAIT)
+        .await
+        .expect("the page changes");
+    assert_eq!(update.pointer("/type"), Some(&json!(7)));
+    assert_eq!(
+        update.pointer("/data/embeds/0/title"),
+        Some(&json!("DM leaderboard, page 2"))
+    );
+
+    // Autocomplete offers players from the store.
+    let partial = fake
+        .send_autocomplete("rating", json!([focused(opt("player", "a"))]), &member)
+        .await;
+    let choices = fake.wait_reply(&partial, WAIT).await.expect("choices");
+    assert_eq!(choices.pointer("/type"), Some(&json!(8)));
+    let choices = choices
+        .pointer("/data/choices")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!choices.is_empty());
+    let player_id = choices[0]["value"].as_str().unwrap().to_string();
+
+    // /profile defers, then sends the embed with the chart attached.
+    let sent = fake
+        .send_command(
+            "profile",
+            json!([opt("player", player_id.as_str())]),
+            &member,
+        )
+        .await;
+    let first = fake.wait_reply(&sent, WAIT).await.unwrap();
+    assert_eq!(first.pointer("/type"), Some(&json!(5)), "deferred");
+    let follow_up = fake
+        .wait_for(
+            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+            WAIT,
+        )
+        .await
+        .expect("the profile follows the defer");
+    assert!(follow_up.multipart);
+    assert_eq!(follow_up.files.len(), 1);
+    assert_eq!(follow_up.files[0].filename, "rating.png");
+    assert!(follow_up.files[0].bytes.starts_with(b"\x89PNG"));
+    assert_eq!(
+        follow_up.pointer("/embeds/0/image/url"),
+        Some(&json!("attachment://rating.png"))
+    );
+
+    // /servers lists the server as connected.
+    let sent = fake.send_command("servers", json!([]), &member).await;
+    let servers = fake
+        .wait_for(
+            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+            WAIT,
+        )
+        .await
+        .expect("servers reply");
+    assert_eq!(
+        servers.pointer("/embeds/0/fields/0/name"),
+        Some(&json!("eu-dm (dm)"))
+    );
+
+    // Admin commands: a member without the role is denied (ephemeral) and audited.
+    let sent = fake
+        .send_command(
+            "rcon",
+            json!([opt("server", "eu-dm"), opt("command", "say hi")]),
+            &member,
+        )
+        .await;
+    let denied = fake
+        .wait_for(
+            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+            WAIT,
+        )
+        .await
+        .expect("denied reply");
+    assert_eq!(
+        denied.pointer("/content"),
+        Some(&json!("You are not allowed to use admin commands."))
+    );
+    assert_eq!(
+        denied
+            .pointer("/flags")
+            .and_then(Value::as_u64)
+            .map(|f| f & 64),
+        Some(64),
+        "ephemeral"
+    );
+    assert!(sim.stats().commands.iter().all(|c| c != "say hi"));
+    let admin = Actor::user(8).named("admin").roles(&[ADMIN_ROLE]);
+    let sent = fake
+        .send_command(
+            "rcon",
+            json!([opt("server", "eu-dm"), opt("command", "kick \"Nobody\"")]),
+            &admin,
+        )
+        .await;
+    let allowed = fake
+        .wait_for(
+            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+            WAIT,
+        )
+        .await
+        .expect("admin reply");
+    assert!(
+        content(&allowed).contains("Player not found"),
+        "{}",
+        content(&allowed)
+    );
+    assert!(sim.stats().commands.iter().any(|c| c == "kick \"Nobody\""));
+    let store = bman::app::open_store(&bman.settings).unwrap();
+    let audit = store.audit_log(10).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!((audit[0].user_id, audit[0].allowed), (8, true));
+    assert_eq!((audit[1].user_id, audit[1].allowed), (7, false));
+
+    // Discord to game: only relay users' messages in the bridged channel.
+    fake.send_message_create(CHAT, 9, &[], "ignored").await;
+    fake.send_message_create(CHAT, 10, &[RELAY_ROLE], "hello \"all\"")
+        .await;
+    assert!(
+        sim.wait_until(
+            |s| s
+                .commands
+                .iter()
+                .any(|c| c.starts_with("say \"[Discord]") && c.ends_with(": hello 'all'\"")),
+            WAIT
+        )
+        .await,
+        "{:?}",
+        sim.stats().commands
+    );
+    assert!(!sim.stats().commands.iter().any(|c| c.contains("ignored")));
+
+    bman.stop().await;
+    sim.shutdown().await;
+}
