@@ -153,17 +153,26 @@ async fn send(http: &serenity::Http, channel_id: u64, text: &str) {
             Err(e) => e,
         };
         if is_rate_limited(&error) {
-            warn!(channel_id, "Discord rate limit (429); waiting {rate_limited_wait:?}");
+            warn!(
+                channel_id,
+                "Discord rate limit (429); waiting {rate_limited_wait:?}"
+            );
             tokio::time::sleep(rate_limited_wait).await;
             rate_limited_wait = (rate_limited_wait * 2).min(Duration::from_secs(60));
             continue;
         }
         failures += 1;
         if failures == ATTEMPTS {
-            warn!(channel_id, "posting to Discord failed ({error}); message dropped");
+            warn!(
+                channel_id,
+                "posting to Discord failed ({error}); message dropped"
+            );
             return;
         }
-        warn!(channel_id, "posting to Discord failed ({error}); retrying in {delay:?}");
+        warn!(
+            channel_id,
+            "posting to Discord failed ({error}); retrying in {delay:?}"
+        );
         tokio::time::sleep(delay).await;
         delay *= 4;
     }
