@@ -39,7 +39,8 @@ impl Running {
     }
 }
 
-async fn start_bman(dir: &std::path::Path, fake: &FakeDiscord, sim: &SimHandle) -> Running {
+/// Starts bman with its Discord REST calls going to `discord_api`.
+async fn start_bman(dir: &std::path::Path, discord_api: String, sim: &SimHandle) -> Running {
     let mut settings = common::settings(&[("eu-dm", Mode::Dm, sim.local_addr().port(), "pw")], dir);
     settings.discord = DiscordSettings {
         guild_id: Some(GUILD_ID),
@@ -51,7 +52,7 @@ async fn start_bman(dir: &std::path::Path, fake: &FakeDiscord, sim: &SimHandle) 
         ..DiscordSettings::default()
     };
     settings.discord_token = Some(Secret::new("test-token"));
-    settings.discord_api_proxy = Some(fake.url());
+    settings.discord_api_proxy = Some(discord_api);
     let (stop, stopped) = oneshot::channel();
     let run_settings = settings.clone();
     let task = tokio::spawn(async move {
@@ -100,7 +101,7 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
     ))
     .await
     .unwrap();
-    let bman = start_bman(dir.path(), &fake, &sim).await;
+    let bman = start_bman(dir.path(), fake.url(), &sim).await;
 
     // The match result: one POST to the announcement channel, mentions off.
     let result = fake
@@ -224,7 +225,7 @@ async fn slash_commands_buttons_and_relay_through_poise() {
     ))
     .await
     .unwrap();
-    let bman = start_bman(dir.path(), &fake, &sim).await;
+    let bman = start_bman(dir.path(), fake.url(), &sim).await;
     assert!(
         fake.ready(WAIT).await,
         "the bot logs in to the fake gateway"
@@ -463,5 +464,29 @@ async fn slash_commands_buttons_and_relay_through_poise() {
     assert!(!sim.stats().commands.iter().any(|c| c.contains("ignored")));
 
     bman.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_goes_on_when_discord_is_unreachable() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let opts = common::sim_opts(Mode::Dm, &["--matches", "1", "--rate", "0", "--seed", "5"]);
+    let events = common::scenario_events(&opts).len();
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let bman = start_bman(dir.path(), format!("http://127.0.0.1:{closed_port}"), &sim).await;
+    common::wait_journaled(dir.path(), "eu-dm", events).await;
+    let started = std::time::Instant::now();
+    let settings = bman.settings.clone();
+    bman.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(5), "stops in time");
+    let store = bman::app::open_store(&settings).unwrap();
+    assert!(
+        store.next_seq().unwrap() > 10,
+        "the match was recorded without Discord"
+    );
     sim.shutdown().await;
 }
