@@ -189,7 +189,7 @@ async fn requests_get_their_replies() {
         "multi-line commands are refused"
     );
     let commands = sim.stats().commands;
-    assert_eq!(commands, vec!["say \"hi'; kick 'all\"".to_string()]);
+    assert_eq!(commands, vec!["say \"hi', kick 'all\"".to_string()]);
     stop(ingest, recorder).await;
     assert!(matches!(
         handle.scoreboard().await,
