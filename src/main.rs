@@ -270,7 +270,23 @@ async fn run(config: &std::path::Path) -> Result<(), String> {
     }
     info!("journal: {}", settings.journal_dir.display());
     if settings.discord_token.is_none() {
-        warn!("DISCORD_TOKEN is not set: the Discord bot is off, recording only. Put DISCORD_TOKEN=... in .env to enable it.");
+        warn!("DISCORD_TOKEN is not set: the Discord bot is off, recording only. Put DISCORD_TOKEN=... in .env to enable it (README: Discord setup).");
+    } else {
+        let d = &settings.discord;
+        let announce_anywhere = d.announce_channel_id.is_some()
+            || settings
+                .servers
+                .iter()
+                .any(|s| s.announce_channel_id.is_some());
+        if !announce_anywhere {
+            warn!("[discord] announce_channel_id is not set: match results and wave milestones only go to the log");
+        }
+        if d.admin_role_ids.is_empty() && d.admin_user_ids.is_empty() {
+            warn!("[discord] admin_role_ids and admin_user_ids are empty: /rcon, /say, /kick and /ban are denied to everyone");
+        }
+        if d.guild_id.is_none() {
+            info!("[discord] guild_id is not set: slash commands are registered globally and can take up to an hour to appear");
+        }
     }
     bman::app::run(&settings, shutdown_signal())
         .await
