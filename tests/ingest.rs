@@ -207,7 +207,17 @@ async fn server_shutdown_ends_the_session() {
         &[("dm", Mode::Dm, sim.local_addr().port(), "pw")],
         dir.path(),
     );
-    let (ingest, recorder) = start(&settings).await;
+    // Slow reconnects, so the reason the session ended is still the latest
+    // status when the test reads it (a fast retry would replace it).
+    let recorder = bman::app::Recorder::start(bman::app::open_store(&settings).unwrap(), &settings);
+    let policy = bman::rcon::supervisor::RetryPolicy {
+        min: Duration::from_secs(30),
+        max: Duration::from_secs(30),
+        ..fast_retry()
+    };
+    let ingest = bman::app::Ingest::start(&settings, &recorder, policy, Vec::new())
+        .await
+        .unwrap();
     let handle = ingest.handles[0].clone();
     wait_for("login", || handle.status().is_connected()).await;
     sim.shutdown().await;
