@@ -211,7 +211,7 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
     };
     Ok(Reply {
         embed: Some(Embed {
-            title: profile.player.name.clone(),
+            title: escape(&profile.player.name),
             description: String::new(),
             fields,
             show_image: image.is_some(),
