@@ -6,6 +6,8 @@
 //! event is still usable. Only a payload that is not a JSON object is an error.
 //! Unknown event ids are kept as [`Event::Unknown`].
 
+mod scan;
+
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -43,7 +45,7 @@ impl Profile {
 /// splits the object into keys and value texts, and a value is decoded when
 /// (and as) it is asked for, instead of building a `serde_json::Value` tree
 /// that allocates for every key and value.
-pub struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+pub struct Fields<'a>(Vec<scan::Field<'a>>);
 
 /// Why a text is not a JSON object.
 #[derive(Debug)]
@@ -53,25 +55,23 @@ pub enum ObjectError {
 }
 
 impl<'a> Fields<'a> {
-    /// Splits a JSON object into its fields, in one pass over the text.
+    /// Splits a JSON object into its fields, in one pass over the text: the
+    /// scanner for the objects the game sends, serde_json for anything else
+    /// (so odd input is accepted, rejected and explained as serde_json does).
     pub fn parse(json: &'a str) -> Result<Fields<'a>, ObjectError> {
-        match serde_json::from_str::<RawObject>(json) {
-            Ok(object) => Ok(Fields(object.0)),
-            // Only on failure: tell "valid JSON, but not an object" from "not JSON".
-            Err(e) => match serde_json::from_str::<serde::de::IgnoredAny>(json) {
-                Ok(_) => Err(ObjectError::NotObject),
-                Err(_) => Err(ObjectError::NotJson(e)),
-            },
+        match scan::object(json) {
+            Some(fields) => Ok(Fields(fields)),
+            None => serde_object(json).map(Fields),
         }
     }
 
     /// The raw JSON text of a field (the last one, if a key repeats).
-    pub fn raw(&self, key: &str) -> Option<&'a RawValue> {
+    pub fn raw(&self, key: &str) -> Option<&'a str> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
-    /// Every field, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a RawValue)> {
+    /// Every field, in order, with its value's raw JSON text.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &'a str)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), *v))
     }
 
@@ -101,16 +101,16 @@ impl<'a> Fields<'a> {
     /// A `Profile`-type field in any of its forms; `store_key` names the
     /// separate store field used with plain ids (usually `"Store"`).
     pub fn profile(&self, key: &str, store_key: &str) -> Option<Profile> {
-        profile_of(self.raw(key)?, self.i32(store_key))
+        profile_of(self.raw(key)?, || self.i32(store_key))
     }
 }
 
-fn str_of(raw: &RawValue) -> Option<String> {
+fn str_of(raw: &str) -> Option<String> {
     raw_text(raw).filter(|s| !s.is_empty()).map(Cow::into_owned)
 }
 
-fn f64_of(raw: &RawValue) -> Option<f64> {
-    let v: f64 = match raw_text(raw)?.trim() {
+fn f64_of(raw: &str) -> Option<f64> {
+    let v: f64 = match trim(&raw_text(raw)?) {
         "true" => 1.0,
         "false" => 0.0,
         t => t.parse().ok()?,
@@ -118,33 +118,68 @@ fn f64_of(raw: &RawValue) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
-fn i64_of(raw: &RawValue) -> Option<i64> {
-    match raw_text(raw)?.trim() {
+fn i64_of(raw: &str) -> Option<i64> {
+    i64_of_text(&raw_text(raw)?)
+}
+
+/// [`i64_of`] for a scalar's text.
+fn i64_of_text(text: &str) -> Option<i64> {
+    match trim(text) {
         "true" => Some(1),
         "false" => Some(0),
         t => t.parse().ok().or_else(|| whole(t.parse().ok()?)),
     }
 }
 
-fn i32_of(raw: &RawValue) -> Option<i32> {
+fn i32_of(raw: &str) -> Option<i32> {
     i64_of(raw).and_then(|v| i32::try_from(v).ok())
 }
 
-fn flag_of(raw: &RawValue) -> bool {
-    raw_text(raw).is_some_and(|t| match t.trim() {
+fn flag_of(raw: &str) -> bool {
+    raw_text(raw).is_some_and(|t| match trim(&t) {
         "true" | "True" | "TRUE" => true,
         t => t.parse::<f64>().is_ok_and(|v| v != 0.0),
     })
 }
 
 /// A profile from an object, a JSON-encoded object, or a plain id (whose
-/// store comes from a separate field, 0 when absent).
-fn profile_of(raw: &RawValue, separate_store: Option<i32>) -> Option<Profile> {
-    if raw.get().starts_with('{') {
-        return profile_from_object(&Fields::parse(raw.get()).ok()?);
+/// store comes from a separate field, 0 when absent; looked up only then).
+fn profile_of(raw: &str, separate_store: impl FnOnce() -> Option<i32>) -> Option<Profile> {
+    usual_profile(raw).or_else(|| any_profile(raw, separate_store))
+}
+
+/// The form the game nearly always sends,
+/// `"{\"ProfileID\":\"<id>\",\"StoreID\":\"<store>\"}"` (or `Store`), read in
+/// place: [`any_profile`] would unescape it and parse it as a second object,
+/// which made profiles a third of the decoding cost. `None` for anything
+/// else ([`any_profile`] then decides).
+fn usual_profile(raw: &str) -> Option<Profile> {
+    let rest = raw.strip_prefix(r#""{\"ProfileID\":\""#)?;
+    let (id, rest) = rest.split_once(r#"\""#)?;
+    let rest = rest
+        .strip_prefix(r#",\"StoreID\":\""#)
+        .or_else(|| rest.strip_prefix(r#",\"Store\":\""#))?;
+    let store = rest.strip_suffix(r#"\"}""#)?;
+    // Without a backslash in them, id and store need no unescaping, and the
+    // `\"`s around them really are the quotes of the inner object.
+    if id.is_empty() || id.contains('\\') || store.contains('\\') {
+        return None;
+    }
+    Some(Profile {
+        store: i64_of_text(store)
+            .and_then(|s| i32::try_from(s).ok())
+            .unwrap_or(0),
+        id: id.to_owned(),
+    })
+}
+
+/// [`profile_of`] for every form.
+fn any_profile(raw: &str, separate_store: impl FnOnce() -> Option<i32>) -> Option<Profile> {
+    if raw.starts_with('{') {
+        return profile_from_object(&Fields::parse(raw).ok()?);
     }
     let text = raw_text(raw)?;
-    let text = text.trim();
+    let text = trim(&text);
     if text.is_empty() {
         return None;
     }
@@ -152,24 +187,27 @@ fn profile_of(raw: &RawValue, separate_store: Option<i32>) -> Option<Profile> {
         return profile_from_object(&Fields::parse(text).ok()?);
     }
     Some(Profile {
-        store: separate_store.unwrap_or(0),
+        store: separate_store().unwrap_or(0),
         id: text.to_string(),
     })
 }
 
 /// A scalar's text: strings unescaped, numbers and bools as written; `None`
 /// for null, objects and arrays.
-fn raw_text(raw: &RawValue) -> Option<Cow<'_, str>> {
-    let text = raw.get();
-    match text.as_bytes().first()? {
-        // Most game strings have no escapes: borrow them without a parser
-        // (serde_json has already checked the string is well formed).
-        b'"' if !text.contains('\\') => text.get(1..text.len() - 1).map(Cow::Borrowed),
-        b'"' => serde_json::from_str::<BorrowedOrOwned>(text)
-            .ok()
-            .map(|s| s.0),
+fn raw_text(raw: &str) -> Option<Cow<'_, str>> {
+    match raw.as_bytes().first()? {
+        b'"' => {
+            // The string is well formed (Fields::parse checked it): most game
+            // strings have no escapes and are borrowed as they are.
+            let contents = raw.get(1..raw.len() - 1)?;
+            if contents.contains('\\') {
+                scan::unescape(contents).map(Cow::Owned)
+            } else {
+                Some(Cow::Borrowed(contents))
+            }
+        }
         b'{' | b'[' | b'n' => None,
-        _ => Some(Cow::Borrowed(text)),
+        _ => Some(Cow::Borrowed(raw)),
     }
 }
 
@@ -195,8 +233,21 @@ impl<'de> serde::Deserialize<'de> for BorrowedOrOwned<'de> {
     }
 }
 
-/// A JSON object as (key, raw value) pairs, in order.
-struct RawObject<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// [`Fields::parse`] for what the scanner leaves alone: serde_json splits
+/// the object, or says why the text is not one.
+fn serde_object(json: &str) -> Result<Vec<scan::Field<'_>>, ObjectError> {
+    match serde_json::from_str::<RawObject>(json) {
+        Ok(object) => Ok(object.0),
+        // Only on failure: tell "valid JSON, but not an object" from "not JSON".
+        Err(e) => match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+            Ok(_) => Err(ObjectError::NotObject),
+            Err(_) => Err(ObjectError::NotJson(e)),
+        },
+    }
+}
+
+/// A JSON object as (key, raw value text) pairs, in order.
+struct RawObject<'a>(Vec<scan::Field<'a>>);
 
 impl<'de> serde::Deserialize<'de> for RawObject<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -214,12 +265,22 @@ impl<'de> serde::Deserialize<'de> for RawObject<'de> {
                 while let Some((key, value)) =
                     map.next_entry::<BorrowedOrOwned<'de>, &'de RawValue>()?
                 {
-                    fields.push((key.0, value));
+                    fields.push((key.0, value.get()));
                 }
                 Ok(RawObject(fields))
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// `str::trim`, skipping its Unicode-aware scan for the usual value with
+/// no white space at either end (no Unicode space starts or ends with an
+/// ASCII graphic byte).
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
     }
 }
 
@@ -283,7 +344,7 @@ impl PlayerData {
                 _ => {}
             }
         }
-        p.profile = profile.and_then(|raw| profile_of(raw, store));
+        p.profile = profile.and_then(|raw| profile_of(raw, || store));
         p
     }
 
@@ -295,7 +356,7 @@ impl PlayerData {
             .filter_map(|(key, value)| {
                 let slot_text = key.strip_prefix("PlayerData")?;
                 let text = raw_text(value).filter(|t| t.starts_with('{'));
-                let json = text.as_deref().unwrap_or(value.get());
+                let json = text.as_deref().unwrap_or(value);
                 let mut data = PlayerData::decode(&Fields::parse(json).ok()?);
                 if data.slot.is_none() {
                     data.slot = slot_text.parse().ok();
@@ -827,7 +888,9 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
 
 #[cfg(test)]
 mod tests {
+    use super::scan::tests::{mutated, sim_event};
     use super::*;
+    use proptest::prelude::*;
 
     fn ev(id: u16, json: &str) -> Event {
         decode(id, json).unwrap().event
@@ -975,5 +1038,33 @@ mod tests {
         };
         assert_eq!(slot, Some(-1));
         assert_eq!(message, "@everyone \"└┐ **x**\n");
+    }
+
+    /// Inner profile objects in the usual shape, with ids and stores that
+    /// need escaping or trimming, or are not numbers.
+    fn profile_object() -> impl Strategy<Value = String> {
+        let text = "[0-9 a\"\\\\é{}\t]{0,6}";
+        let key = prop::sample::select(&["StoreID", "Store", "Profile"][..]);
+        (text, key, text).prop_map(|(id, key, store)| {
+            serde_json::json!({ "ProfileID": id, key: store }).to_string()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn usual_profiles_decode_as_any_profile(inner in mutated(profile_object())) {
+            let raw = serde_json::to_string(&inner).unwrap();
+            prop_assert_eq!(profile_of(&raw, || Some(7)), any_profile(&raw, || Some(7)), "{}", raw);
+        }
+
+        #[test]
+        fn any_text_decodes_without_panic(id in 0u16..70, json in any::<String>()) {
+            let _ = decode(id, &json);
+        }
+
+        #[test]
+        fn mutated_events_decode_without_panic(id in 0u16..70, json in mutated(sim_event())) {
+            let _ = decode(id, &json);
+        }
     }
 }
