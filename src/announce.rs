@@ -171,11 +171,15 @@ impl MatchAnnouncer {
             ));
         }
         if wave.wave > self.record && !wave.players.is_empty() {
+            // The community's first waves set the record quietly: "record,
+            // wave 1!" on a new store would be noise, not news.
+            if self.record > 0 {
+                texts.push(format!(
+                    "{server}: new survival record, wave {}!",
+                    wave.wave
+                ));
+            }
             self.record = wave.wave;
-            texts.push(format!(
-                "{server}: new survival record, wave {}!",
-                wave.wave
-            ));
         }
         texts
     }
@@ -339,6 +343,15 @@ mod tests {
         assert!(
             a.wave_texts("s1", &wave(9, 0)).is_empty(),
             "nobody reached it"
+        );
+        let mut fresh = MatchAnnouncer::new(5, 0);
+        assert!(
+            fresh.wave_texts("s1", &wave(1, 2)).is_empty(),
+            "the first record is quiet"
+        );
+        assert_eq!(
+            fresh.wave_texts("s1", &wave(2, 2)),
+            ["s1: new survival record, wave 2!"]
         );
     }
 }

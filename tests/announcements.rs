@@ -94,3 +94,68 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
     common::stop(ingest, recorder).await;
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survival_milestones_records_and_results_are_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(Mode::Svl, &["--matches", "2", "--rate", "0", "--seed", "1"]);
+    let events = common::scenario_events(&opts);
+    let waves: Vec<i64> = events
+        .iter()
+        .filter(|e| e.id == 30)
+        .map(|e| {
+            let v: Value = serde_json::from_str(&e.json).unwrap();
+            match &v["WaveNumber"] {
+                Value::String(s) => s.parse().unwrap(),
+                other => other.as_i64().unwrap(),
+            }
+        })
+        .collect();
+    let matches = events.iter().filter(|e| e.id == 27).count();
+    // Expected from the game's own events: a milestone every 5 waves, and a
+    // record for each wave above the best before it (the first best is quiet).
+    let mut expected: Vec<String> = Vec::new();
+    let mut best = 0;
+    for &wave in &waves {
+        if wave % 5 == 0 {
+            expected.push(format!("svl: wave {wave} reached"));
+        }
+        if wave > best {
+            if best > 0 {
+                expected.push(format!("svl: new survival record, wave {wave}!"));
+            }
+            best = wave;
+        }
+    }
+    assert!(
+        expected.iter().any(|e| e.contains("reached")),
+        "the scenario reaches wave 5"
+    );
+
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let settings = common::settings(
+        &[("svl", Mode::Svl, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
+    let (ingest, recorder) = common::start(&settings).await;
+    let mut bus = ingest.context.subscribe();
+    let mut texts: Vec<String> = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while texts.iter().filter(|t| t.contains("reached wave")).count() < matches {
+        let a = tokio::time::timeout_at(deadline, bus.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{matches} results within 30 s; have {texts:?}"))
+            .unwrap();
+        if a.topic == Topic::Results {
+            texts.push(a.text);
+        }
+    }
+    let waves_announced: Vec<String> = texts
+        .iter()
+        .filter(|t| !t.contains("reached wave"))
+        .map(|t| t.split(" with ").next().unwrap().to_string())
+        .collect();
+    assert_eq!(waves_announced, expected);
+    common::stop(ingest, recorder).await;
+    sim.shutdown().await;
+}
