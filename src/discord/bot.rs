@@ -187,31 +187,20 @@ async fn servers(ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Who invoked a command, with the roles the interaction reports (no cache
+/// or HTTP lookup needed).
 fn caller_of(ctx: Ctx<'_>) -> Caller {
     let author = ctx.author();
+    let member = match ctx {
+        poise::Context::Application(app) => app.interaction.member.as_deref(),
+        poise::Context::Prefix(_) => None,
+    };
     Caller {
         user_id: author.id.get(),
         user_name: author.name.clone(),
-        role_ids: ctx
-            .author_member_roles()
-            .map(|roles| roles.iter().map(|r| r.get()).collect())
+        role_ids: member
+            .map(|m| m.roles.iter().map(|r| r.get()).collect())
             .unwrap_or_default(),
-    }
-}
-
-trait MemberRoles {
-    fn author_member_roles(&self) -> Option<Vec<serenity::RoleId>>;
-}
-
-impl MemberRoles for Ctx<'_> {
-    /// The caller's roles as the interaction reports them (no cache or HTTP).
-    fn author_member_roles(&self) -> Option<Vec<serenity::RoleId>> {
-        match self {
-            poise::Context::Application(app) => {
-                app.interaction.member.as_ref().map(|m| m.roles.clone())
-            }
-            poise::Context::Prefix(p) => p.msg.member.as_ref().map(|m| m.roles.clone()),
-        }
     }
 }
 
