@@ -20,6 +20,8 @@ const ANNOUNCE: u64 = 42;
 const CHAT: u64 = 43;
 const ADMIN_ROLE: u64 = 111;
 const RELAY_ROLE: u64 = 555;
+/// The privileged gateway intent for reading message content.
+const MESSAGE_CONTENT: u64 = 1 << 15;
 
 /// bman running with the bot, and how to stop it.
 struct Running {
@@ -280,12 +282,10 @@ async fn slash_commands_buttons_and_relay_through_poise() {
         "Manage Server as a second layer"
     );
     let identify = fake.identify().expect("IDENTIFY sent");
-    let intents = identify["d"]["intents"]
-        .as_u64()
-        .unwrap_or_else(|| identify["intents"].as_u64().unwrap());
+    let intents = identify["intents"].as_u64().unwrap();
     assert_eq!(
-        intents & (1 << 15),
-        1 << 15,
+        intents & MESSAGE_CONTENT,
+        MESSAGE_CONTENT,
         "message content only because a chat channel is set"
     );
     // Wait until the match is committed and announced, so the store has players.
@@ -488,5 +488,41 @@ async fn recording_goes_on_when_discord_is_unreachable() {
         store.next_seq().unwrap() > 10,
         "the match was recorded without Discord"
     );
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_message_content_intent_turns_off_only_the_relay_from_discord() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let sim = bman::sim::serve(common::sim_opts(
+        Mode::Dm,
+        &["--matches", "1", "--rate", "0"],
+    ))
+    .await
+    .unwrap();
+    let bman = start_bman(dir.path(), fake.url(), &sim).await;
+    assert!(fake.ready(WAIT).await);
+    let intents = |identify: Value| identify["intents"].as_u64().unwrap();
+    assert_ne!(intents(fake.identify().unwrap()) & MESSAGE_CONTENT, 0);
+    // What Discord does when the intent is not switched on for the application.
+    fake.close_gateway(4014);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while fake.connections() < 2 || !fake.ready(Duration::from_millis(100)).await {
+        assert!(tokio::time::Instant::now() < deadline, "the bot comes back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        intents(fake.identify().unwrap()) & MESSAGE_CONTENT,
+        0,
+        "without the intent"
+    );
+    // Commands still work.
+    let sent = fake
+        .send_command("leaderboard", json!([opt("mode", 0)]), &Actor::user(7))
+        .await;
+    let reply = fake.wait_reply(&sent, WAIT).await.expect("a reply");
+    assert_eq!(reply.pointer("/type"), Some(&json!(4)));
+    bman.stop().await;
     sim.shutdown().await;
 }

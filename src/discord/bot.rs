@@ -401,7 +401,8 @@ pub fn http_client(token: &str, proxy: Option<&str>) -> serenity::Http {
 
 /// A running bot.
 pub struct Bot {
-    shards: Arc<serenity::ShardManager>,
+    /// The live client's shards (replaced when the client is rebuilt).
+    shards: Arc<std::sync::Mutex<Arc<serenity::ShardManager>>>,
     client: JoinHandle<()>,
     forwarder: JoinHandle<()>,
     stop_outbox: CancellationToken,
@@ -414,27 +415,31 @@ pub struct Bot {
 #[error("the Discord bot could not start: {0}")]
 pub struct BotError(String);
 
-impl Bot {
-    /// Connects the bot with `token`, next to the running ingest of `app`.
-    pub async fn start(
-        settings: &Settings,
-        token: &str,
-        app: Arc<AppContext>,
-    ) -> Result<Bot, BotError> {
-        let routes = Routes::new(settings);
-        let http = http_client(token, settings.discord_api_proxy.as_deref());
+/// What a client is built from; kept so it can be built again.
+#[derive(Clone)]
+struct ClientSpec {
+    token: String,
+    proxy: Option<String>,
+    guild: Option<serenity::GuildId>,
+    app: Arc<AppContext>,
+    routes: Routes,
+    permissions: Permissions,
+}
+
+impl ClientSpec {
+    /// A serenity client with the poise framework; `read_messages` adds
+    /// the (privileged) intents the Discord-to-game relay needs.
+    async fn build(&self, read_messages: bool) -> Result<serenity::Client, BotError> {
         let mut intents = serenity::GatewayIntents::GUILDS;
-        if !routes.chat_channels().is_empty() {
-            // Reading what people write in the bridged channel needs the
-            // (privileged) message content intent; see the README.
+        if read_messages {
             intents |= serenity::GatewayIntents::GUILD_MESSAGES
                 | serenity::GatewayIntents::MESSAGE_CONTENT;
         }
-        let guild = settings.discord.guild_id.map(serenity::GuildId::new);
+        let guild = self.guild;
         let data = BotData {
-            app: app.clone(),
-            routes: routes.clone(),
-            permissions: Permissions::new(&settings.discord),
+            app: self.app.clone(),
+            routes: self.routes.clone(),
+            permissions: self.permissions.clone(),
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
@@ -466,19 +471,68 @@ impl Bot {
                 })
             })
             .build();
-        let mut client = serenity::ClientBuilder::new_with_http(http, intents)
+        let http = http_client(&self.token, self.proxy.as_deref());
+        serenity::ClientBuilder::new_with_http(http, intents)
             .framework(framework)
             .await
-            .map_err(|e| BotError(e.to_string()))?;
+            .map_err(|e| BotError(e.to_string()))
+    }
+}
+
+/// Runs the client until it stops. If Discord refuses the message content
+/// intent (not switched on for the application), the bot goes on without
+/// the Discord-to-game relay instead of going offline.
+async fn run_client(
+    mut client: serenity::Client,
+    spec: ClientSpec,
+    mut read_messages: bool,
+    shards: Arc<std::sync::Mutex<Arc<serenity::ShardManager>>>,
+) {
+    loop {
+        match client.start().await {
+            Ok(()) => return,
+            Err(serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents))
+                if read_messages => {}
+            Err(e) => {
+                error!("the Discord bot stopped: {e} (recording goes on)");
+                return;
+            }
+        }
+        warn!("Discord refused the Message Content intent: messages in the chat channel are not relayed to the game. Switch on \"Message Content Intent\" for the bot in the Discord developer portal and restart bman (README: Discord setup). Everything else keeps working.");
+        read_messages = false;
+        client = match spec.build(false).await {
+            Ok(client) => client,
+            Err(e) => {
+                error!("{e} (recording goes on)");
+                return;
+            }
+        };
+        *shards.lock().unwrap_or_else(|e| e.into_inner()) = client.shard_manager.clone();
+    }
+}
+
+impl Bot {
+    /// Connects the bot with `token`, next to the running ingest of `app`.
+    pub async fn start(
+        settings: &Settings,
+        token: &str,
+        app: Arc<AppContext>,
+    ) -> Result<Bot, BotError> {
+        let spec = ClientSpec {
+            token: token.to_string(),
+            proxy: settings.discord_api_proxy.clone(),
+            guild: settings.discord.guild_id.map(serenity::GuildId::new),
+            app: app.clone(),
+            routes: Routes::new(settings),
+            permissions: Permissions::new(&settings.discord),
+        };
+        let read_messages = !spec.routes.chat_channels().is_empty();
+        let client = spec.build(read_messages).await?;
         let stop_outbox = CancellationToken::new();
         let (outbox, sender) = Outbox::start(client.http.clone(), stop_outbox.clone());
-        let forwarder = forward_announcements(&app, routes, outbox);
-        let shards = client.shard_manager.clone();
-        let client = tokio::spawn(async move {
-            if let Err(e) = client.start().await {
-                error!("the Discord bot stopped: {e} (recording goes on)");
-            }
-        });
+        let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
+        let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
+        let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));
         Ok(Bot {
             shards,
             client,
@@ -494,7 +548,12 @@ impl Bot {
         self.forwarder.abort();
         self.stop_outbox.cancel();
         let _ = tokio::time::timeout(limit, self.sender).await;
-        self.shards.shutdown_all().await;
+        let shards = self
+            .shards
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        shards.shutdown_all().await;
         let _ = tokio::time::timeout(limit, self.client).await;
     }
 }
