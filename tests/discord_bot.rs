@@ -9,7 +9,7 @@ mod common;
 use bman::config::{DiscordSettings, Secret, Settings};
 use bman::mode::Mode;
 use bman::sim::SimHandle;
-use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, GUILD_ID};
+use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInteraction, GUILD_ID};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -74,6 +74,16 @@ async fn start_bman(dir: &std::path::Path, discord_api: String, sim: &SimHandle)
 fn posts_to(channel: u64) -> impl Fn(&Recorded) -> bool {
     let path = format!("/api/v10/channels/{channel}/messages");
     move |r: &Recorded| r.is("POST", &path) && !r.rate_limited
+}
+
+/// The follow-up message that answers a deferred interaction.
+async fn follow_up(fake: &FakeDiscord, sent: &SentInteraction, what: &str) -> Recorded {
+    fake.wait_for(
+        |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+        WAIT,
+    )
+    .await
+    .unwrap_or_else(|| panic!("no {what} after the defer"))
 }
 
 /// A message's content with the markdown escapes taken out again.
@@ -360,31 +370,19 @@ async fn slash_commands_buttons_and_relay_through_poise() {
         .await;
     let first = fake.wait_reply(&sent, WAIT).await.unwrap();
     assert_eq!(first.pointer("/type"), Some(&json!(5)), "deferred");
-    let follow_up = fake
-        .wait_for(
-            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
-            WAIT,
-        )
-        .await
-        .expect("the profile follows the defer");
-    assert!(follow_up.multipart);
-    assert_eq!(follow_up.files.len(), 1);
-    assert_eq!(follow_up.files[0].filename, "rating.png");
-    assert!(follow_up.files[0].bytes.starts_with(b"\x89PNG"));
+    let profile_reply = follow_up(&fake, &sent, "the profile follows the defer").await;
+    assert!(profile_reply.multipart);
+    assert_eq!(profile_reply.files.len(), 1);
+    assert_eq!(profile_reply.files[0].filename, "rating.png");
+    assert!(profile_reply.files[0].bytes.starts_with(b"\x89PNG"));
     assert_eq!(
-        follow_up.pointer("/embeds/0/image/url"),
+        profile_reply.pointer("/embeds/0/image/url"),
         Some(&json!("attachment://rating.png"))
     );
 
     // /servers lists the server as connected.
     let sent = fake.send_command("servers", json!([]), &member).await;
-    let servers = fake
-        .wait_for(
-            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
-            WAIT,
-        )
-        .await
-        .expect("servers reply");
+    let servers = follow_up(&fake, &sent, "servers reply").await;
     assert_eq!(
         servers.pointer("/embeds/0/fields/0/name"),
         Some(&json!("eu-dm (dm)"))
@@ -398,13 +396,7 @@ async fn slash_commands_buttons_and_relay_through_poise() {
             &member,
         )
         .await;
-    let denied = fake
-        .wait_for(
-            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
-            WAIT,
-        )
-        .await
-        .expect("denied reply");
+    let denied = follow_up(&fake, &sent, "denied reply").await;
     assert_eq!(
         denied.pointer("/content"),
         Some(&json!("You are not allowed to use admin commands."))
@@ -426,13 +418,7 @@ async fn slash_commands_buttons_and_relay_through_poise() {
             &admin,
         )
         .await;
-    let allowed = fake
-        .wait_for(
-            |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
-            WAIT,
-        )
-        .await
-        .expect("admin reply");
+    let allowed = follow_up(&fake, &sent, "admin reply").await;
     assert!(
         content(&allowed).contains("Player not found"),
         "{}",

@@ -12,6 +12,7 @@ use super::routes::Routes;
 use crate::config::Settings;
 use crate::handler::Context as AppContext;
 use crate::mode::Mode;
+use crate::store::{Store, StoreResult};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
@@ -56,6 +57,17 @@ impl From<ModeChoice> for Mode {
 /// Runs a synchronous store query off the async workers.
 async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
     Ok(tokio::task::spawn_blocking(job).await?)
+}
+
+/// Builds a reply from the store off the async workers and sends it.
+async fn send_from_store(
+    ctx: Ctx<'_>,
+    build: impl FnOnce(&dyn Store) -> StoreResult<Reply> + Send + 'static,
+) -> Result<(), Error> {
+    let store = ctx.data().app.store.clone();
+    let reply = blocking(move || build(store.as_ref())).await??;
+    ctx.send(to_poise(reply)).await?;
+    Ok(())
 }
 
 /// A [`Reply`] as poise sends it (mentions are off framework-wide).
@@ -139,12 +151,11 @@ async fn leaderboard(
     #[min = 1]
     page: Option<u32>,
 ) -> Result<(), Error> {
-    let store = ctx.data().app.store.clone();
     let page = page.unwrap_or(1) as usize;
-    let reply =
-        blocking(move || commands::leaderboard(store.as_ref(), mode.into(), page)).await??;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
+    send_from_store(ctx, move |store| {
+        commands::leaderboard(store, mode.into(), page)
+    })
+    .await
 }
 
 /// A player's rating in one mode or in every mode they played.
@@ -156,11 +167,10 @@ async fn rating(
     player: String,
     #[description = "Game mode (all when left out)"] mode: Option<ModeChoice>,
 ) -> Result<(), Error> {
-    let store = ctx.data().app.store.clone();
-    let reply =
-        blocking(move || commands::rating(store.as_ref(), &player, mode.map(Mode::from))).await??;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
+    send_from_store(ctx, move |store| {
+        commands::rating(store, &player, mode.map(Mode::from))
+    })
+    .await
 }
 
 /// A player's stats per mode, names, clan and rating history chart.
@@ -172,10 +182,7 @@ async fn profile(
     player: String,
 ) -> Result<(), Error> {
     ctx.defer().await?;
-    let store = ctx.data().app.store.clone();
-    let reply = blocking(move || commands::profile(store.as_ref(), &player)).await??;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
+    send_from_store(ctx, move |store| commands::profile(store, &player)).await
 }
 
 /// Every configured game server: connection, map, mode, players, scores.
