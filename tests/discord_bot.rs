@@ -76,6 +76,20 @@ fn posts_to(channel: u64) -> impl Fn(&Recorded) -> bool {
     move |r: &Recorded| r.is("POST", &path) && !r.rate_limited
 }
 
+/// A fake Discord, a simulator playing one deathmatch, and bman recording
+/// it with the bot on.
+async fn one_dm_match_with_the_bot(dir: &std::path::Path) -> (FakeDiscord, SimHandle, Running) {
+    let fake = FakeDiscord::start().await;
+    let sim = bman::sim::serve(common::sim_opts(
+        Mode::Dm,
+        &["--matches", "1", "--rate", "0", "--seed", "5"],
+    ))
+    .await
+    .unwrap();
+    let bman = start_bman(dir, fake.url(), &sim).await;
+    (fake, sim, bman)
+}
+
 /// The follow-up message that answers a deferred interaction.
 async fn follow_up(fake: &FakeDiscord, sent: &SentInteraction, what: &str) -> Recorded {
     fake.wait_for(
@@ -106,14 +120,7 @@ fn content(r: &Recorded) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakeDiscord::start().await;
-    let sim = bman::sim::serve(common::sim_opts(
-        Mode::Dm,
-        &["--matches", "1", "--rate", "0", "--seed", "5"],
-    ))
-    .await
-    .unwrap();
-    let bman = start_bman(dir.path(), fake.url(), &sim).await;
+    let (fake, sim, bman) = one_dm_match_with_the_bot(dir.path()).await;
 
     // The match result: one POST to the announcement channel, mentions off.
     let result = fake
@@ -230,14 +237,7 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slash_commands_buttons_and_relay_through_poise() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakeDiscord::start().await;
-    let sim = bman::sim::serve(common::sim_opts(
-        Mode::Dm,
-        &["--matches", "1", "--rate", "0", "--seed", "5"],
-    ))
-    .await
-    .unwrap();
-    let bman = start_bman(dir.path(), fake.url(), &sim).await;
+    let (fake, sim, bman) = one_dm_match_with_the_bot(dir.path()).await;
     assert!(
         fake.ready(WAIT).await,
         "the bot logs in to the fake gateway"
@@ -480,14 +480,7 @@ async fn recording_goes_on_when_discord_is_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_message_content_intent_turns_off_only_the_relay_from_discord() {
     let dir = tempfile::tempdir().unwrap();
-    let fake = FakeDiscord::start().await;
-    let sim = bman::sim::serve(common::sim_opts(
-        Mode::Dm,
-        &["--matches", "1", "--rate", "0"],
-    ))
-    .await
-    .unwrap();
-    let bman = start_bman(dir.path(), fake.url(), &sim).await;
+    let (fake, sim, bman) = one_dm_match_with_the_bot(dir.path()).await;
     assert!(fake.ready(WAIT).await);
     let intents = |identify: Value| identify["intents"].as_u64().unwrap();
     assert_ne!(intents(fake.identify().unwrap()) & MESSAGE_CONTENT, 0);
