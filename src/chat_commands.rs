@@ -10,7 +10,7 @@ use crate::handler::{Context, Delivery, Handler};
 use crate::mode::Mode;
 use crate::rcon::console_quote;
 use crate::store::{Fact, LeaderboardQuery, ModeStats, PlayerKey, Store, StoreResult};
-use crate::views::{lookup, Lookup};
+use crate::views::{clip, lookup, Lookup};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -132,16 +132,6 @@ pub fn reply(
 }
 
 /// Cuts `text` to at most `max` characters, marking the cut.
-fn fit(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    text.chars()
-        .take(max.saturating_sub(1))
-        .chain(std::iter::once('…'))
-        .collect()
-}
-
 /// The built-in chat command handler.
 pub struct ChatCommands {
     settings: ChatCommandSettings,
@@ -240,7 +230,7 @@ impl Handler for ChatCommands {
         };
         let line = format!(
             "say {}",
-            console_quote(&fit(&text, self.settings.max_reply_chars))
+            console_quote(&clip(&text, self.settings.max_reply_chars))
         );
         if let Err(e) = handle.command(&line).await {
             warn!(server = %server.name, "chat command reply not delivered: {e}");
@@ -268,8 +258,8 @@ mod tests {
 
     #[test]
     fn replies_fit_the_chat_line() {
-        assert_eq!(fit("short", 10), "short");
-        let long = fit(&"x".repeat(300), 120);
+        assert_eq!(clip("short", 10), "short");
+        let long = clip(&"x".repeat(300), 120);
         assert_eq!(long.chars().count(), 120);
         assert!(long.ends_with('…'));
     }

@@ -268,12 +268,14 @@ pub fn candidates_text(candidates: &[PlayerSummary]) -> String {
         .collect()
 }
 
-fn clip(s: &str, width: usize) -> String {
+/// Cuts `s` to at most `width` characters, marking a cut with `…` (tables,
+/// chat replies and Discord fields all have a width).
+pub fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {
         s.chars()
-            .take(width - 1)
+            .take(width.saturating_sub(1))
             .chain(std::iter::once('…'))
             .collect()
     }

@@ -3,12 +3,12 @@
 //! arguments are quoted so nothing can inject a second command, and every
 //! attempt — allowed or denied — is written to the store's audit log.
 
-use super::reply::{clip, escape, Reply};
+use super::reply::{escape, Reply};
 use crate::config::DiscordSettings;
 use crate::handler::Context;
 use crate::rcon::console_quote;
 use crate::store::AuditRecord;
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::views::clip;
 use tracing::{info, warn};
 
 /// Longest text `/say` (and the chat relay) sends to the game.
@@ -157,12 +157,6 @@ fn raw_command(command: &str) -> Result<String, String> {
     Ok(command.to_string())
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 /// Checks, runs and audits one admin action on `server`; the reply is ephemeral.
 pub async fn run(
     ctx: &Context,
@@ -177,7 +171,7 @@ pub async fn run(
         (true, execute(ctx, server, &action).await)
     };
     let record = AuditRecord {
-        time_ms: now_ms(),
+        time_ms: crate::pipeline::now_ms(),
         user_id: caller.user_id,
         user_name: caller.user_name.clone(),
         server: server.to_string(),

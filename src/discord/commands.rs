@@ -4,11 +4,11 @@
 //! are synchronous; the bot runs them on blocking threads.
 
 use super::chart::rating_chart;
-use super::reply::{clip, code_safe, escape, Button, Embed, Image, Reply};
+use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
 use crate::mode::Mode;
 use crate::rcon::ServerHandle;
 use crate::store::{LeaderboardQuery, PlayerProfile, Store, StoreResult};
-use crate::views::{self, Lookup};
+use crate::views::{self, clip, Lookup};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Rows per leaderboard page.

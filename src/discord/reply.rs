@@ -79,16 +79,6 @@ pub fn code_safe(text: &str) -> String {
     text.replace('`', "ʹ")
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut with `…`.
-pub fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,7 +93,5 @@ mod tests {
         assert!(e.contains("\\*\\*bold\\*\\*"), "{e}");
         assert_eq!(escape("└ plain"), "└ plain");
         assert_eq!(code_safe("a```b"), "aʹʹʹb");
-        assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(clip("abc", 4), "abc");
     }
 }

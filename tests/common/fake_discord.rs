@@ -1210,7 +1210,11 @@ fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<Value>) {
             inner.lock().messages.insert(msg_id(&m), m.clone());
             (200, Some(m))
         }
-        ("PATCH", ["channels", _, "messages", id]) => {
+        // A channel message edit, or a webhook (interaction follow-up) edit;
+        // `@original` is handled below.
+        ("PATCH", ["channels", _, "messages", id] | ["webhooks", _, _, "messages", id])
+            if *id != "@original" =>
+        {
             let id: u64 = id.parse().unwrap_or(0);
             let mut s = inner.lock();
             match s.messages.get_mut(&id) {
@@ -1261,17 +1265,6 @@ fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<Value>) {
             let m = m.clone();
             s.messages.insert(msg_id(&m), m.clone());
             (200, Some(m))
-        }
-        ("PATCH", ["webhooks", _, _, "messages", id]) => {
-            let id: u64 = id.parse().unwrap_or(0);
-            let mut s = inner.lock();
-            match s.messages.get_mut(&id) {
-                Some(m) => {
-                    merge_edit(inner, m, &body, rec);
-                    (200, Some(m.clone()))
-                }
-                None => not_found(),
-            }
         }
         ("DELETE", ["webhooks", ..]) => (204, None),
         ("POST", ["webhooks", _, token]) => {
