@@ -206,7 +206,8 @@ pub fn match_text(
     let map = m.map.as_deref().unwrap_or("an unknown map");
     let winner = match (mode, m.winner_team, m.winner_text.as_deref()) {
         (Mode::Svl, _, _) => format!("reached wave {}", m.last_wave.unwrap_or(0)),
-        (_, _, Some(text)) if !text.is_empty() => format!("{text} wins"),
+        // The game's own banner ("SHAIGRO WINS", "DRAW"), shown as it is.
+        (_, _, Some(text)) if !text.is_empty() => text.to_string(),
         (_, Some(0), _) => "a draw".to_string(),
         (_, Some(team @ (1 | 2)), _) => format!("{} wins", team_name(team)),
         _ => "no winner".to_string(),
@@ -279,7 +280,7 @@ pub struct RatingMove {
 
 /// The match's players whose stored rating changed during it, biggest gain first.
 pub fn rating_moves(store: &dyn Store, mode: Mode, m: &MatchFact) -> Vec<RatingMove> {
-    let (Some(started), false) = (m.started_ms, mode == Mode::Svl) else {
+    let (Some(started), false) = (m.started_ms, mode.is_coop()) else {
         return Vec::new();
     };
     let mut moves: Vec<RatingMove> = m

@@ -197,12 +197,17 @@ pub struct Recorder {
     writer_stopped: CancellationToken,
 }
 
+/// The configured rating parameters.
+pub fn rating_params(settings: &Settings) -> RatingParams {
+    RatingParams {
+        trueskill: settings.trueskill,
+        elo_k: settings.elo_k,
+    }
+}
+
 impl Recorder {
     pub fn start(store: Arc<dyn Store>, settings: &Settings) -> Recorder {
-        let params = RatingParams {
-            trueskill: settings.trueskill,
-            elo_k: settings.elo_k,
-        };
+        let params = rating_params(settings);
         let writer_stopped = CancellationToken::new();
         let (committed, _) = broadcast::channel(writer::COMMITTED_CAPACITY);
         let (writer, thread) = writer::spawn(
@@ -417,6 +422,22 @@ pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     ]
 }
 
+/// Removes bot players an earlier release stored (see [`crate::repair`]),
+/// saying what it did; silent when there is nothing to repair.
+fn repair_on_start(store: &dyn Store, settings: &Settings) -> Result<(), AppError> {
+    let report = crate::repair::repair_bots(store, rating_params(settings), &|_, _, _| {})?;
+    if !report.bots.is_empty() {
+        let facts: usize = report.rerated.iter().map(|(_, n)| n).sum();
+        info!(
+            "repaired the store: removed {} bots an earlier release recorded as players ({}) \
+             and recomputed every rating from {facts} stored facts without them",
+            report.bots.len(),
+            crate::repair::bot_list(&report.bots)
+        );
+    }
+    Ok(())
+}
+
 /// Opens the configured store.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     Ok(Arc::from(crate::store::open(
@@ -438,7 +459,9 @@ pub async fn run_with(
     handlers: Vec<Arc<dyn Handler>>,
     stop: impl Future<Output = ()>,
 ) -> Result<EventCounts, AppError> {
-    let recorder = Recorder::start(open_store(settings)?, settings);
+    let store = open_store(settings)?;
+    repair_on_start(store.as_ref(), settings)?;
+    let recorder = Recorder::start(store, settings);
     let ingest = Ingest::start(settings, &recorder, RetryPolicy::default(), handlers).await?;
     let bot = match &settings.discord_token {
         Some(token) => match Bot::start(settings, token.expose(), ingest.context.clone()).await {

@@ -54,6 +54,10 @@ impl Command {
 /// One player's line: rating, rank and K/D (survival: best wave and NPC kills).
 fn stats_line(name: &str, mode: Mode, stats: &ModeStats, rank: usize) -> String {
     match mode {
+        Mode::Zbr => format!(
+            "{name}: #{rank} in zbr, {} NPC kills, {} deaths, {} escapes, won {}/{}",
+            stats.npc_kills, stats.npc_deaths, stats.escapes, stats.wins, stats.matches
+        ),
         Mode::Svl => format!(
             "{name}: #{rank} in svl, best wave {}, {} NPC kills, {} deaths",
             stats.best_wave, stats.npc_kills, stats.npc_deaths
@@ -110,6 +114,12 @@ pub fn reply(
                 let entries: Vec<String> = rows
                     .iter()
                     .map(|r| match mode {
+                        Mode::Zbr => {
+                            format!(
+                                "{}. {} ({} kills)",
+                                r.rank, r.player.name, r.stats.npc_kills
+                            )
+                        }
                         Mode::Svl => {
                             format!("{}. {} (wave {})", r.rank, r.player.name, r.stats.best_wave)
                         }

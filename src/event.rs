@@ -12,7 +12,8 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// A player's identity across servers: (store, profile id).
-/// Store ids: 0 Steam, 1 Discord, 2 Itch.io, 3 GameJolt; -1 bots and NPCs.
+/// Store ids: 0 Steam, 1 Discord, 2 Itch.io, 3 GameJolt; -1 NPCs (and bots
+/// in the public docs). Real servers give bots Steam's store: see [`Profile::is_bot`].
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -24,9 +25,14 @@ pub struct Profile {
 impl Profile {
     pub const BOT_STORE: i32 = -1;
 
-    /// Bots and NPCs carry store -1; they are never rated.
+    /// Whether the profile itself marks a bot or an NPC: profile id
+    /// `bot<digits>` on any store (real bots are `{"ProfileID":"bot2",
+    /// "StoreID":"0"}`), store -1, or an empty id (NPCs). The slot-level signs
+    /// (`Bot "1"` in PlayerData, EnemyType/EnemyRank on spawn) are read by the
+    /// identity cache (`game::identity`), which is what decides "human" for
+    /// live events; this is the part a stored key can still be checked by.
     pub fn is_bot(&self) -> bool {
-        self.store == Self::BOT_STORE
+        self.store == Self::BOT_STORE || self.id.is_empty() || is_bot_id(&self.id)
     }
 
     pub fn store_name(&self) -> &'static str {
@@ -39,6 +45,12 @@ impl Profile {
             _ => "unknown store",
         }
     }
+}
+
+/// `bot` followed by one or more ASCII digits, as real servers name bots.
+fn is_bot_id(id: &str) -> bool {
+    id.strip_prefix("bot")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An event object's fields as borrowed raw JSON: parsing a frame only
@@ -484,6 +496,12 @@ pub enum Event {
         new_team: Option<i32>,
         autobalanced: bool,
     },
+    /// 9: real servers name the slot `ID` (the docs say `PlayerID`).
+    PlayerLevelUp {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+        level: Option<i64>,
+    },
     /// 12
     PlayerLoaded {
         slot: Option<i32>,
@@ -577,6 +595,16 @@ pub enum Event {
     WarmupStart,
     /// 41: answer with a ping packet.
     RconPing,
+    /// 55 zombrains_helicopter_player_boarded: a player escaped.
+    ZombrainsBoarded {
+        slot: Option<i32>,
+        profile: Option<Profile>,
+    },
+    /// 56 zombrains_end: players alive and dead at the end.
+    ZombrainsEnd {
+        alive: Option<i64>,
+        dead: Option<i64>,
+    },
     /// 42: slot -1 is the server itself; team 0 all, 1/2 team chat.
     ChatMessage {
         slot: Option<i32>,
@@ -659,7 +687,13 @@ pub fn event_name(id: u16) -> &'static str {
         42 => "chat_message",
         46 => "player_taunt",
         43..=49 => "survival_vice_or_mission",
-        50..=56 => "zombrains",
+        50 => "zombrains_revive",
+        51 => "zombrains_buy_weapon",
+        52 => "zombrains_begin",
+        53 => "zombrains_helicopter_arriving",
+        54 => "zombrains_helicopter_boarding",
+        55 => "zombrains_helicopter_player_boarded",
+        56 => "zombrains_end",
         57 => "game_over",
         58 => "server_empty",
         59 => "weaponsdeal_rankchange",
@@ -676,7 +710,7 @@ pub fn event_name(id: u16) -> &'static str {
 
 /// Ids whose only interesting content is the player who caused them.
 fn is_player_action(id: u16) -> bool {
-    matches!(id, 9 | 10 | 11 | 21..=26 | 43..=56 | 59..=62)
+    matches!(id, 10 | 11 | 21..=26 | 43..=51 | 59..=62)
 }
 
 /// Decodes one frame's JSON text.
@@ -717,7 +751,8 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             victim_profile: f.profile("VictimProfile", "VictimStore"),
             killer_profile: f.profile("KillerProfile", "KillerStore"),
             assister_profile: f.profile("AssisterProfile", "AssisterStore"),
-            weapon: f.str("KillerWeapon"),
+            // "-1": no weapon (the world, NPC attacks).
+            weapon: f.str("KillerWeapon").filter(|w| w != "-1"),
             headshot: f.flag("Headshot"),
             death_type: f.i64("DeathType"),
             teamkill: f.flag("Teamkill"),
@@ -734,6 +769,11 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             old_team: f.i32("OldTeam"),
             new_team: f.i32("NewTeam"),
             autobalanced: f.flag("Autobalanced"),
+        },
+        9 => Event::PlayerLevelUp {
+            slot: f.i32("ID").or_else(|| f.i32("PlayerID")),
+            profile: f.profile("Profile", "Store"),
+            level: f.i64("Level"),
         },
         12 => Event::PlayerLoaded {
             slot: f.i32("PlayerID"),
@@ -865,6 +905,14 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             message: f.str("Message").unwrap_or_default(),
             team: f.i32("Team"),
         },
+        55 => Event::ZombrainsBoarded {
+            slot: f.i32("PlayerID"),
+            profile: f.profile("Profile", "Store"),
+        },
+        56 => Event::ZombrainsEnd {
+            alive: f.i64("Alive"),
+            dead: f.i64("Dead"),
+        },
         id if is_player_action(id) => Event::PlayerAction {
             id,
             slot: f
@@ -876,7 +924,7 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
                 .or_else(|| f.profile("RepairerProfile", "RepairerStore"))
                 .or_else(|| f.profile("KillerProfile", "KillerStore")),
         },
-        15 | 28 | 37 | 38 | 40 | 58 | 63..=67 => Event::Notice { id },
+        15 | 28 | 37 | 38 | 40 | 52..=54 | 58 | 63..=67 => Event::Notice { id },
         id => Event::Unknown { id },
     };
     Ok(GameEvent {

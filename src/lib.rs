@@ -11,6 +11,7 @@
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
 //! - [`store`]: the `Store` trait, its models and the SQLite and MongoDB backends.
 //! - [`migrate`]: `bman migrate`, a whole store copied between backends.
+//! - [`repair`]: removes bots that earlier releases stored as players (run at start).
 //! - [`views`]: player lookup, leaderboard and profile output (CLI and bot).
 //! - [`handler`]: the extension point for code reacting to live events; [`chat_commands`]
 //!   and [`announce`] (match results, wave milestones) are built on it and the writer's feed.
@@ -35,6 +36,7 @@ pub mod pipeline;
 pub mod rater;
 pub mod ratings;
 pub mod rcon;
+pub mod repair;
 pub mod sim;
 pub mod store;
 pub mod views;

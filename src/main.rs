@@ -86,6 +86,9 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
+    /// Remove bots that earlier releases recorded as players and recompute
+    /// every rating without them (`bman run` does this by itself at start).
+    Repair,
     /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
     /// also imports an old bman-data database).
     Migrate {
@@ -150,6 +153,7 @@ fn main() -> ExitCode {
             Command::Profile { query, json } => profile(&cli.config, &query, json),
             Command::Audit { limit, json } => audit(&cli.config, limit, json),
             Command::Rerate { mode } => rerate(&cli.config, mode),
+            Command::Repair => repair(&cli.config),
             Command::Migrate { from, to } => migrate(&from, &to),
         }
     });
@@ -230,10 +234,7 @@ fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), Strin
 
 fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
     let (settings, store) = open_store(config)?;
-    let params = bman::rater::RatingParams {
-        trueskill: settings.trueskill,
-        elo_k: settings.elo_k,
-    };
+    let params = bman::app::rating_params(&settings);
     for mode in mode.map_or(Mode::ALL.to_vec(), |m| vec![m]) {
         let bar = progress_bar(0);
         let n = bman::rater::rerate(store.as_ref(), params, mode, &|done, total| {
@@ -244,6 +245,32 @@ fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
         bar.finish_and_clear();
         println!("{mode}: re-rated {n} facts");
     }
+    Ok(())
+}
+
+fn repair(config: &std::path::Path) -> Result<(), String> {
+    let (settings, store) = open_store(config)?;
+    let bar = progress_bar(0);
+    let report = bman::repair::repair_bots(
+        store.as_ref(),
+        bman::app::rating_params(&settings),
+        &|_, done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        },
+    )
+    .map_err(|e| format!("repair failed: {e}"))?;
+    bar.finish_and_clear();
+    if report.bots.is_empty() {
+        println!("nothing to repair: no bots are recorded as players");
+        return Ok(());
+    }
+    let facts: usize = report.rerated.iter().map(|(_, n)| n).sum();
+    println!(
+        "removed {} bots recorded as players ({}); recomputed every rating from {facts} facts",
+        report.bots.len(),
+        bman::repair::bot_list(&report.bots)
+    );
     Ok(())
 }
 

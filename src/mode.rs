@@ -1,4 +1,5 @@
-//! The four game modes bman rates, named as the original tool's `[bm]` keys.
+//! The game modes bman records, named as the original tool's `[bm]` keys
+//! (plus `zbr`, which the original tool did not know).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -27,10 +28,12 @@ pub enum Mode {
     Ctf,
     /// Survival: waves of NPCs, no skill rating.
     Svl,
+    /// Zombrains (GameModeID 3): co-op against zombies, no skill rating.
+    Zbr,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Dm, Mode::Tdm, Mode::Ctf, Mode::Svl];
+    pub const ALL: [Mode; 5] = [Mode::Dm, Mode::Tdm, Mode::Ctf, Mode::Svl, Mode::Zbr];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,7 +41,14 @@ impl Mode {
             Mode::Tdm => "tdm",
             Mode::Ctf => "ctf",
             Mode::Svl => "svl",
+            Mode::Zbr => "zbr",
         }
+    }
+
+    /// Co-op modes against NPCs (survival, zombrains): no skill rating, but
+    /// NPC kills, deaths, best wave and matches.
+    pub fn is_coop(self) -> bool {
+        matches!(self, Mode::Svl | Mode::Zbr)
     }
 
     /// Modes whose players have two teams.
@@ -60,6 +70,6 @@ impl FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown mode {s:?}; expected one of dm, tdm, ctf, svl"))
+            .ok_or_else(|| format!("unknown mode {s:?}; expected one of dm, tdm, ctf, svl, zbr"))
     }
 }

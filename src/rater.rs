@@ -121,7 +121,10 @@ impl Rater {
     pub fn apply(&mut self, record: &FactRecord) -> Vec<(PlayerKey, RatingChange)> {
         let (mode, t) = (record.mode, record.time_ms);
         let mut changes = Vec::new();
-        match &record.fact {
+        let Some(fact) = record.fact.humans_only() else {
+            return changes;
+        };
+        match &*fact {
             Fact::Kill(kill) => {
                 if kill.teamkill || kill.killer == kill.victim {
                     return changes;
@@ -150,7 +153,7 @@ impl Rater {
                             changes.push((key.clone(), self.set(key, mode, t, rating, elo)));
                         }
                     }
-                    Mode::Ctf | Mode::Svl => {}
+                    Mode::Ctf | Mode::Svl | Mode::Zbr => {}
                 }
             }
             Fact::Round(round) => {
@@ -187,8 +190,14 @@ impl Rater {
                 for p in &m.players {
                     let s = self.entry(&p.key, mode, t);
                     s.matches += 1;
-                    if mode == Mode::Svl {
+                    if mode.is_coop() {
                         s.games += 1;
+                    }
+                    // Zombrains: the humans win or lose together.
+                    match m.coop_won {
+                        Some(true) => s.wins += 1,
+                        Some(false) => s.losses += 1,
+                        None => {}
                     }
                     // Capture the flag decides wins per match (the original tool swapped these).
                     if mode == Mode::Ctf {
@@ -209,6 +218,7 @@ impl Rater {
             }
             Fact::NpcKill { player } => self.entry(player, mode, t).npc_kills += 1,
             Fact::NpcDeath { player } => self.entry(player, mode, t).npc_deaths += 1,
+            Fact::Escape { player } => self.entry(player, mode, t).escapes += 1,
             Fact::Chat(_) => {}
         }
         changes
@@ -329,6 +339,7 @@ mod tests {
                 winner_text: None,
                 players: vec![player("red", 1), player("blue", 2)],
                 last_wave: None,
+                coop_won: None,
             }),
         ));
         assert_eq!(

@@ -50,7 +50,7 @@ fn stats_json(mode: Mode, s: &ModeStats) -> serde_json::Map<String, Value> {
         "games": s.games, "kills": s.kills, "deaths": s.deaths,
         "wins": s.wins, "losses": s.losses, "draws": s.draws, "captures": s.captures,
         "best_wave": s.best_wave, "npc_kills": s.npc_kills, "npc_deaths": s.npc_deaths,
-        "matches": s.matches, "last_updated_ms": s.last_updated_ms,
+        "matches": s.matches, "escapes": s.escapes, "last_updated_ms": s.last_updated_ms,
     });
     match v {
         Value::Object(map) => map,
@@ -80,7 +80,27 @@ pub fn leaderboard_table(mode: Mode, rows: &[LeaderboardRow]) -> String {
         return format!("No {mode} players match (try --all).\n");
     }
     let mut out = String::new();
-    if mode == Mode::Svl {
+    if mode == Mode::Zbr {
+        out.push_str(&format!(
+            "{:>4}  {:<24} {:>9} {:>10} {:>7} {:>5} {:>7}\n",
+            "#", "name", "npc kills", "npc deaths", "escapes", "won", "matches"
+        ));
+        for r in rows {
+            let s = &r.stats;
+            out.push_str(&format!(
+                "{:>4}  {:<24} {:>9} {:>10} {:>7} {:>5} {:>7}\n",
+                r.rank,
+                clip(&r.player.name, 24),
+                s.npc_kills,
+                s.npc_deaths,
+                s.escapes,
+                s.wins,
+                s.matches
+            ));
+        }
+        return out;
+    }
+    if mode.is_coop() {
         out.push_str(&format!(
             "{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n",
             "#", "name", "best wave", "npc kills", "npc deaths", "matches"
@@ -132,6 +152,7 @@ pub fn profile_json(p: &PlayerProfile) -> Value {
         "color": p.color, "premium": p.premium, "hat": p.hat,
         "clan_id": p.clan_id, "clan_tag": p.clan_tag,
         "first_seen_ms": p.first_seen_ms, "last_seen_ms": p.last_seen_ms,
+        "level": p.level,
         "modes": p.modes.iter().map(|(mode, stats, rank)| {
             let mut obj = stats_json(*mode, stats);
             obj.insert("rank".into(), json!(rank));
@@ -151,9 +172,16 @@ pub fn profile_text(p: &PlayerProfile) -> String {
     if let Some(tag) = &p.clan_tag {
         out.push_str(&format!("clan: {tag}\n"));
     }
+    if let Some(level) = p.level {
+        out.push_str(&format!("level: {level}\n"));
+    }
     out.push_str(&format!("names: {}\n", p.names.join(", ")));
     for (mode, s, rank) in &p.modes {
         out.push_str(&match mode {
+            Mode::Zbr => format!(
+                "{mode}: #{rank}  npc kills {}  npc deaths {}  escapes {}  won {} of {} matches\n",
+                s.npc_kills, s.npc_deaths, s.escapes, s.wins, s.matches
+            ),
             Mode::Svl => format!(
                 "{mode}: #{rank}  best wave {}  npc kills {}  npc deaths {}  matches {}\n",
                 s.best_wave, s.npc_kills, s.npc_deaths, s.matches

@@ -72,6 +72,12 @@ impl Store for FlakyStore {
     fn export_players(&self) -> StoreResult<Vec<PlayerExport>> {
         self.inner.export_players()
     }
+    fn bot_players(&self) -> StoreResult<Vec<PlayerKey>> {
+        self.inner.bot_players()
+    }
+    fn remove_players(&self, keys: &[PlayerKey]) -> StoreResult<usize> {
+        self.inner.remove_players(keys)
+    }
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
         self.inner.checkpoints()
     }

@@ -128,6 +128,7 @@ fn stats(mu: f64, sigma: f64, games: i64, last_updated_ms: i64) -> ModeStats {
         npc_kills: 0,
         npc_deaths: 0,
         matches: 5,
+        escapes: 6,
         last_updated_ms,
     }
 }
@@ -261,6 +262,7 @@ fn check_player_merge(store: &dyn Store) {
         hat: Some("cap".into()),
         clan_id: Some("c1".into()),
         clan_tag: Some("[C]".into()),
+        level: Some(2656),
         seen_ms: 500,
     };
     apply(
@@ -292,6 +294,7 @@ fn check_player_merge(store: &dyn Store) {
                     ip: Some("10.0.0.1".into()),
                     color: Some("blue".into()),
                     hat: None,
+                    level: Some(2657),
                     seen_ms: 700,
                     ..full.clone()
                 },
@@ -323,6 +326,7 @@ fn check_player_merge(store: &dyn Store) {
     assert_eq!(p.clan_id.as_deref(), Some("c1"));
     assert_eq!(p.clan_tag.as_deref(), Some("[C]"));
     assert_eq!((p.first_seen_ms, p.last_seen_ms), (100, 900));
+    assert_eq!(p.level, Some(2657), "the latest level seen");
     assert!(p.modes.is_empty());
     assert_eq!(store.profile(&key("nobody")).unwrap(), None);
 
@@ -443,6 +447,7 @@ fn check_facts_round_trip(store: &dyn Store) {
                     deaths: None,
                     score: Some(-1),
                 }],
+                coop_won: Some(false),
                 last_wave: None,
             }),
             vec![],

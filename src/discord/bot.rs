@@ -41,6 +41,8 @@ pub enum ModeChoice {
     Ctf,
     #[name = "svl"]
     Svl,
+    #[name = "zbr"]
+    Zbr,
 }
 
 impl From<ModeChoice> for Mode {
@@ -50,6 +52,7 @@ impl From<ModeChoice> for Mode {
             ModeChoice::Tdm => Mode::Tdm,
             ModeChoice::Ctf => Mode::Ctf,
             ModeChoice::Svl => Mode::Svl,
+            ModeChoice::Zbr => Mode::Zbr,
         }
     }
 }

@@ -38,6 +38,7 @@ fn mode_color(mode: Mode) -> RGBColor {
         Mode::Tdm => RGBColor(60, 120, 220),
         Mode::Ctf => RGBColor(40, 160, 90),
         Mode::Svl => RGBColor(150, 90, 200),
+        Mode::Zbr => RGBColor(120, 140, 40),
     }
 }
 

@@ -113,6 +113,10 @@ fn find(store: &dyn Store, query: &str) -> StoreResult<Result<PlayerProfile, Rep
 /// "rating 21.30 (mu 27.1, σ 1.9) · elo 1532 · #4 · K/D 120/80 · W/L/D 9/4/0".
 fn mode_line(mode: Mode, s: &crate::store::ModeStats, rank: usize) -> String {
     match mode {
+        Mode::Zbr => format!(
+            "#{rank} · NPC kills {} · deaths {} · escapes {} · won {} of {} matches",
+            s.npc_kills, s.npc_deaths, s.escapes, s.wins, s.matches
+        ),
         Mode::Svl => format!(
             "#{rank} · best wave {} · NPC kills {} · deaths {} · matches {}",
             s.best_wave, s.npc_kills, s.npc_deaths, s.matches
@@ -180,6 +184,9 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
     if let Some(tag) = &profile.clan_tag {
         fields.push(("Clan".into(), escape(tag), true));
     }
+    if let Some(level) = profile.level {
+        fields.push(("Level".into(), level.to_string(), true));
+    }
     fields.push((
         "Platform".into(),
         format!("{} {}", key.store_name(), escape(&key.id)),
@@ -195,7 +202,7 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
         true,
     ));
     let mut histories = Vec::new();
-    for (mode, _, _) in profile.modes.iter().filter(|(m, _, _)| *m != Mode::Svl) {
+    for (mode, _, _) in profile.modes.iter().filter(|(m, _, _)| !m.is_coop()) {
         histories.push((*mode, store.rating_history(key, *mode)?));
     }
     let title = format!("{} — rating history", profile.player.name);

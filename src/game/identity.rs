@@ -15,32 +15,47 @@ use std::collections::{BTreeMap, BTreeSet};
 enum Who {
     /// Connected, but no profile seen yet: facts about it cannot be attributed.
     Unknown,
-    /// A bot or a survival NPC (store -1, `Bot` "1", or an enemy type/rank).
-    Bot,
+    /// A bot or an NPC, by any sign (see [`Who::from_signs`]), with the
+    /// profile it was seen with: a later event carrying that same profile is
+    /// the same bot, even when the profile alone looks human.
+    Bot(Option<Profile>),
     Human(PlayerKey),
 }
 
 impl Who {
-    /// A bot profile marks a bot; any other profile is a human.
-    fn from_profile(profile: &Profile) -> Who {
-        if profile.is_bot() {
-            Who::Bot
+    /// The one rule for "is this slot a human" (protocol.md, "What real
+    /// servers send"): a bot profile ([`Profile::is_bot`]: `bot<digits>`,
+    /// store -1, empty id), `Bot "1"` in PlayerData, or EnemyType/EnemyRank
+    /// on a spawn mark a bot or NPC; any other profile is a human.
+    fn from_signs(profile: &Profile, flagged_bot: bool) -> Who {
+        if flagged_bot || profile.is_bot() {
+            Who::Bot(Some(profile.clone()))
         } else {
             Who::Human(profile.clone())
         }
     }
 
     fn from_player_data(pd: &PlayerData) -> Option<Who> {
-        if pd.bot {
-            return Some(Who::Bot);
+        match &pd.profile {
+            Some(profile) => Some(Who::from_signs(profile, pd.bot)),
+            None if pd.bot => Some(Who::Bot(None)),
+            None => None,
         }
-        pd.profile.as_ref().map(Who::from_profile)
+    }
+
+    /// What `profile` in an event about this slot means, given what the slot
+    /// is known as: a known bot's own profile stays a bot.
+    fn with_profile(&self, profile: &Profile) -> Who {
+        match self {
+            Who::Bot(Some(known)) if known == profile => self.clone(),
+            _ => Who::from_signs(profile, false),
+        }
     }
 
     fn human(&self) -> Option<&PlayerKey> {
         match self {
             Who::Human(key) => Some(key),
-            Who::Unknown | Who::Bot => None,
+            Who::Unknown | Who::Bot(_) => None,
         }
     }
 }
@@ -90,7 +105,7 @@ impl Identity {
         profile: Option<&Profile>,
         seen_ms: i64,
     ) -> Option<PlayerSeen> {
-        let who = profile.map_or(Who::Unknown, Who::from_profile);
+        let who = profile.map_or(Who::Unknown, |p| Who::from_signs(p, false));
         let seen = who.human().map(|key| PlayerSeen {
             name: name.cloned(),
             ip: ip.cloned(),
@@ -116,7 +131,15 @@ impl Identity {
     /// changed hands unseen, so its name and team are forgotten.
     pub fn learn(&mut self, slot: i32, profile: Option<&Profile>) {
         let Some(profile) = profile else { return };
-        let who = Who::from_profile(profile);
+        self.learn_who(slot, profile, false);
+    }
+
+    /// [`Identity::learn`] with the event's own bot sign.
+    fn learn_who(&mut self, slot: i32, profile: &Profile, flagged_bot: bool) {
+        let who = match self.slots.get(&slot) {
+            Some(entry) if !flagged_bot => entry.who.with_profile(profile),
+            _ => Who::from_signs(profile, flagged_bot),
+        };
         match self.slots.get_mut(&slot) {
             Some(entry) if entry.who == who => {}
             Some(entry) if entry.who == Who::Unknown => entry.who = who,
@@ -133,8 +156,8 @@ impl Identity {
         }
     }
 
-    /// A spawn: NPCs are marked as bots whatever their profile says. Returns
-    /// the human who spawned, if it is one.
+    /// A spawn: NPCs (EnemyType/EnemyRank) are bots whatever their profile
+    /// says. Returns the human who spawned, if it is one.
     pub fn spawn(
         &mut self,
         slot: i32,
@@ -143,12 +166,20 @@ impl Identity {
         name: Option<&String>,
         team: Option<i32>,
     ) -> Option<PlayerKey> {
-        let profile = if npc {
-            Some(bot_profile())
-        } else {
-            profile.cloned()
-        };
-        self.learn(slot, profile.as_ref());
+        match profile {
+            Some(profile) => self.learn_who(slot, profile, npc),
+            None if npc => {
+                self.slots.insert(
+                    slot,
+                    Slot {
+                        who: Who::Bot(None),
+                        name: None,
+                        team: None,
+                    },
+                );
+            }
+            None => {}
+        }
         let entry = self.slots.entry(slot).or_insert(Slot {
             who: Who::Unknown,
             name: None,
@@ -221,15 +252,21 @@ impl Identity {
         if let (Some(slot), Some(_)) = (slot.filter(|s| *s >= 0), profile) {
             self.learn(slot, profile);
         }
-        match (profile, slot) {
-            (Some(p), _) if p.is_bot() => Actor::Bot,
-            (Some(p), _) => Actor::Human(p.clone()),
-            (None, Some(slot)) if slot >= 0 => match self.slots.get(&slot).map(|s| &s.who) {
-                Some(Who::Human(key)) => Actor::Human(key.clone()),
-                Some(Who::Bot) => Actor::Bot,
-                Some(Who::Unknown) | None => Actor::Unknown,
-            },
-            (None, _) => Actor::World,
+        let known = slot
+            .filter(|s| *s >= 0)
+            .and_then(|s| self.slots.get(&s))
+            .map(|s| &s.who);
+        let who = match (profile, known) {
+            (Some(p), Some(known)) => known.with_profile(p),
+            (Some(p), None) => Who::from_signs(p, false),
+            (None, Some(known)) => known.clone(),
+            (None, None) if slot.is_some_and(|s| s >= 0) => Who::Unknown,
+            (None, None) => return Actor::World,
+        };
+        match who {
+            Who::Human(key) => Actor::Human(key),
+            Who::Bot(_) => Actor::Bot,
+            Who::Unknown => Actor::Unknown,
         }
     }
 
@@ -254,14 +291,6 @@ impl Identity {
             .filter_map(|s| s.who.human())
             .collect();
         set.into_iter().cloned().collect()
-    }
-}
-
-/// The identity NPCs get, whatever profile their spawn carries.
-fn bot_profile() -> Profile {
-    Profile {
-        store: Profile::BOT_STORE,
-        id: String::new(),
     }
 }
 

@@ -25,6 +25,7 @@
 
 mod ctf;
 mod identity;
+mod modes;
 mod svl;
 mod tdm;
 
@@ -82,6 +83,13 @@ struct MatchState {
     rounds: tdm::Rounds,
     flags: ctf::Flags,
     last_wave: Option<i64>,
+    /// Zombrains: players alive at zombrains_end.
+    #[serde(default)]
+    survivors: Option<i64>,
+    /// Another mode's events were seen in this match: it makes no facts
+    /// but chat (see `modes`).
+    #[serde(default)]
+    foreign: Option<Mode>,
 }
 
 impl MatchState {
@@ -94,6 +102,8 @@ impl MatchState {
             rounds: tdm::Rounds::default(),
             flags: ctf::Flags::default(),
             last_wave: None,
+            survivors: None,
+            foreign: None,
         }
     }
 
@@ -113,7 +123,7 @@ impl MatchState {
 
     /// The match fact: match_end's PlayerData first, then roster players who
     /// were not in it (they left early), one entry per player, sorted.
-    fn into_fact(self, end: &MatchEnd, listed: Vec<MatchPlayer>) -> Fact {
+    fn into_fact(self, end: &MatchEnd, listed: Vec<MatchPlayer>, coop_won: Option<bool>) -> Fact {
         let mut players = listed;
         players.extend(self.roster.into_iter().map(|(key, team)| MatchPlayer {
             key,
@@ -132,6 +142,7 @@ impl MatchState {
             winner_text: end.winner_text.clone(),
             players,
             last_wave: self.last_wave,
+            coop_won,
         })
     }
 }
@@ -245,6 +256,52 @@ impl Tracker {
 
     /// Feeds one event; appends what it produced to `out`. Never panics, whatever the input.
     pub fn on_event(&mut self, event: &IngestEvent, out: &mut TrackerOutput) {
+        let first_new = out.facts.len();
+        let was_foreign = self.foreign_match();
+        self.track(event, out);
+        let implied = modes::implied_mode(&event.event.event, event.event.id);
+        let foreign_event = implied.is_some_and(|m| m != self.mode);
+        if let (Some(seen), true) = (implied, foreign_event) {
+            self.mark_foreign(seen, event.event.id);
+        }
+        if was_foreign || foreign_event || self.foreign_match() {
+            let kept: Vec<FactRecord> = out
+                .facts
+                .drain(first_new..)
+                .filter(|f| matches!(f.fact, Fact::Chat(_)))
+                .collect();
+            out.facts.extend(kept);
+        }
+    }
+
+    fn foreign_match(&self) -> bool {
+        let current = self.state.matches.current.as_ref();
+        current.is_some_and(|game| game.foreign.is_some())
+    }
+
+    /// The open match holds events of mode `seen`, not this server's: warns
+    /// once per match, naming the server, the configured mode and what the
+    /// events imply.
+    fn mark_foreign(&mut self, seen: Mode, id: u16) {
+        let current = self.state.matches.current.as_mut();
+        if current.as_ref().is_some_and(|game| game.foreign.is_some()) {
+            return;
+        }
+        tracing::warn!(
+            server = %self.server,
+            "server {} is configured as {} but sends {} events ({}): its match is journaled \
+             but not recorded or rated; check its `mode` (or [bm] port) in bmsettings.ini",
+            self.server,
+            self.mode,
+            seen,
+            crate::event::event_name(id),
+        );
+        if let Some(game) = current {
+            game.foreign = Some(seen);
+        }
+    }
+
+    fn track(&mut self, event: &IngestEvent, out: &mut TrackerOutput) {
         let mut cx = Cx {
             server: &self.server,
             mode: self.mode,
@@ -276,6 +333,27 @@ impl Tracker {
                 Some(s) => identity.learn(s, profile.as_ref()),
                 None => cx.skip("player_loaded without a slot"),
             },
+            Event::PlayerLevelUp {
+                slot: s,
+                profile,
+                level,
+            } => {
+                if let Actor::Human(key) = identity.resolve(slot(*s), profile.as_ref()) {
+                    cx.seen(Some(PlayerSeen {
+                        level: *level,
+                        ..identity::seen(&key, cx.time_ms)
+                    }));
+                }
+            }
+            Event::ZombrainsBoarded { slot: s, profile } => {
+                if let Actor::Human(player) = identity.resolve(slot(*s), profile.as_ref()) {
+                    let game = matches.ensure(&cx);
+                    game.took_part(&player, None);
+                    let id = game.id.clone();
+                    cx.fact(Some(&id), Fact::Escape { player });
+                }
+            }
+            Event::ZombrainsEnd { alive, .. } => matches.ensure(&cx).survivors = *alive,
             Event::PlayerSpawn {
                 slot: s,
                 profile,
@@ -470,7 +548,7 @@ fn on_death(identity: &mut Identity, matches: &mut Matches, d: &Death, cx: &mut 
     if same_slot || (killer.human().is_some() && killer == victim) {
         return; // suicide
     }
-    let svl = cx.mode == Mode::Svl;
+    let coop = cx.mode.is_coop();
     let fact = match (killer, victim) {
         (Actor::Human(killer), Actor::Human(victim)) => {
             let (kt, vt) = (identity.team(slot(d.killer)), identity.team(slot(d.victim)));
@@ -486,8 +564,8 @@ fn on_death(identity: &mut Identity, matches: &mut Matches, d: &Death, cx: &mut 
         (Actor::Unknown, _) | (_, Actor::Unknown) => {
             return cx.skip("player_death with an unknown slot and no profile");
         }
-        (Actor::Human(player), Actor::Bot) if svl => Fact::NpcKill { player },
-        (Actor::Bot | Actor::World, Actor::Human(player)) if svl => Fact::NpcDeath { player },
+        (Actor::Human(player), Actor::Bot) if coop => Fact::NpcKill { player },
+        (Actor::Bot | Actor::World, Actor::Human(player)) if coop => Fact::NpcDeath { player },
         _ => return, // world kills, bots, NPCs among themselves
     };
     let id = game.id.clone();
@@ -496,6 +574,7 @@ fn on_death(identity: &mut Identity, matches: &mut Matches, d: &Death, cx: &mut 
 
 /// match_end (with PlayerData) or game_over (without): closes the match.
 fn on_match_end(identity: &mut Identity, matches: &mut Matches, end: &MatchEnd, cx: &mut Cx) {
+    let winner = identity.resolve(slot(end.winner_id), None);
     let mut listed = Vec::new();
     for pd in &end.players {
         let Some(seen) = identity.player_data(pd, cx.time_ms) else {
@@ -513,8 +592,12 @@ fn on_match_end(identity: &mut Identity, matches: &mut Matches, end: &MatchEnd, 
     let Some(game) = matches.close(cx) else {
         return cx.skip("second end event of a closed match ignored");
     };
+    // Zombrains: the humans won when the game names a human winner or
+    // someone survived to the end.
+    let coop_won = (cx.mode == Mode::Zbr)
+        .then(|| winner.human().is_some() || game.survivors.is_some_and(|n| n > 0));
     let id = game.id.clone();
-    cx.fact(Some(&id), game.into_fact(end, listed));
+    cx.fact(Some(&id), game.into_fact(end, listed, coop_won));
 }
 
 /// JSON object keys must be strings, so maps keyed by a [`PlayerKey`] are

@@ -213,7 +213,7 @@ pub fn scenario(opts: &SimOptions) -> Scenario {
     let mut rng = Rng::new(opts.seed ^ (opts.mode as u64 + 1).wrapping_mul(0x5851_f42d_4c95_7f2d));
     let humans = usize::from(opts.players);
     let personas = personas(&mut rng, humans + 4);
-    let bots = if opts.mode == Mode::Svl {
+    let bots = if opts.mode.is_coop() {
         Vec::new()
     } else {
         BOT_NAMES
@@ -393,7 +393,7 @@ impl Gen {
             Mode::Dm => self.dm_match(),
             Mode::Tdm => self.tdm_match(),
             Mode::Ctf => self.ctf_match(),
-            Mode::Svl => self.svl_match(),
+            Mode::Svl | Mode::Zbr => self.svl_match(),
         };
         if self.mystery_pending {
             self.mystery();
@@ -498,7 +498,7 @@ impl Gen {
         };
         let team = match self.mode {
             Mode::Dm => 0,
-            Mode::Svl => 1,
+            Mode::Svl | Mode::Zbr => 1,
             Mode::Tdm | Mode::Ctf => match self.team(slot) {
                 t @ (1 | 2) => t,
                 _ => self.smaller_team(),

@@ -62,7 +62,7 @@ pub(crate) fn mode_info(mode: Mode) -> &'static ModeInfo {
         Mode::Dm => &DM,
         Mode::Tdm => &TDM,
         Mode::Ctf => &CTF,
-        Mode::Svl => &SVL,
+        Mode::Svl | Mode::Zbr => &SVL,
     }
 }
 

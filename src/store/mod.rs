@@ -72,6 +72,15 @@ pub trait Store: Send + Sync {
     /// creation order, which breaks leaderboard ties), for `bman migrate`.
     fn export_players(&self) -> StoreResult<Vec<PlayerExport>>;
 
+    /// Players whose key marks a bot ([`PlayerKey::is_bot`]), as releases
+    /// that took `bot<N>` profiles for Steam players stored them (`bman repair`).
+    fn bot_players(&self) -> StoreResult<Vec<PlayerKey>>;
+
+    /// Deletes these players and what is theirs alone: names, IPs, per-mode
+    /// stats and rating changes. Facts naming them stay (they are history;
+    /// the rater leaves bots out of them). Returns how many were deleted.
+    fn remove_players(&self, keys: &[PlayerKey]) -> StoreResult<usize>;
+
     /// Every journal checkpoint, for `bman migrate`.
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
 
@@ -114,6 +123,7 @@ pub struct PlayerExport {
     pub clan_tag: Option<String>,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
+    pub level: Option<i64>,
 }
 
 impl PlayerExport {
@@ -136,6 +146,7 @@ impl PlayerExport {
             clan_tag: self.clan_tag,
             first_seen_ms: self.first_seen_ms,
             last_seen_ms: self.last_seen_ms,
+            level: self.level,
             modes,
         }
     }
@@ -160,6 +171,7 @@ impl PlayerExport {
             hat: self.hat.clone(),
             clan_id: self.clan_id.clone(),
             clan_tag: self.clan_tag.clone(),
+            level: self.level,
             ..bare(self.last_seen_ms)
         });
         out
@@ -178,6 +190,7 @@ impl PlayerSeen {
             hat: None,
             clan_id: None,
             clan_tag: None,
+            level: None,
             seen_ms,
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::mode::Mode;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// A human player's identity: (store, profile id). See [`crate::event::Profile`].
 pub type PlayerKey = crate::event::Profile;
@@ -18,6 +19,8 @@ pub struct PlayerSeen {
     pub hat: Option<String>,
     pub clan_id: Option<String>,
     pub clan_tag: Option<String>,
+    /// The game's player level (player_level_up).
+    pub level: Option<i64>,
     pub seen_ms: i64,
 }
 
@@ -39,6 +42,8 @@ pub struct ModeStats {
     pub npc_kills: i64,
     pub npc_deaths: i64,
     pub matches: i64,
+    /// Zombrains: helicopter escapes (player_boarded).
+    pub escapes: i64,
     pub last_updated_ms: i64,
 }
 
@@ -60,6 +65,7 @@ impl ModeStats {
             npc_kills: 0,
             npc_deaths: 0,
             matches: 0,
+            escapes: 0,
             last_updated_ms: 0,
         }
     }
@@ -122,6 +128,10 @@ pub struct MatchFact {
     pub players: Vec<MatchPlayer>,
     /// Survival: the last wave reached.
     pub last_wave: Option<i64>,
+    /// Co-op modes: whether the humans won (zombrains: a human winner or
+    /// survivors at the end). `None` where the mode has no such outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coop_won: Option<bool>,
 }
 
 /// A survival wave that started, with the humans connected at that moment.
@@ -160,19 +170,80 @@ pub enum Fact {
     NpcDeath {
         player: PlayerKey,
     },
+    /// Zombrains: a human boarded the rescue helicopter.
+    Escape {
+        player: PlayerKey,
+    },
     Chat(ChatFact),
 }
 
 impl Fact {
-    /// Every player the fact names (each gets a player record even if never seen).
+    /// Every human the fact names (each gets a player record even if never
+    /// seen). Facts recorded before bots were recognised by every sign may
+    /// still name one; bots are left out here, so no store creates them.
     pub fn players(&self) -> Vec<&PlayerKey> {
+        let mut players = self.named();
+        players.retain(|key| !key.is_bot());
+        players
+    }
+
+    /// The fact as it is recorded today: facts stored by releases that took
+    /// `bot<N>` profiles for Steam players may name bots, and these are left
+    /// out (from teams, rosters, waves, a chat's speaker). `None` when nothing
+    /// is left to count: a kill of or by a bot, a bot's NPC kill or escape.
+    pub fn humans_only(&self) -> Option<Cow<'_, Fact>> {
+        if self.named().iter().all(|key| !key.is_bot()) {
+            return Some(Cow::Borrowed(self));
+        }
+        let humans = |keys: &[PlayerKey]| -> Vec<PlayerKey> {
+            keys.iter().filter(|k| !k.is_bot()).cloned().collect()
+        };
+        let fact = match self {
+            Fact::Kill(_) | Fact::NpcKill { .. } | Fact::NpcDeath { .. } | Fact::Escape { .. } => {
+                return None
+            }
+            Fact::Round(r) => Fact::Round(RoundFact {
+                team1: humans(&r.team1),
+                team2: humans(&r.team2),
+                ..r.clone()
+            }),
+            Fact::Capture(c) => Fact::Capture(CaptureFact {
+                carrier: c.carrier.clone().filter(|k| !k.is_bot()),
+                scoring_team: c.scoring_team,
+                scoring: humans(&c.scoring),
+                other: humans(&c.other),
+            }),
+            Fact::Match(m) => Fact::Match(MatchFact {
+                players: m
+                    .players
+                    .iter()
+                    .filter(|p| !p.key.is_bot())
+                    .cloned()
+                    .collect(),
+                ..m.clone()
+            }),
+            Fact::Wave(w) => Fact::Wave(WaveFact {
+                players: humans(&w.players),
+                ..w.clone()
+            }),
+            Fact::Chat(c) => Fact::Chat(ChatFact {
+                player: None,
+                ..c.clone()
+            }),
+        };
+        Some(Cow::Owned(fact))
+    }
+
+    fn named(&self) -> Vec<&PlayerKey> {
         match self {
             Fact::Kill(k) => vec![&k.killer, &k.victim],
             Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
             Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
             Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
             Fact::Wave(w) => w.players.iter().collect(),
-            Fact::NpcKill { player } | Fact::NpcDeath { player } => vec![player],
+            Fact::NpcKill { player } | Fact::NpcDeath { player } | Fact::Escape { player } => {
+                vec![player]
+            }
             Fact::Chat(c) => c.player.iter().collect(),
         }
     }
@@ -281,6 +352,8 @@ pub struct PlayerProfile {
     pub clan_tag: Option<String>,
     pub first_seen_ms: i64,
     pub last_seen_ms: i64,
+    /// The game's player level, when a level-up was seen.
+    pub level: Option<i64>,
     /// Modes the player has stats in, with the unfiltered rank.
     pub modes: Vec<(Mode, ModeStats, usize)>,
 }

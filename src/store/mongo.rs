@@ -40,7 +40,9 @@ const PENDING: &str = "pending_batches";
 const AUDIT: &str = "audit";
 
 /// Collection suffixes of facts; a fact of mode `m` lives in `<m>_<suffix>`.
-const FACT_SUFFIXES: [&str; 6] = ["kills", "rounds", "scores", "matches", "deaths", "messages"];
+const FACT_SUFFIXES: [&str; 7] = [
+    "kills", "rounds", "scores", "matches", "deaths", "messages", "escapes",
+];
 
 /// The collection a fact is stored in, named as bman-data named its events.
 fn fact_collection(mode: Mode, fact: &Fact) -> String {
@@ -50,6 +52,7 @@ fn fact_collection(mode: Mode, fact: &Fact) -> String {
         Fact::Capture(_) => "scores",
         Fact::Match(_) => "matches",
         Fact::NpcDeath { .. } => "deaths",
+        Fact::Escape { .. } => "escapes",
         Fact::Chat(_) => "messages",
     };
     format!("{mode}_{suffix}")
@@ -247,6 +250,9 @@ fn seen_update(seen: &PlayerSeen) -> Document {
     if let Some(premium) = seen.premium {
         set.insert("premium", premium);
     }
+    if let Some(level) = seen.level {
+        set.insert("level", level);
+    }
     let mut update = doc! {
         "$min": { "first_seen": date(seen.seen_ms) },
         "$max": { "last_seen": date(seen.seen_ms) },
@@ -328,7 +334,11 @@ fn fact_doc(fact: &StoredFact) -> StoreResult<Document> {
             d.insert("name", c.name.as_deref());
             d.insert("message", &c.message);
         }
-        Fact::Capture(_) | Fact::Match(_) | Fact::NpcKill { .. } | Fact::NpcDeath { .. } => {}
+        Fact::Capture(_)
+        | Fact::Match(_)
+        | Fact::NpcKill { .. }
+        | Fact::NpcDeath { .. }
+        | Fact::Escape { .. } => {}
     }
     Ok(d)
 }
@@ -350,7 +360,7 @@ fn stats_set(player: ObjectId, s: &ModeStats) -> Document {
         "games": s.games, "kills": s.kills, "deaths": s.deaths, "wins": s.wins,
         "losses": s.losses, "draws": s.draws, "captures": s.captures,
         "best_wave": s.best_wave, "npc_kills": s.npc_kills, "npc_deaths": s.npc_deaths,
-        "matches": s.matches, "last_updated": date(s.last_updated_ms),
+        "matches": s.matches, "escapes": s.escapes, "last_updated": date(s.last_updated_ms),
     } }
 }
 
@@ -373,7 +383,7 @@ fn checkpoint_upsert(c: &Checkpoint) -> StoreResult<Document> {
 /// The leaderboard ordering; the per-mode index has the same keys.
 fn leaderboard_sort(mode: Mode) -> Document {
     match mode {
-        Mode::Svl => doc! { "best_wave": -1, "npc_kills": -1, "player": 1 },
+        Mode::Svl | Mode::Zbr => doc! { "best_wave": -1, "npc_kills": -1, "player": 1 },
         Mode::Dm | Mode::Tdm | Mode::Ctf => doc! { "rating": -1, "games": -1, "player": 1 },
     }
 }
@@ -393,7 +403,7 @@ fn leaderboard_filter(query: &LeaderboardQuery) -> Document {
 /// key and better tie-breaks), mirroring [`leaderboard_sort`].
 fn rank_filters(mode: Mode, player: ObjectId, s: &ModeStats) -> [Document; 2] {
     let (first, first_value, second, second_value) = match mode {
-        Mode::Svl => (
+        Mode::Svl | Mode::Zbr => (
             "best_wave",
             Bson::Int64(s.best_wave),
             "npc_kills",
@@ -522,6 +532,7 @@ fn stats_from_doc(d: &Document) -> StoreResult<ModeStats> {
         npc_kills: i("npc_kills")?,
         npc_deaths: i("npc_deaths")?,
         matches: i("matches")?,
+        escapes: i("escapes")?,
         last_updated_ms: i("last_updated")?,
     })
 }
@@ -582,6 +593,7 @@ fn player_from_doc(d: &Document) -> StoreResult<PlayerDoc> {
             clan_tag: string(d, "clan_tag"),
             first_seen_ms,
             last_seen_ms: int(d, "last_seen")?.unwrap_or(first_seen_ms),
+            level: int(d, "level")?,
         },
     })
 }
@@ -1272,6 +1284,44 @@ impl Store for MongoStore {
                 out.push(with_names(&db, player_from_doc(&d)?).await?);
             }
             Ok(out)
+        })
+    }
+
+    fn bot_players(&self) -> StoreResult<Vec<PlayerKey>> {
+        let filter = doc! { "$or": [
+            { "profile.platform": PlayerKey::BOT_STORE },
+            { "profile.profile": { "$regex": "^(bot[0-9]+)?$" } },
+        ] };
+        self.run(move |db| async move {
+            let mut keys = Vec::new();
+            for d in find_all(&db, "players", filter, doc! { "_id": 1 }).await? {
+                keys.push(player_from_doc(&d)?.player.key);
+            }
+            keys.retain(PlayerKey::is_bot);
+            Ok(keys)
+        })
+    }
+
+    /// Idempotent: a removal cut short is completed by running it again.
+    fn remove_players(&self, keys: &[PlayerKey]) -> StoreResult<usize> {
+        let keys = keys.to_vec();
+        self.run(move |db| async move {
+            let ids: Vec<ObjectId> = player_ids(&db, &keys).await?.into_values().collect();
+            for mode in Mode::ALL {
+                db.collection::<Document>(&profiles_collection(mode))
+                    .delete_many(doc! { "player": { "$in": &ids } })
+                    .await?;
+            }
+            for key in &keys {
+                db.collection::<Document>("player_names")
+                    .delete_many(doc! { "profile.platform": key.store, "profile.profile": &key.id })
+                    .await?;
+            }
+            let removed = db
+                .collection::<Document>("players")
+                .delete_many(doc! { "_id": { "$in": &ids } })
+                .await?;
+            Ok(usize::try_from(removed.deleted_count).unwrap_or(usize::MAX))
         })
     }
 

@@ -19,6 +19,8 @@
 //! - `audit` (migration 3): privileged bot commands in insertion order (`id`);
 //!   `audit_time` on `time_ms` (plus the implicit rowid) walked backwards is
 //!   exactly the newest-first order, so reading the latest N is a range scan.
+//! - Migration 4: zombrains (`zbr`) ranks by best wave like survival; players
+//!   get their game `level` (from player_level_up).
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -186,6 +188,41 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_time ON audit (time_ms);
 "#,
+    r#"
+DROP TRIGGER rank_buckets_insert;
+DROP TRIGGER rank_buckets_delete;
+DROP TRIGGER rank_buckets_update;
+CREATE TRIGGER rank_buckets_insert AFTER INSERT ON mode_stats BEGIN
+    INSERT INTO rank_buckets (mode, bucket, players) VALUES (new.mode,
+        CASE WHEN new.mode IN ('svl', 'zbr') THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END,
+        1)
+    ON CONFLICT (mode, bucket) DO UPDATE SET players = players + 1;
+END;
+CREATE TRIGGER rank_buckets_delete AFTER DELETE ON mode_stats BEGIN
+    UPDATE rank_buckets SET players = players - 1 WHERE mode = old.mode AND bucket =
+        CASE WHEN old.mode IN ('svl', 'zbr') THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END;
+END;
+CREATE TRIGGER rank_buckets_update AFTER UPDATE OF mode, rating, best_wave ON mode_stats
+WHEN old.mode IS NOT new.mode
+    OR CASE WHEN old.mode IN ('svl', 'zbr') THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END
+    IS NOT CASE WHEN new.mode IN ('svl', 'zbr') THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END
+BEGIN
+    UPDATE rank_buckets SET players = players - 1 WHERE mode = old.mode AND bucket =
+        CASE WHEN old.mode IN ('svl', 'zbr') THEN old.best_wave
+        ELSE CAST(old.rating * 4 AS INTEGER) - (old.rating * 4 < CAST(old.rating * 4 AS INTEGER)) END;
+    INSERT INTO rank_buckets (mode, bucket, players) VALUES (new.mode,
+        CASE WHEN new.mode IN ('svl', 'zbr') THEN new.best_wave
+        ELSE CAST(new.rating * 4 AS INTEGER) - (new.rating * 4 < CAST(new.rating * 4 AS INTEGER)) END,
+        1)
+    ON CONFLICT (mode, bucket) DO UPDATE SET players = players + 1;
+END;
+ALTER TABLE players ADD COLUMN level INTEGER;
+ALTER TABLE mode_stats ADD COLUMN escapes INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating
@@ -203,7 +240,7 @@ const TRIGRAM: usize = 3;
 /// `mode_stats` columns in [`ModeStats`] field order, as [`stats_from_row`] reads them.
 const STATS_COLUMNS: &str = "s.mu, s.sigma, s.elo, s.games, s.kills, s.deaths, s.wins, \
      s.losses, s.draws, s.captures, s.best_wave, s.npc_kills, s.npc_deaths, s.matches, \
-     s.last_updated_ms";
+     s.escapes, s.last_updated_ms";
 
 /// `audit` columns in [`AuditRecord`] field order, as [`audit_from_row`] reads them.
 const AUDIT_COLUMNS: &str = "time_ms, user_id, user_name, server, command, allowed, result";
@@ -335,7 +372,8 @@ fn stats_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<ModeStats> {
         npc_kills: row.get(at + 11)?,
         npc_deaths: row.get(at + 12)?,
         matches: row.get(at + 13)?,
-        last_updated_ms: row.get(at + 14)?,
+        escapes: row.get(at + 14)?,
+        last_updated_ms: row.get(at + 15)?,
     })
 }
 
@@ -402,6 +440,7 @@ fn fact_kind(fact: &Fact) -> &'static str {
         Fact::Wave(_) => "wave",
         Fact::NpcKill { .. } => "npc_kill",
         Fact::NpcDeath { .. } => "npc_death",
+        Fact::Escape { .. } => "escape",
         Fact::Chat(_) => "chat",
     }
 }
@@ -417,9 +456,10 @@ impl PlayerIds {
         let id: i64 = tx
             .prepare_cached(
                 "INSERT INTO players (store, profile, name, color, premium, hat, clan_id, clan_tag, \
-                     first_seen_ms, last_seen_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) \
+                     level, first_seen_ms, last_seen_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10, ?9, ?9) \
                  ON CONFLICT (profile, store) DO UPDATE SET \
+                     level = coalesce(excluded.level, level), \
                      name = coalesce(excluded.name, name), \
                      color = coalesce(excluded.color, color), \
                      premium = coalesce(excluded.premium, premium), \
@@ -440,7 +480,8 @@ impl PlayerIds {
                     seen.hat,
                     seen.clan_id,
                     seen.clan_tag,
-                    seen.seen_ms
+                    seen.seen_ms,
+                    seen.level
                 ],
                 |r| r.get(0),
             )?;
@@ -525,15 +566,17 @@ fn insert_changes(
 fn upsert_stats(tx: &Transaction<'_>, player: i64, mode: Mode, s: &ModeStats) -> StoreResult<()> {
     tx.prepare_cached(
         "INSERT INTO mode_stats (player_id, mode, mu, sigma, elo, rating, games, kills, deaths, \
-             wins, losses, draws, captures, best_wave, npc_kills, npc_deaths, matches, last_updated_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+             wins, losses, draws, captures, best_wave, npc_kills, npc_deaths, matches, escapes, \
+             last_updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
          ON CONFLICT (player_id, mode) DO UPDATE SET \
              mu = excluded.mu, sigma = excluded.sigma, elo = excluded.elo, rating = excluded.rating, \
              games = excluded.games, kills = excluded.kills, deaths = excluded.deaths, \
              wins = excluded.wins, losses = excluded.losses, draws = excluded.draws, \
              captures = excluded.captures, best_wave = excluded.best_wave, \
              npc_kills = excluded.npc_kills, npc_deaths = excluded.npc_deaths, \
-             matches = excluded.matches, last_updated_ms = excluded.last_updated_ms",
+             matches = excluded.matches, escapes = excluded.escapes, \
+             last_updated_ms = excluded.last_updated_ms",
     )?
     .execute(params![
         player,
@@ -553,6 +596,7 @@ fn upsert_stats(tx: &Transaction<'_>, player: i64, mode: Mode, s: &ModeStats) ->
         s.npc_kills,
         s.npc_deaths,
         s.matches,
+        s.escapes,
         s.last_updated_ms
     ])?;
     Ok(())
@@ -565,7 +609,7 @@ fn upsert_stats(tx: &Transaction<'_>, player: i64, mode: Mode, s: &ModeStats) ->
 /// `plans_*` unit tests pin that.
 fn leaderboard_sql(mode: Mode) -> String {
     let order = match mode {
-        Mode::Svl => "s.best_wave DESC, s.npc_kills DESC, s.player_id",
+        Mode::Svl | Mode::Zbr => "s.best_wave DESC, s.npc_kills DESC, s.player_id",
         Mode::Dm | Mode::Tdm | Mode::Ctf => "s.rating DESC, s.games DESC, s.player_id",
     };
     format!(
@@ -624,7 +668,7 @@ const RECENT_WINDOW: i64 = 500;
 fn rank_sql(mode: Mode) -> &'static str {
     match mode {
         // The bucket is best_wave itself, so nothing in it is ahead on the first key.
-        Mode::Svl => {
+        Mode::Svl | Mode::Zbr => {
             "SELECT (SELECT coalesce(sum(players), 0) FROM rank_buckets \
                      WHERE mode = ?1 AND bucket > ?2) \
                  + (SELECT count(*) FROM mode_stats \
@@ -653,7 +697,7 @@ fn rank_sql(mode: Mode) -> &'static str {
 fn rank(tx: &Transaction<'_>, mode: Mode, player: i64, s: &ModeStats) -> StoreResult<usize> {
     let mut stmt = tx.prepare_cached(rank_sql(mode))?;
     let ahead: i64 = match mode {
-        Mode::Svl => stmt.query_row(
+        Mode::Svl | Mode::Zbr => stmt.query_row(
             params![mode.as_str(), s.best_wave, s.best_wave, s.npc_kills, player],
             |r| r.get(0),
         )?,
@@ -872,11 +916,12 @@ impl Store for SqliteStore {
             Option<String>,
             i64,
             i64,
+            Option<i64>,
         );
         let row: Option<PlayerRow> = tx
             .prepare_cached(&format!(
                 "SELECT p.id, {SUMMARY_COLUMNS}, p.color, p.premium, p.hat, p.clan_id, p.clan_tag, \
-                     p.first_seen_ms, p.last_seen_ms \
+                     p.first_seen_ms, p.last_seen_ms, p.level \
                  FROM players p WHERE p.profile = ?1 AND p.store = ?2"
             ))?
             .query_row(params![key.id, key.store], |r| {
@@ -890,11 +935,22 @@ impl Store for SqliteStore {
                     r.get(8)?,
                     r.get(9)?,
                     r.get(10)?,
+                    r.get(11)?,
                 ))
             })
             .optional()?;
-        let Some((id, player, color, premium, hat, clan_id, clan_tag, first_seen_ms, last_seen_ms)) =
-            row
+        let Some((
+            id,
+            player,
+            color,
+            premium,
+            hat,
+            clan_id,
+            clan_tag,
+            first_seen_ms,
+            last_seen_ms,
+            level,
+        )) = row
         else {
             return Ok(None);
         };
@@ -929,6 +985,7 @@ impl Store for SqliteStore {
             clan_tag,
             first_seen_ms,
             last_seen_ms,
+            level,
             modes,
         }))
     }
@@ -1041,7 +1098,7 @@ impl Store for SqliteStore {
         let mut players: Vec<(i64, PlayerExport)> = tx
             .prepare(&format!(
                 "SELECT p.id, {SUMMARY_COLUMNS}, p.color, p.premium, p.hat, p.clan_id, p.clan_tag, \
-                     p.first_seen_ms, p.last_seen_ms FROM players p ORDER BY p.id"
+                     p.first_seen_ms, p.last_seen_ms, p.level FROM players p ORDER BY p.id"
             ))?
             .query_map([], |r| {
                 let summary = summary_from_row(r, 1)?;
@@ -1059,6 +1116,7 @@ impl Store for SqliteStore {
                         clan_tag: r.get(8)?,
                         first_seen_ms: r.get(9)?,
                         last_seen_ms: r.get(10)?,
+                        level: r.get(11)?,
                     },
                 ))
             })?
@@ -1081,6 +1139,53 @@ impl Store for SqliteStore {
             }
         }
         Ok(players.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn bot_players(&self) -> StoreResult<Vec<PlayerKey>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(
+            "SELECT store, profile FROM players \
+             WHERE store = ?1 OR profile = '' OR profile GLOB 'bot[0-9]*'",
+        )?;
+        let keys = stmt
+            .query_map([PlayerKey::BOT_STORE], |r| {
+                Ok(PlayerKey {
+                    store: r.get(0)?,
+                    id: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(keys.into_iter().filter(PlayerKey::is_bot).collect())
+    }
+
+    fn remove_players(&self, keys: &[PlayerKey]) -> StoreResult<usize> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut removed = 0;
+        for key in keys {
+            let Some(id) = tx
+                .prepare_cached("SELECT id FROM players WHERE profile = ?1 AND store = ?2")?
+                .query_row(params![key.id, key.store], |r| r.get::<_, i64>(0))
+                .optional()?
+            else {
+                continue;
+            };
+            // The trigram index is contentless: its entries go by an explicit 'delete'.
+            tx.prepare_cached(
+                "INSERT INTO player_names_fts (player_names_fts, rowid, name_lower) \
+                 SELECT 'delete', id, name_lower FROM player_names WHERE player_id = ?1",
+            )?
+            .execute([id])?;
+            for table in ["rating_changes", "mode_stats", "player_names", "player_ips"] {
+                tx.prepare_cached(&format!("DELETE FROM {table} WHERE player_id = ?1"))?
+                    .execute([id])?;
+            }
+            removed += tx
+                .prepare_cached("DELETE FROM players WHERE id = ?1")?
+                .execute([id])?;
+        }
+        tx.commit()?;
+        Ok(removed)
     }
 
     fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
@@ -1232,7 +1337,7 @@ mod tests {
             .unwrap();
         let mut expected = std::collections::BTreeMap::<(String, i64), i64>::new();
         for (_, mode, s) in &rows {
-            let bucket = if mode == "svl" {
+            let bucket = if mode == "svl" || mode == "zbr" {
                 s.best_wave
             } else {
                 (s.rating() * RATING_BUCKETS).floor() as i64

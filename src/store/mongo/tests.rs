@@ -94,6 +94,7 @@ fn player_sighting_documents() {
         hat: None,
         clan_id: None,
         clan_tag: Some("[C]".into()),
+        level: None,
         seen_ms: 500,
     };
     assert_eq!(
