@@ -1316,6 +1316,15 @@ impl Store for MongoStore {
                 db.collection::<Document>("player_names")
                     .delete_many(doc! { "profile.platform": key.store, "profile.profile": &key.id })
                     .await?;
+                let theirs = doc! { "platform": key.store, "profile": &key.id };
+                for collection in all_fact_collections() {
+                    db.collection::<Document>(&collection)
+                        .update_many(
+                            doc! { "changes": { "$elemMatch": theirs.clone() } },
+                            doc! { "$pull": { "changes": theirs.clone() } },
+                        )
+                        .await?;
+                }
             }
             let removed = db
                 .collection::<Document>("players")
