@@ -470,11 +470,15 @@ mod tests {
     #[test]
     fn reads_the_original_tools_sections() {
         let s = parse(
-            "[bm]\nip = 10.1.2.3\ndm = 42070 ; one port per mode\ntdm = 42071\n[config]\npassword = admin\nk = 24\n",
+            "[bm]\nip = 10.1.2.3\ndm = 42070 ; one port per mode\ntdm = 42071\nzbr = 42075\n[config]\npassword = admin\nk = 24\n",
             &[],
         )
         .unwrap();
-        assert_eq!(s.servers.len(), 2);
+        assert_eq!(s.servers.len(), 3);
+        assert_eq!(
+            (s.servers[2].name.as_str(), s.servers[2].mode),
+            ("zbr", Mode::Zbr)
+        );
         assert_eq!(s.servers[0].name, "dm");
         assert_eq!(s.servers[0].address(), "10.1.2.3:42070");
         assert_eq!(s.servers[1].mode, Mode::Tdm);

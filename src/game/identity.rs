@@ -15,10 +15,15 @@ use std::collections::{BTreeMap, BTreeSet};
 enum Who {
     /// Connected, but no profile seen yet: facts about it cannot be attributed.
     Unknown,
+    /// A bot or an NPC known by a slot sign alone (`Bot "1"` or an enemy
+    /// type without a profile).
+    Bot,
     /// A bot or an NPC, by any sign (see [`Who::from_signs`]), with the
     /// profile it was seen with: a later event carrying that same profile is
     /// the same bot, even when the profile alone looks human.
-    Bot(Option<Profile>),
+    BotProfile(Profile),
+    /// A human; a snapshot of an earlier release may hold a bot's key here,
+    /// which [`Who::human`] still refuses.
     Human(PlayerKey),
 }
 
@@ -29,7 +34,7 @@ impl Who {
     /// on a spawn mark a bot or NPC; any other profile is a human.
     fn from_signs(profile: &Profile, flagged_bot: bool) -> Who {
         if flagged_bot || profile.is_bot() {
-            Who::Bot(Some(profile.clone()))
+            Who::BotProfile(profile.clone())
         } else {
             Who::Human(profile.clone())
         }
@@ -38,7 +43,7 @@ impl Who {
     fn from_player_data(pd: &PlayerData) -> Option<Who> {
         match &pd.profile {
             Some(profile) => Some(Who::from_signs(profile, pd.bot)),
-            None if pd.bot => Some(Who::Bot(None)),
+            None if pd.bot => Some(Who::Bot),
             None => None,
         }
     }
@@ -47,15 +52,15 @@ impl Who {
     /// is known as: a known bot's own profile stays a bot.
     fn with_profile(&self, profile: &Profile) -> Who {
         match self {
-            Who::Bot(Some(known)) if known == profile => self.clone(),
+            Who::BotProfile(known) if known == profile => self.clone(),
             _ => Who::from_signs(profile, false),
         }
     }
 
     fn human(&self) -> Option<&PlayerKey> {
         match self {
-            Who::Human(key) => Some(key),
-            Who::Unknown | Who::Bot(_) => None,
+            Who::Human(key) if !key.is_bot() => Some(key),
+            Who::Human(_) | Who::Unknown | Who::Bot | Who::BotProfile(_) => None,
         }
     }
 }
@@ -172,7 +177,7 @@ impl Identity {
                 self.slots.insert(
                     slot,
                     Slot {
-                        who: Who::Bot(None),
+                        who: Who::Bot,
                         name: None,
                         team: None,
                     },
@@ -264,9 +269,8 @@ impl Identity {
             (None, None) => return Actor::World,
         };
         match who {
-            Who::Human(key) => Actor::Human(key),
-            Who::Bot(_) => Actor::Bot,
             Who::Unknown => Actor::Unknown,
+            who => who.human().cloned().map_or(Actor::Bot, Actor::Human),
         }
     }
 
