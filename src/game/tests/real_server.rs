@@ -284,3 +284,20 @@ fn another_modes_match_is_journaled_but_makes_no_facts() {
     ]);
     assert!(facts.is_empty(), "{facts:?}");
 }
+
+#[test]
+fn snapshots_of_earlier_releases_restore_without_their_bots() {
+    // An earlier release's tracker state: a real bot taken for a human in
+    // slot 1, a flagged bot in slot 3, a human in slot 0.
+    let old = r#"{"identity":{"slots":{
+        "0":{"who":{"Human":{"store":0,"id":"h0"}},"name":"Shaigro","team":0},
+        "1":{"who":{"Human":{"store":0,"id":"bot2"}},"name":"Bloody Nickel","team":0},
+        "3":{"who":"Bot","name":"Selfish Kevin","team":0}}},
+        "matches":{"current":null,"just_closed":false}}"#;
+    let mut g = Game::new(Mode::Dm);
+    g.tracker = Tracker::restore(&g.info, old).expect("an earlier release's snapshot");
+    let facts = g.run(vec![death(1, 0), death(0, 3), death(3, 0)]);
+    assert!(facts.is_empty(), "{facts:?}");
+    g.run(vec![connect(2, "h2")]);
+    assert_eq!(g.run(vec![death(0, 2)]), [Fact::Kill(kill("h0", "h2"))]);
+}
