@@ -147,6 +147,125 @@ pub enum ConfigError {
     },
 }
 
+/// Every section and key bman reads; anything else is a typo to report.
+const VOCABULARY: &[(&str, &[&str])] = &[
+    ("bm", &["ip", "dm", "tdm", "ctf", "svl", "zbr"]),
+    (
+        "config",
+        &[
+            "password",
+            "k",
+            "journal_dir",
+            "mu",
+            "sigma",
+            "beta",
+            "tau",
+            "draw_probability",
+        ],
+    ),
+    (
+        "server.",
+        &[
+            "host",
+            "port",
+            "mode",
+            "password",
+            "password_env",
+            "announce_channel_id",
+            "chat_channel_id",
+            "chat_commands",
+            "chat_relay",
+        ],
+    ),
+    (
+        "discord",
+        &[
+            "guild_id",
+            "announce_channel_id",
+            "chat_channel_id",
+            "admin_role_ids",
+            "admin_user_ids",
+            "relay_role_ids",
+            "relay_user_ids",
+            "milestone_waves",
+        ],
+    ),
+    (
+        "chat_commands",
+        &["enabled", "cooldown_secs", "disabled", "max_reply_chars"],
+    ),
+];
+
+/// Refuses sections and keys bman does not read (a `pasword` would otherwise
+/// look like a wrong password), naming the closest known one.
+fn check_vocabulary(path: &Path, ini: &Ini) -> Result<(), ConfigError> {
+    for (section, entries) in &ini.sections {
+        let line = ini.header_lines.get(section).copied().unwrap_or(0);
+        let known = VOCABULARY
+            .iter()
+            .find(|(name, _)| match name.strip_suffix('.') {
+                Some(prefix) => section
+                    .strip_prefix(prefix)
+                    .is_some_and(|s| s.starts_with('.')),
+                None => name == section,
+            });
+        let Some((_, keys)) = known else {
+            let names = VOCABULARY.iter().map(|(n, _)| n.trim_end_matches('.'));
+            return Err(ConfigError::Syntax {
+                path: path.to_path_buf(),
+                line,
+                message: format!(
+                    "unknown section [{section}]{}",
+                    did_you_mean(
+                        section,
+                        names.map(|n| if n == "server" { "server.NAME" } else { n })
+                    )
+                ),
+            });
+        };
+        if let Some((key, entry)) = entries.iter().find(|(k, _)| !keys.contains(&k.as_str())) {
+            return Err(ConfigError::Value {
+                path: path.to_path_buf(),
+                line: entry.line,
+                section: section.clone(),
+                key: key.clone(),
+                message: format!("unknown key{}", did_you_mean(key, keys.iter().copied())),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// "; did you mean `password`?" for the closest name within a few edits.
+fn did_you_mean<'a>(typo: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let best = names
+        .map(|n| (edit_distance(typo, n), n))
+        .min_by_key(|(d, _)| *d)
+        .filter(|(d, n)| *d <= 2.max(n.len() / 3));
+    match best {
+        Some((_, name)) => format!("; did you mean `{name}`?"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// The default database when `DATABASE_URL` is unset: the embedded SQLite file.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://bman.sqlite3";
 
@@ -259,6 +378,7 @@ impl Settings {
             line,
             message,
         })?;
+        check_vocabulary(path, &ini)?;
         let empty = BTreeMap::new();
         let reader = |section: &'static str| SectionReader {
             path,
@@ -356,11 +476,7 @@ impl Settings {
             };
             servers.push(ServerConfig {
                 name: name.to_string(),
-                host: s
-                    .text("host")
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or("127.0.0.1")
-                    .to_string(),
+                host: s.required("host")?.to_string(),
                 port: s.port("port")?.ok_or_else(|| ConfigError::Section {
                     path: path.to_path_buf(),
                     section: section.clone(),
@@ -375,6 +491,22 @@ impl Settings {
             });
         }
 
+        for (i, server) in servers.iter().enumerate() {
+            if let Some(first) = servers[..i]
+                .iter()
+                .find(|o| o.address() == server.address())
+            {
+                return Err(ConfigError::Section {
+                    path: path.to_path_buf(),
+                    section: format!("server.{}", server.name),
+                    message: format!(
+                        "{} is already configured as server {:?}: each server needs its own endpoint",
+                        server.address(),
+                        first.name
+                    ),
+                });
+            }
+        }
         let d = reader("discord");
         let discord = DiscordSettings {
             guild_id: d.parse("guild_id", "a Discord guild id")?,
@@ -496,6 +628,35 @@ mod tests {
     }
 
     #[test]
+    fn typos_duplicates_and_missing_hosts_are_errors() {
+        let err = |text: &str| parse(text, &[]).unwrap_err().to_string();
+        assert_eq!(
+            err("[bm]\ndm = 1\n[config]\npasword = admin\n"),
+            "bmsettings.ini:4: [config] pasword: unknown key; did you mean `password`?"
+        );
+        assert_eq!(
+            err("[bm]\ndm = 1\n\n[bmm]\ntdm = 2\n"),
+            "bmsettings.ini:4: unknown section [bmm]; did you mean `bm`?"
+        );
+        assert_eq!(
+            err("[server.a]\nhost = h\nport = 1\nmode = dm\nchat_relays = off\n"),
+            "bmsettings.ini:5: [server.a] chat_relays: unknown key; did you mean `chat_relay`?"
+        );
+        assert_eq!(
+            err("[metrics]\nlisten = x\n"),
+            "bmsettings.ini:1: unknown section [metrics]"
+        );
+        assert_eq!(
+            err("[bm]\ndm = 42070\n[server.x]\nhost = 127.0.0.1\nport = 42070\nmode = tdm\n"),
+            "bmsettings.ini: [server.x]: 127.0.0.1:42070 is already configured as server \"dm\": each server needs its own endpoint"
+        );
+        assert_eq!(
+            err("[server.x]\nport = 42070\nmode = tdm\n"),
+            "bmsettings.ini: [server.x]: missing key `host`"
+        );
+    }
+
+    #[test]
     fn env_wins_and_named_servers_work() {
         let s = parse(
             "[bm]\ndm = 1\n[config]\npassword = file\n[server.eu-tdm]\nhost = 10.0.0.5\nport = 42070\nmode = TDM\npassword_env = PW_EU\nannounce_channel_id = 9\n",
@@ -564,7 +725,7 @@ mod tests {
         assert_eq!(s.chat_commands, ChatCommandSettings::default());
         assert!(s.servers[0].chat_commands);
         let s = parse(
-            "[chat_commands]\nenabled = yes\ncooldown_secs = 3\ndisabled = !stats, TOP\n[server.a]\nport = 1\nmode = dm\nchat_commands = off\n",
+            "[chat_commands]\nenabled = yes\ncooldown_secs = 3\ndisabled = !stats, TOP\n[server.a]\nhost = h\nport = 1\nmode = dm\nchat_commands = off\n",
             &[],
         )
         .unwrap();
@@ -596,7 +757,7 @@ mod tests {
     #[test]
     fn relay_keys_and_the_api_proxy() {
         let s = parse(
-            "[discord]\nchat_channel_id = 43\nrelay_role_ids = 4, 5\nrelay_user_ids = 6\n[server.a]\nport = 1\nmode = dm\nchat_relay = off\n[server.b]\nport = 2\nmode = tdm\n",
+            "[discord]\nchat_channel_id = 43\nrelay_role_ids = 4, 5\nrelay_user_ids = 6\n[server.a]\nhost = h\nport = 1\nmode = dm\nchat_relay = off\n[server.b]\nhost = h\nport = 2\nmode = tdm\n",
             &[("DISCORD_API_PROXY", "http://127.0.0.1:9")],
         )
         .unwrap();

@@ -16,6 +16,8 @@ pub struct Entry {
 #[derive(Debug, Default, Clone)]
 pub struct Ini {
     pub sections: Vec<(String, BTreeMap<String, Entry>)>,
+    /// The line of each section's header.
+    pub header_lines: BTreeMap<String, usize>,
 }
 
 impl Ini {
@@ -40,6 +42,7 @@ impl Ini {
                     return Err((line_no, format!("section [{name}] appears twice")));
                 }
                 ini.sections.push((name.to_string(), BTreeMap::new()));
+                ini.header_lines.insert(name.to_string(), line_no);
                 continue;
             }
             let Some(split) = line.find(['=', ':']) else {
