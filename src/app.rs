@@ -9,7 +9,7 @@ use crate::discord::bot::Bot;
 use crate::event;
 use crate::game::{Tracker, TrackerOutput};
 use crate::handler::{Context, Delivery, Dispatcher, Handler};
-use crate::journal::{journal_path, JournalReader, JournalWriter};
+use crate::journal::{journal_path, JournalPos, JournalReader, JournalWriter};
 use crate::pipeline::{IngestEvent, SERVER_STREAM_CAPACITY};
 use crate::rater::RatingParams;
 use crate::rcon::supervisor::{self, RetryPolicy};
@@ -80,17 +80,20 @@ pub struct ServerPipeline {
     dispatcher: Option<Dispatcher>,
     seen: u64,
     counts: EventCounts,
+    /// Where the last journaled event ended, for the snapshot at the stop.
+    last_pos: Option<JournalPos>,
 }
 
 impl ServerPipeline {
     /// A pipeline resuming from the server's stored snapshot for this journal
-    /// epoch; returns it with the journal offset to continue reading from.
+    /// epoch; returns it with the journal offset to continue reading from and
+    /// the offset up to which the store has applied the journal.
     fn resume(
         info: &ServerInfo,
         epoch: Option<i64>,
         store: &dyn Store,
         writer: WriterHandle,
-    ) -> Result<(Self, u64), AppError> {
+    ) -> Result<(Self, u64, u64), AppError> {
         let checkpoint = match epoch {
             Some(epoch) => store.checkpoint(&info.name, epoch)?,
             None => None,
@@ -106,19 +109,22 @@ impl ServerPipeline {
             }
         });
         let (tracker, offset) = restored.unwrap_or_else(|| (Tracker::new(info), 0));
+        let applied = checkpoint.map_or(0, |c| c.offset);
         let pipeline = ServerPipeline {
             tracker,
             writer,
             dispatcher: None,
             seen: 0,
             counts: EventCounts::default(),
+            last_pos: None,
         };
-        Ok((pipeline, offset))
+        Ok((pipeline, offset, applied))
     }
 
     /// Tracks one event and hands what it produced to the writer.
     async fn handle(&mut self, ingest: &IngestEvent) -> bool {
         self.seen += 1;
+        self.last_pos = ingest.pos.or(self.last_pos);
         *self
             .counts
             .0
@@ -149,6 +155,23 @@ impl ServerPipeline {
                 snapshot,
             })
             .await
+    }
+
+    /// Stores the tracker state at the last event seen, so the next start
+    /// (or replay) resumes right there instead of re-reading the journal.
+    async fn finish(self) -> EventCounts {
+        if let Some(pos) = self.last_pos {
+            self.writer
+                .send(Bundle {
+                    server: self.tracker.server().to_string(),
+                    pos: Some(pos),
+                    players: Vec::new(),
+                    facts: Vec::new(),
+                    snapshot: Some(self.tracker.snapshot()),
+                })
+                .await;
+        }
+        self.counts
     }
 
     /// Feeds journal lines from `reader`'s current position.
@@ -248,7 +271,7 @@ impl Recorder {
                 name: first.server,
                 mode: first.mode,
             });
-            let (mut pipeline, offset) = ServerPipeline::resume(
+            let (mut pipeline, offset, _) = ServerPipeline::resume(
                 &info,
                 reader.epoch(),
                 self.store.as_ref(),
@@ -258,7 +281,7 @@ impl Recorder {
             let len = reader.len();
             pipeline.feed(&info, reader, &|p| progress(done + p)).await;
             done += len;
-            counts.add(&pipeline.counts);
+            counts.add(&pipeline.finish().await);
         }
         self.writer.flush().await;
         Ok(counts)
@@ -295,8 +318,10 @@ impl Ingest {
     ) -> Result<Ingest, AppError> {
         let shutdown = CancellationToken::new();
         let (mut handles, mut supervisors, mut streams) = (Vec::new(), Vec::new(), Vec::new());
+        let mut journaled_before = Vec::new();
         for server in &settings.servers {
             let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)?;
+            journaled_before.push(journal.end_offset());
             let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
             let (handle, task) = supervisor::spawn(
                 server,
@@ -318,12 +343,12 @@ impl Ingest {
         crate::announce::spawn(context.clone(), settings.discord.milestone_waves);
         let dispatcher = Dispatcher::start(handlers, context.clone());
         let mut processors = Vec::new();
-        for (server, rx) in settings.servers.iter().zip(streams) {
+        for ((server, rx), before) in settings.servers.iter().zip(streams).zip(journaled_before) {
             let info = Arc::new(ServerInfo {
                 name: server.name.clone(),
                 mode: server.mode,
             });
-            let mut pipeline = recover(&info, &settings.journal_dir, recorder).await?;
+            let mut pipeline = recover(&info, &settings.journal_dir, before, recorder).await?;
             pipeline.dispatcher = Some(dispatcher.clone());
             processors.push(tokio::spawn(process_server(pipeline, rx)));
         }
@@ -354,9 +379,12 @@ impl Ingest {
 
 /// Applies the part of a server's journal the store has not seen (after a
 /// crash, or a database that was down), and returns the pipeline to go on with.
+/// `journaled_before` is the journal's length when this run opened it: what
+/// lies beyond was received by this run (and is applied here all the same).
 async fn recover(
     info: &Arc<ServerInfo>,
     journal_dir: &Path,
+    journaled_before: u64,
     recorder: &Recorder,
 ) -> Result<ServerPipeline, AppError> {
     let path = journal_path(journal_dir, &info.name);
@@ -366,16 +394,25 @@ async fn recover(
         Err(e) => return Err(e.into()),
     };
     let epoch = reader.as_ref().and_then(JournalReader::epoch);
-    let (mut pipeline, offset) = ServerPipeline::resume(
+    let (mut pipeline, offset, applied) = ServerPipeline::resume(
         info,
         epoch,
         recorder.store.as_ref(),
         recorder.writer.clone(),
     )?;
     if let Some(mut reader) = reader {
-        if offset < reader.len() {
+        let len = reader.len();
+        if offset < len {
             reader.seek_to(offset)?;
-            info!(server = %info.name, "re-reading the journal from byte {offset} of {} to apply what was not stored", reader.len());
+            // Events up to `applied` are only re-read to rebuild the tracker.
+            if applied < journaled_before {
+                info!(
+                    server = %info.name,
+                    "the last stop was not clean: applying the {} bytes of the journal that were \
+                     received but not stored (from byte {applied} of {journaled_before})",
+                    journaled_before - applied
+                );
+            }
             pipeline.feed(info, reader, &|_| {}).await;
             pipeline.counts = EventCounts::default();
         }
@@ -392,7 +429,7 @@ async fn process_server(
             break;
         }
     }
-    pipeline.counts
+    pipeline.finish().await
 }
 
 /// Logs every announcement, so they are visible without the Discord bot.

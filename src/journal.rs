@@ -88,6 +88,11 @@ impl JournalWriter {
         &self.path
     }
 
+    /// Where the next line will start: the bytes of complete lines so far.
+    pub fn end_offset(&self) -> u64 {
+        self.offset
+    }
+
     /// Appends one event; the returned position is just after its line.
     pub fn append(&mut self, ts_ms: i64, id: u16, json: &str) -> io::Result<JournalPos> {
         let line = JournalLine {

@@ -35,7 +35,9 @@ pub struct Bundle {
     pub pos: Option<JournalPos>,
     pub players: Vec<PlayerSeen>,
     pub facts: Vec<FactRecord>,
-    /// The server's tracker state after this event, when the tracker sent one.
+    /// The server's tracker state after this event, when the tracker sent
+    /// one: every few hundred events, and at the last event a pipeline saw
+    /// when it stops, so a clean restart re-reads nothing.
     pub snapshot: Option<String>,
 }
 
@@ -205,7 +207,13 @@ impl Writer {
                 self.checkpoints.insert(key.clone(), checkpoint);
             }
             let checkpoint = self.checkpoints.get_mut(&key).expect("inserted above");
-            if pos.offset <= checkpoint.offset {
+            // A stopping pipeline's last state (see `Bundle::snapshot`) may sit
+            // at the position already applied; only its snapshot is new.
+            let last_state = pos.offset == checkpoint.offset
+                && bundle.players.is_empty()
+                && bundle.facts.is_empty()
+                && bundle.snapshot.is_some();
+            if pos.offset <= checkpoint.offset && !last_state {
                 self.totals.skipped_already_applied += 1;
                 return;
             }

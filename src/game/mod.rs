@@ -241,6 +241,11 @@ impl Tracker {
         }
     }
 
+    /// The server this tracker follows.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
     /// State as JSON, so crash recovery can resume exactly where it was.
     pub fn snapshot(&self) -> String {
         serde_json::to_string(&self.state)

@@ -288,11 +288,10 @@ impl SessionContext {
             pos,
             event,
         };
-        tokio::select! {
-            _ = self.shutdown.cancelled() => return Err(SessionEnd::Shutdown),
-            sent = self.events.send(ingest) => if sent.is_err() {
-                return Err(SessionEnd::Shutdown);
-            }
+        // Sent even while shutting down: the pipeline drains its queue before
+        // it stops, so a journaled event is never left unapplied by a clean stop.
+        if self.events.send(ingest).await.is_err() {
+            return Err(SessionEnd::Shutdown);
         }
         Ok(running)
     }

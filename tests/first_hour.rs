@@ -1,0 +1,151 @@
+//! What a new admin meets in the first hour, through the `bman` binary:
+//! config typos, clean stops, read-only commands and look-ups.
+
+mod common;
+
+use common::binary::{self, sigterm, wait_exit};
+
+use bman::mode::Mode;
+use bman::sim;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn run(dir: &Path, database: &str, args: &[&str]) -> Output {
+    binary::bman(dir, database).args(args).output().unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `bman run` whose log is collected as it is written.
+struct Running {
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Running {
+    fn start(dir: &Path, database: &str) -> Running {
+        let mut child = binary::bman(dir, database)
+            .arg("run")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Running { child, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log shows `text`.
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.log().contains(text) {
+            assert!(Instant::now() < deadline, "no {text:?} in:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the whole log.
+    fn stop(mut self) -> String {
+        sigterm(&self.child);
+        let status = wait_exit(&mut self.child, Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log();
+        assert!(status.success(), "{log}");
+        log
+    }
+}
+
+#[test]
+fn config_typos_are_errors_that_name_the_line_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        "[bm]\nip = 127.0.0.1\ndm = 42070\n[config]\npasword = admin\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), "sqlite://bman.sqlite3", &["run"]);
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("bmsettings.ini:5: [config] pasword: unknown key; did you mean `password`?"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("bman.sqlite3").exists(),
+        "nothing created on a bad config"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_leaves_nothing_to_reapply_and_a_crash_says_what_it_reapplies() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = sim::serve(common::sim_opts(
+        Mode::Dm,
+        &["--matches", "1", "--rate", "0", "--ping-secs", "0.2"],
+    ))
+    .await
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        format!(
+            "[bm]\nip = 127.0.0.1\ndm = {}\n[config]\npassword = pw\n",
+            sim.local_addr().port()
+        ),
+    )
+    .unwrap();
+    let database = common::sqlite_url(dir.path());
+    let first = Running::start(dir.path(), &database);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !sim.stats().scenario_done {
+        assert!(Instant::now() < deadline, "scenario not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A few pings after the last scenario event are journaled too.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    first.stop();
+    let second = Running::start(dir.path(), &database);
+    second.wait_for("logged in");
+    let log = second.stop();
+    assert!(
+        !log.contains("not clean"),
+        "a clean stop is not a crash:\n{log}"
+    );
+
+    // SIGKILL: the next start says what it applies.
+    let journal = dir.path().join("journal/dm.jsonl");
+    let before = binary::line_count(&journal);
+    let mut crashed = Running::start(dir.path(), &database);
+    while binary::line_count(&journal) < before + 3 {
+        assert!(Instant::now() < deadline, "no new pings journaled");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    crashed.child.kill().unwrap();
+    crashed.child.wait().unwrap();
+    let after = Running::start(dir.path(), &database);
+    after.wait_for("logged in");
+    let log = after.stop();
+    assert!(
+        log.contains("the last stop was not clean: applying the"),
+        "{log}"
+    );
+}
