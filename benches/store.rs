@@ -65,6 +65,7 @@ fn seen(i: u64, name: String, seen_ms: i64) -> PlayerSeen {
         hat: None,
         clan_id: None,
         clan_tag: None,
+        level: Some((i % 3000) as i64),
         seen_ms,
     }
 }

@@ -82,6 +82,11 @@ pub struct ServerPipeline {
     counts: EventCounts,
     /// Where the last journaled event ended, for the snapshot at the stop.
     last_pos: Option<JournalPos>,
+    /// How far the store had applied this journal: events up to there are
+    /// re-read only to rebuild the tracker, and not counted in `counts`.
+    applied: u64,
+    /// Such re-read events.
+    reread: u64,
 }
 
 impl ServerPipeline {
@@ -117,6 +122,8 @@ impl ServerPipeline {
             seen: 0,
             counts: EventCounts::default(),
             last_pos: None,
+            applied,
+            reread: 0,
         };
         Ok((pipeline, offset, applied))
     }
@@ -125,13 +132,17 @@ impl ServerPipeline {
     async fn handle(&mut self, ingest: &IngestEvent) -> bool {
         self.seen += 1;
         self.last_pos = ingest.pos.or(self.last_pos);
-        *self
-            .counts
-            .0
-            .entry(ingest.server.name.clone())
-            .or_default()
-            .entry(event::event_name(ingest.event.id).to_string())
-            .or_default() += 1;
+        if ingest.pos.is_some_and(|pos| pos.offset <= self.applied) {
+            self.reread += 1;
+        } else {
+            *self
+                .counts
+                .0
+                .entry(ingest.server.name.clone())
+                .or_default()
+                .entry(event::event_name(ingest.event.id).to_string())
+                .or_default() += 1;
+        }
         let mut out = TrackerOutput::default();
         self.tracker.on_event(ingest, &mut out);
         if let Some(dispatcher) = &self.dispatcher {
@@ -159,7 +170,8 @@ impl ServerPipeline {
 
     /// Stores the tracker state at the last event seen, so the next start
     /// (or replay) resumes right there instead of re-reading the journal.
-    async fn finish(self) -> EventCounts {
+    /// Returns the new events by kind and how many were re-read.
+    async fn finish(self) -> (EventCounts, u64) {
         if let Some(pos) = self.last_pos {
             self.writer
                 .send(Bundle {
@@ -171,7 +183,7 @@ impl ServerPipeline {
                 })
                 .await;
         }
-        self.counts
+        (self.counts, self.reread)
     }
 
     /// Feeds journal lines from `reader`'s current position.
@@ -253,13 +265,15 @@ impl Recorder {
         self.writer_stopped.cancelled().await
     }
 
-    /// Replays each journal file (skipping what the store already has).
+    /// Replays each journal file, skipping what the store already has;
+    /// returns the new events by kind and how many were already applied.
     pub async fn replay(
         &self,
         files: &[PathBuf],
         progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<EventCounts, AppError> {
+    ) -> Result<(EventCounts, u64), AppError> {
         let mut counts = EventCounts::default();
+        let mut already = 0;
         let mut done = 0u64;
         for path in files {
             let mut reader = JournalReader::open(path)?;
@@ -279,12 +293,16 @@ impl Recorder {
             )?;
             reader.seek_to(offset)?;
             let len = reader.len();
+            // Lines before the resume point were applied and are not re-read.
+            already += crate::journal::lines_before(path, offset)?;
             pipeline.feed(&info, reader, &|p| progress(done + p)).await;
             done += len;
-            counts.add(&pipeline.finish().await);
+            let (new, reread) = pipeline.finish().await;
+            counts.add(&new);
+            already += reread;
         }
         self.writer.flush().await;
-        Ok(counts)
+        Ok((counts, already))
     }
 
     /// Waits for the writer to commit everything and stop.
@@ -429,7 +447,7 @@ async fn process_server(
             break;
         }
     }
-    pipeline.finish().await
+    pipeline.finish().await.0
 }
 
 /// Logs every announcement, so they are visible without the Discord bot.

@@ -32,6 +32,21 @@ pub struct JournalPos {
     pub offset: u64,
 }
 
+/// How many lines of the journal at `path` end at or before byte `offset`.
+pub fn lines_before(path: &Path, offset: u64) -> io::Result<u64> {
+    let mut prefix = BufReader::new(File::open(path)?.take(offset));
+    let mut lines = 0;
+    loop {
+        let buf = prefix.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(lines);
+        }
+        lines += buf.iter().filter(|b| **b == b'\n').count() as u64;
+        let n = buf.len();
+        prefix.consume(n);
+    }
+}
+
 /// The journal file of one server.
 pub fn journal_path(dir: &Path, server: &str) -> PathBuf {
     dir.join(format!("{server}.jsonl"))

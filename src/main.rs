@@ -339,7 +339,7 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     let (settings, store) = open_store(config)?;
     let recorder = bman::app::Recorder::start(store, &settings);
     let bar = progress_bar(total);
-    let counts = recorder
+    let (counts, already) = recorder
         .replay(files, &|done| bar.set_position(done))
         .await
         .map_err(|e| format!("replay failed: {e}"))?;
@@ -350,8 +350,15 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
             "{}",
             serde_json::to_string_pretty(&counts).unwrap_or_default()
         );
-    } else {
-        print!("{}", counts.to_table());
+        return Ok(());
+    }
+    if counts.0.is_empty() {
+        println!("nothing new: all {already} events were already applied");
+        return Ok(());
+    }
+    print!("new events:\n{}", counts.to_table());
+    if already > 0 {
+        println!("skipped {already} events that were already applied");
     }
     Ok(())
 }
