@@ -16,9 +16,11 @@
 //!   closed. `max_concurrent` still counts both, honestly, so a client that
 //!   opens a second connection while its first one lives is caught.
 //! - Requests are answered from the roster rebuilt from the events delivered
-//!   so far; request_player for an unknown player gets no reply at all.
+//!   so far; request_player for an unknown player gets no reply at all, and
+//!   with `--no-replies` no request is ever answered.
+//! - Every frame's keys come in a shuffled order, as real servers send them.
 
-use super::scenario::{scenario, Rng, Scenario, SimEvent};
+use super::scenario::{scenario, shuffled, Rng, Scenario, SimEvent};
 use super::state::{mode_info, Roster};
 use super::{dump, SimOptions};
 use crate::rcon::codec::{
@@ -30,7 +32,7 @@ use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -335,8 +337,13 @@ impl Session {
     async fn run(&mut self) -> io::Result<()> {
         let roster_map = self.shared.delivery().roster.map.0.clone();
         let info = mode_info(self.shared.opts.mode);
+        // The game listens on IPv6 too, so IPv4 clients show up mapped.
+        let rcon_ip = match self.peer.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
+            v6 => v6.to_string(),
+        };
         let hello = json!({
-            "RconIP": self.peer.ip().to_string(), "RconPort": self.peer.port().to_string(),
+            "RconIP": rcon_ip, "RconPort": self.peer.port().to_string(),
             "RconSocket": self.generation.to_string(), "GameModeID": info.id.to_string(), "MapName": roster_map,
         });
         self.send(36, hello).await?;
@@ -437,6 +444,13 @@ impl Session {
             }
             PacketKind::RequestPlayer
             | PacketKind::RequestMatch
+            | PacketKind::RequestScoreboard
+                if self.shared.opts.no_replies =>
+            {
+                tracing::debug!(?packet, "simulate: request ignored (--no-replies)");
+            }
+            PacketKind::RequestPlayer
+            | PacketKind::RequestMatch
             | PacketKind::RequestScoreboard => {
                 let reply =
                     request_reply(&self.shared.delivery().roster, packet.kind, &packet.text);
@@ -456,7 +470,11 @@ impl Session {
     async fn send(&mut self, id: u16, mut fields: Value) -> io::Result<()> {
         fields["Time"] = json!(self.shared.delivery().roster.clock.to_string());
         fields["EventID"] = json!(id.to_string());
-        self.write_frame(id, &fields.to_string()).await
+        let json = match fields {
+            Value::Object(o) => shuffled(o, &mut self.rng),
+            other => other.to_string(),
+        };
+        self.write_frame(id, &json).await
     }
 
     /// Writes one frame, with --garbage before it and --split applied.
@@ -573,8 +591,9 @@ pub(crate) fn parse_params(text: &str) -> Option<Vec<String>> {
     }
 }
 
-/// command_entered (35) for an RCON command. Commands change nothing: the
-/// scenario is fixed, so a kick is acknowledged but the player stays.
+/// command_entered (35) for an RCON command (Source 1), with the game's text
+/// where it is known. Commands change nothing: the scenario is fixed, so a
+/// kick is acknowledged but the player stays, and addbot adds nobody.
 fn command_reply(roster: &Roster, text: &str) -> Value {
     let params = parse_params(text).unwrap_or_default();
     let verb = params.first().map(|v| v.to_ascii_lowercase());
@@ -586,7 +605,13 @@ fn command_reply(roster: &Roster, text: &str) -> Value {
     };
     let return_text = match verb.as_deref() {
         Some("say" | "rawsay") => String::new(),
-        Some("kick") => target().map_or("Player not found".into(), |name| format!("Kicked {name}")),
+        Some("kick") => target().map_or("Player not found".into(), |name| {
+            format!("KICK: Kicking player {name}...")
+        }),
+        Some("addbot") => {
+            let team = params.get(1).map_or("0", String::as_str);
+            format!("ADDBOT: Added bot to team {team}")
+        }
         Some("ban") => target().map_or("Player not found".into(), |name| format!("Banned {name}")),
         _ => "Unknown command".into(),
     };
@@ -601,14 +626,16 @@ fn request_reply(roster: &Roster, kind: PacketKind, text: &str) -> Option<Value>
     let mut put = |k: &str, v: String| {
         o.insert(k.to_owned(), Value::String(v));
     };
+    let info = mode_info(roster.mode);
     put("CaseID", (kind as i16).to_string());
     put("RequestID", params.first()?.clone());
     if kind == PacketKind::RequestPlayer {
+        // Flat, as real servers answer: the PlayerData fields at the top level.
         let slot = roster.find(params.get(1)?)?;
-        o.insert(format!("PlayerData{slot}"), roster.player_data(slot)?);
+        o.extend(roster.player_data(slot)?);
+        o.insert("GamemodeID".into(), Value::String(info.id.to_string()));
         return Some(Value::Object(o));
     }
-    let info = mode_info(roster.mode);
     let elapsed = (roster.clock - roster.match_started).max(0);
     put("ServerName", format!("bman simulator ({})", roster.mode));
     put("GamemodeName", info.name.into());
