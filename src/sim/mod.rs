@@ -77,8 +77,7 @@ pub struct SimOptions {
 impl SimOptions {
     /// Bots at the start: `--bots`, else 2 outside the co-op modes.
     pub fn bot_count(&self) -> u16 {
-        self.bots
-            .unwrap_or(if self.mode.is_coop() { 0 } else { 2 })
+        self.bots.unwrap_or(if self.mode.is_coop() { 0 } else { 2 })
     }
 }
 
@@ -132,7 +131,12 @@ mod tests {
         assert_eq!((o.rate, o.ping_secs, o.drop_every), (20.0, 5.0, None));
         assert!(!o.no_replies);
         assert_eq!((o.bots, o.bot_count()), (None, 2));
-        for (mode, bots) in [(Mode::Tdm, 2), (Mode::Ctf, 2), (Mode::Svl, 0), (Mode::Zbr, 0)] {
+        for (mode, bots) in [
+            (Mode::Tdm, 2),
+            (Mode::Ctf, 2),
+            (Mode::Svl, 0),
+            (Mode::Zbr, 0),
+        ] {
             assert_eq!(SimOptions { mode, ..o.clone() }.bot_count(), bots, "{mode}");
         }
         let zbr_with_bots = SimOptions {

@@ -959,15 +959,17 @@ impl Gen {
             }
             match play {
                 1 => self.disconnect(),
-                2 => self.generator(),
+                2 => {
+                    self.generator();
+                    if self.console_adds_bot() {
+                        let bot = self.add_bot();
+                        self.spawn(bot);
+                    }
+                }
                 3 => {
                     if let Some(slot) = self.connect(None) {
                         self.spawn(slot);
                     }
-                }
-                4 if self.console_adds_bot() => {
-                    let bot = self.add_bot();
-                    self.spawn(bot);
                 }
                 _ => {}
             }
@@ -1136,9 +1138,11 @@ impl Gen {
     /// A survival mission starts (47); returns its fields for the outcome
     /// event. Servers name them `Mission`/`Reward` or `Type`/`Amount`.
     fn mission_start(&mut self) -> Value {
-        let name = self
-            .rng
-            .pick(&["Kill 10 enemies", "Protect the generator", "Collect 3 crates"]);
+        let name = self.rng.pick(&[
+            "Kill 10 enemies",
+            "Protect the generator",
+            "Collect 3 crates",
+        ]);
         let reward = 100 * self.rng.range(1, 5);
         let fields = if self.rng.chance(0.7) {
             json!({ "Mission": name, "Reward": reward })
@@ -1273,7 +1277,8 @@ impl Gen {
             .collect();
         if let Some(slot) = self.rng.pick(&rich) {
             let profile = self.profile_json(slot);
-            let ev = json!({ "Weapon": weapon, "Cost": cost, "PlayerID": slot, "Profile": profile });
+            let ev =
+                json!({ "Weapon": weapon, "Cost": cost, "PlayerID": slot, "Profile": profile });
             self.emit(51, ev);
         }
     }
@@ -1380,7 +1385,7 @@ mod tests {
 
     #[test]
     fn player_data_agrees_with_death_events() {
-        for mode in Mode::ALL {
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf, Mode::Svl] {
             for seed in 1..4 {
                 let mut tally: HashMap<i64, (i64, i64)> = HashMap::new();
                 let mut ends = 0;
@@ -1414,8 +1419,18 @@ mod tests {
                                     int(pd.get("Deaths")).unwrap(),
                                 );
                                 assert_eq!(got, want, "{mode} seed {seed} slot {slot}");
+                                // Bots as real servers list them: `bot<N>` on store 0.
                                 let bot = s(pd.get("Bot")) == "1";
-                                assert_eq!(bot, s(pd.get("Store")) == "-1");
+                                let profile = s(pd.get("Profile"));
+                                assert_eq!(bot, profile.starts_with("bot"), "{profile}");
+                                if bot {
+                                    assert_eq!(profile, format!("bot{slot}"));
+                                    assert_eq!(s(pd.get("Store")), "0");
+                                    assert_eq!(s(pd.get("ClanID")), "");
+                                } else {
+                                    assert_ne!(s(pd.get("ClanID")), "");
+                                }
+                                assert!(pd.get("Hat2").is_some());
                                 assert_eq!(pd.get("X").is_some(), s(pd.get("Alive")) == "1");
                             }
                         }
@@ -1425,6 +1440,7 @@ mod tests {
                 assert_eq!(ends, 3);
             }
         }
+        assert!(!events(Mode::Zbr, 1).iter().any(|(id, _)| *id == 27));
     }
 
     #[test]
@@ -1441,12 +1457,18 @@ mod tests {
         assert!(profiles
             .iter()
             .any(|p| p.contains("\"StoreID\":\"0\"") && p.contains("7656119")));
-        assert!(profiles.iter().any(|p| p.contains("\"Store\":\"")));
+        // `StoreID` is what real servers send; the older `Store` stays a minority.
+        let count = |key: &str| profiles.iter().filter(|p| p.contains(key)).count();
+        let (store_id, store) = (count("\"StoreID\":\""), count("\"Store\":\""));
+        assert!(store > 0 && store_id > 4 * store, "{store_id} vs {store}");
         assert!(
-            profiles.iter().any(|p| p.contains("\"StoreID\":\"-1\"")),
+            profiles
+                .iter()
+                .any(|p| p.starts_with("{\"ProfileID\":\"bot") && p.ends_with("\"StoreID\":\"0\"}")),
             "bots"
         );
-        assert!(profiles.iter().any(|p| p.is_empty()), "server and world");
+        assert!(profiles.iter().any(|p| p == NPC_PROFILE), "no assister");
+        assert!(profiles.iter().any(|p| p.is_empty()), "server chat");
         let plain = evs.iter().any(|(id, e)| {
             *id == 4 && e.contains_key("Store") && !s(e.get("Profile")).starts_with('{')
         });
@@ -1519,10 +1541,10 @@ mod tests {
     #[test]
     fn deaths_cover_every_kind() {
         for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
-            let evs = events(mode, 5);
+            let evs: Vec<_> = (5..8).flat_map(|seed| events(mode, seed)).collect();
             let bots: Vec<String> = evs
                 .iter()
-                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"-1\""))
+                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
                 .map(|(_, e)| s(e.get("PlayerID")))
                 .collect();
             let deaths: Vec<&Map<String, Value>> = evs
@@ -1535,7 +1557,17 @@ mod tests {
                 has(&|e| s(e.get("KillerID")) == s(e.get("VictimID"))),
                 "{mode} suicide"
             );
-            assert!(has(&|e| s(e.get("KillerID")) == "-1"), "{mode} world");
+            assert!(
+                has(&|e| s(e.get("KillerID")) == "-1" && s(e.get("KillerWeapon")) == "-1"),
+                "{mode} world"
+            );
+            // No assister: -1 with an NPC-style profile and no position.
+            for e in &deaths {
+                if s(e.get("AssisterID")) == "-1" {
+                    assert_eq!(s(e.get("AssisterProfile")), NPC_PROFILE);
+                    assert!(!e.contains_key("AssistX") && !e.contains_key("AssistY"));
+                }
+            }
             assert!(has(&|e| s(e.get("Headshot")) == "1"), "{mode} headshot");
             assert!(has(&|e| s(e.get("AssisterID")) != "-1"), "{mode} assist");
             assert!(
@@ -1628,6 +1660,24 @@ mod tests {
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
         assert!(!npcs.is_empty() && npcs.iter().all(|n| !humans.contains(n)));
+        for (id, e) in &svl {
+            if *id == 5 && e.contains_key("EnemyType") {
+                assert_eq!(s(e.get("Profile")), NPC_PROFILE);
+            }
+        }
+        // Missions carry Mission/Reward or Type/Amount.
+        let missions: Vec<_> = svl
+            .iter()
+            .filter(|(id, _)| (47..=49).contains(id))
+            .collect();
+        assert!(missions.iter().any(|(id, _)| *id == 47));
+        for (_, e) in missions {
+            assert!(e.contains_key("Mission") || e.contains_key("Type"), "{e:?}");
+            assert!(
+                e.contains_key("Reward") || e.contains_key("Amount"),
+                "{e:?}"
+            );
+        }
         for id in [30, 31, 32] {
             assert!(svl.iter().any(|(i, _)| *i == id), "svl event {id}");
         }
@@ -1687,5 +1737,348 @@ mod tests {
             );
             assert_eq!(line.ts_ms, ev.time().unwrap() * 1000);
         }
+    }
+
+    fn with(mode: Mode, seed: u64, f: impl FnOnce(&mut SimOptions)) -> SimOptions {
+        let mut o = opts(mode, seed);
+        f(&mut o);
+        o
+    }
+
+    fn parsed(o: &SimOptions) -> Vec<(u16, Map<String, Value>)> {
+        scenario(o)
+            .map(|e| match serde_json::from_str(&e.json) {
+                Ok(Value::Object(o)) => (e.id, o),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// Slots that spawned with a bot profile (`bot<slot>` on Steam's store).
+    fn bot_slots(evs: &[(u16, Map<String, Value>)]) -> Vec<String> {
+        let mut slots: Vec<String> = evs
+            .iter()
+            .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
+            .map(|(_, e)| {
+                let slot = s(e.get("PlayerID"));
+                let want = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
+                assert_eq!(s(e.get("Profile")), want);
+                assert!(!e.contains_key("EnemyType"), "bots are not NPCs");
+                slot
+            })
+            .collect();
+        slots.sort();
+        slots.dedup();
+        slots
+    }
+
+    #[test]
+    fn bots_option_sets_how_many_bots_play() {
+        let bots = |mode, n: Option<u16>| bot_slots(&parsed(&with(mode, 1, |o| o.bots = n)));
+        // Two at the start plus one the console adds in each of the first two matches.
+        assert_eq!(bots(Mode::Dm, None).len(), 4);
+        assert_eq!(bots(Mode::Ctf, Some(3)).len(), 5);
+        assert!(bots(Mode::Tdm, Some(0)).is_empty());
+        assert!(bots(Mode::Svl, None).is_empty());
+        assert!(bots(Mode::Zbr, None).is_empty());
+        for mode in [Mode::Svl, Mode::Zbr] {
+            let evs = parsed(&with(mode, 1, |o| o.bots = Some(2)));
+            assert_eq!(bot_slots(&evs).len(), 2, "{mode}");
+            let addbot = evs
+                .iter()
+                .any(|(id, e)| *id == 35 && s(e.get("Command")).starts_with("addbot"));
+            assert!(!addbot, "{mode}: no console bots in co-op");
+        }
+    }
+
+    #[test]
+    fn console_addbot_is_echoed_then_team_change_then_spawn() {
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
+            let evs = events(mode, 1);
+            let mut added = 0;
+            for (i, (id, e)) in evs.iter().enumerate() {
+                if *id != 35 || !s(e.get("Command")).starts_with("addbot") {
+                    continue;
+                }
+                added += 1;
+                let team = if mode == Mode::Dm {
+                    "0".to_owned()
+                } else {
+                    s(e.get("NewTeam"))
+                };
+                let (change_id, change) = &evs[i + 1];
+                assert_eq!(
+                    *change_id, 8,
+                    "{mode}: the bot is first seen in a team change"
+                );
+                let slot = s(change.get("PlayerID"));
+                let profile = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
+                assert_eq!(s(change.get("Profile")), profile);
+                let team = if mode == Mode::Dm {
+                    team
+                } else {
+                    s(change.get("NewTeam"))
+                };
+                assert_eq!(s(e.get("Command")), format!("addbot \"{team}\" \"0\""));
+                assert_eq!(
+                    s(e.get("ReturnText")),
+                    format!("ADDBOT: Added bot to team {team}")
+                );
+                assert_eq!(s(e.get("Source")), "0");
+                // Never seen before, in any event or PlayerData.
+                let before = evs[..i].iter().any(|(_, e)| {
+                    e.values().any(|v| s(Some(v)) == profile)
+                        || e.iter().any(|(k, v)| {
+                            k.starts_with("PlayerData")
+                                && s(v.get("Profile")) == format!("bot{slot}")
+                        })
+                });
+                assert!(!before, "{mode}: bot{slot} seen before addbot");
+                let spawn = evs[i + 2..]
+                    .iter()
+                    .position(|(id, e)| *id == 5 && s(e.get("PlayerID")) == slot);
+                let death = evs[i + 2..].iter().position(|(id, e)| {
+                    *id == 6 && (s(e.get("VictimID")) == slot || s(e.get("KillerID")) == slot)
+                });
+                assert!(
+                    spawn.is_some() && death.is_none_or(|d| Some(d) > spawn),
+                    "{mode}: spawns first"
+                );
+            }
+            assert_eq!(
+                added, 2,
+                "{mode}: one console bot in each of the first two matches"
+            );
+        }
+    }
+
+    #[test]
+    fn npcs_have_empty_profiles_and_repeating_names() {
+        for (mode, names) in [(Mode::Svl, ENEMY_NAMES), (Mode::Zbr, ZOMBIE_NAMES)] {
+            let evs = events(mode, 2);
+            let spawned: Vec<String> = evs
+                .iter()
+                .filter(|(id, e)| {
+                    *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank")
+                })
+                .map(|(_, e)| {
+                    assert_eq!(s(e.get("Profile")), NPC_PROFILE);
+                    s(e.get("Name"))
+                })
+                .collect();
+            assert!(
+                spawned.iter().all(|n| names.contains(&n.as_str())),
+                "{mode}"
+            );
+            let distinct: std::collections::BTreeSet<&String> = spawned.iter().collect();
+            assert!(
+                distinct.len() > 1 && spawned.len() > 2 * distinct.len(),
+                "{mode}: {distinct:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zombrains_match_order_and_both_outcomes() {
+        let evs = events(Mode::Zbr, 1);
+        let matches: Vec<&[(u16, Map<String, Value>)]> = evs
+            .split_inclusive(|(id, _)| *id == 57)
+            .filter(|m| m.iter().any(|(id, _)| *id == 57))
+            .collect();
+        assert_eq!(matches.len(), 3);
+        let (mut won, mut lost) = (0, 0);
+        for m in matches {
+            let ids: Vec<u16> = m.iter().map(|(id, _)| *id).collect();
+            let at = |id: u16| ids.iter().position(|&i| i == id);
+            let last = |id: u16| ids.iter().rposition(|&i| i == id);
+            assert!(!ids.contains(&27), "no match_end in zombrains");
+            assert!(
+                !ids.iter()
+                    .any(|id| (30..=32).contains(id) || (47..=49).contains(id)),
+                "no survival events"
+            );
+            let (start, begin, end, over) = (
+                at(29).unwrap(),
+                at(52).unwrap(),
+                at(56).unwrap(),
+                at(57).unwrap(),
+            );
+            assert!(start < begin && begin < end && over == ids.len() - 1);
+            assert_eq!(m[start].1["GameModeID"], "3");
+            for id in [50, 51] {
+                assert!(ids.contains(&id), "zombrains event {id}");
+            }
+            for (id, e) in m {
+                match id {
+                    50 => assert!(e.contains_key("PlayerID") && e.contains_key("Profile")),
+                    51 => {
+                        for k in ["Weapon", "Cost", "PlayerID", "Profile"] {
+                            assert!(e.contains_key(k), "{k}");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let end_ev = &m[end].1;
+            let alive = int(end_ev.get("Alive")).unwrap();
+            assert!(int(end_ev.get("Dead")).is_some());
+            let over_ev = &m[over].1;
+            assert_eq!(s(over_ev.get("WinnerTeam")), "-1");
+            assert_eq!(s(over_ev.get("GameModeID")), "3");
+            assert!(
+                over_ev.contains_key("CurrentMapName")
+                    && s(over_ev.get("CurrentMapFile")).ends_with('\\')
+            );
+            let boarded: Vec<String> = m
+                .iter()
+                .filter(|(id, _)| *id == 55)
+                .map(|(_, e)| s(e.get("PlayerID")))
+                .collect();
+            if alive > 0 {
+                won += 1;
+                let (heli, boarding) = (at(53).unwrap(), at(54).unwrap());
+                assert!(heli < boarding && boarding < end);
+                assert!(at(55).is_none_or(|b| b > boarding) && last(55).is_none_or(|b| b < end));
+                let winner = s(over_ev.get("WinnerID"));
+                assert!(boarded.is_empty() || boarded[0] == winner);
+                let name = m
+                    .iter()
+                    .rev()
+                    .find(|(id, e)| *id == 5 && s(e.get("PlayerID")) == winner)
+                    .map(|(_, e)| s(e.get("Name")))
+                    .unwrap();
+                assert_eq!(
+                    s(over_ev.get("WinnerText")),
+                    format!("{} WINS", name.to_uppercase())
+                );
+            } else {
+                lost += 1;
+                assert!(boarded.is_empty() && at(54).is_none());
+                assert_eq!(s(over_ev.get("WinnerID")), "-1");
+                assert_eq!(s(over_ev.get("WinnerText")), "ZOMBIES WIN");
+            }
+        }
+        assert!(won > 0 && lost > 0, "won {won}, lost {lost}");
+        // Humans kill zombies and die to them (the zombies' weapon is -1).
+        let npcs: Vec<String> = evs
+            .iter()
+            .filter(|(id, e)| *id == 5 && e.contains_key("EnemyType"))
+            .map(|(_, e)| s(e.get("PlayerID")))
+            .collect();
+        let deaths = || evs.iter().filter(|(id, _)| *id == 6).map(|(_, e)| e);
+        assert!(deaths().any(|e| npcs.contains(&s(e.get("VictimID")))));
+        assert!(deaths()
+            .any(|e| npcs.contains(&s(e.get("KillerID"))) && s(e.get("KillerWeapon")) == "-1"));
+    }
+
+    #[test]
+    fn game_mode_ids_and_events_match_the_mode() {
+        for (mode, gid) in [
+            (Mode::Dm, "0"),
+            (Mode::Tdm, "1"),
+            (Mode::Ctf, "2"),
+            (Mode::Svl, "4"),
+            (Mode::Zbr, "3"),
+        ] {
+            for (id, e) in events(mode, 4) {
+                if matches!(id, 27 | 29 | 57) {
+                    assert_eq!(s(e.get("GameModeID")), gid, "{mode} event {id}");
+                    let file = s(e
+                        .get("MapFile")
+                        .or(e.get("CurrentMapFile"))
+                        .or(e.get("NextMapFile")));
+                    assert!(file.starts_with("maps\\") && file.ends_with('\\'), "{file}");
+                }
+                if mode != Mode::Zbr {
+                    assert!(!(50..=56).contains(&id), "{mode}: zombrains event {id}");
+                }
+                if mode != Mode::Svl {
+                    assert!(
+                        !(30..=32).contains(&id) && !(47..=49).contains(&id),
+                        "{mode}: survival event {id}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_shuffled_the_same_way_for_the_same_seed() {
+        for mode in Mode::ALL {
+            let a: Vec<SimEvent> = scenario(&opts(mode, 5)).collect();
+            assert_eq!(a, scenario(&opts(mode, 5)).collect::<Vec<_>>());
+            let first_keys: std::collections::BTreeSet<String> = a
+                .iter()
+                .filter(|e| e.id == 6)
+                .map(|e| e.json[2..].split('"').next().unwrap().to_owned())
+                .collect();
+            assert!(first_keys.len() > 5, "{mode}: {first_keys:?}");
+            assert!(first_keys.contains("Time") && first_keys.contains("EventID"));
+        }
+    }
+
+    #[test]
+    fn level_ups_name_the_slot_id_and_raise_the_level() {
+        let evs = events(Mode::Dm, 1);
+        let mut levels: HashMap<String, i64> = HashMap::new();
+        let mut seen = 0;
+        for (id, e) in &evs {
+            if *id != 9 {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                !e.contains_key("PlayerID")
+                    && e.contains_key("SkinWeapon")
+                    && e.contains_key("SkinType")
+            );
+            let level = int(e.get("Level")).unwrap();
+            let who = s(e.get("Profile"));
+            assert!(who.contains("ProfileID") && int(e.get("ID")).is_some());
+            if let Some(before) = levels.insert(who, level) {
+                assert!(level > before);
+            }
+        }
+        assert!(seen > 2, "{seen} level-ups");
+    }
+
+    #[test]
+    fn real_keys_and_console_kicks_appear() {
+        let evs = events(Mode::Dm, 1);
+        assert!(evs
+            .iter()
+            .filter(|(id, _)| *id == 5)
+            .all(|(_, e)| e.contains_key("Hat2")));
+        assert!(evs
+            .iter()
+            .filter(|(id, _)| *id == 42)
+            .all(|(_, e)| e.contains_key("NameColor")));
+        let kicks: Vec<Mode> = Mode::ALL
+            .into_iter()
+            .filter(|&mode| {
+                let evs = events(mode, 3);
+                evs.windows(2).any(|w| {
+                    let ((a, cmd), (b, gone)) = (&w[0], &w[1]);
+                    if (*a, *b) != (35, 7) {
+                        return false;
+                    }
+                    let name = evs
+                        .iter()
+                        .find(|(id, e)| *id == 4 && s(e.get("PlayerID")) == s(gone.get("PlayerID")))
+                        .map(|(_, e)| s(e.get("PlayerName")))
+                        .unwrap();
+                    assert_eq!(s(cmd.get("Source")), "0");
+                    assert_eq!(
+                        s(cmd.get("ReturnText")),
+                        format!("KICK: Kicking player {name}...")
+                    );
+                    let params = crate::sim::server::parse_params(&s(cmd.get("Command"))).unwrap();
+                    assert_eq!(params, ["kick", name.as_str(), "AFK"]);
+                    assert_eq!(s(gone.get("Kicked")), "1");
+                    true
+                })
+            })
+            .collect();
+        assert!(!kicks.is_empty(), "no console kick in any mode");
     }
 }

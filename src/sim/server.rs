@@ -710,6 +710,21 @@ mod tests {
         }
     }
 
+    /// Reads frames until the command_entered that answers an RCON command
+    /// (Source 1; the scenario's console echoes have Source 0). Returns it and
+    /// the ids of the frames read on the way.
+    async fn command_answer(client: &mut Client) -> (Value, Vec<u16>) {
+        let mut skipped = Vec::new();
+        loop {
+            let f = next_frame(client).await.expect("connection closed");
+            let v: Value = serde_json::from_str(&f.json).unwrap();
+            if f.id == 35 && v["Source"] == "1" {
+                return (v, skipped);
+            }
+            skipped.push(f.id);
+        }
+    }
+
     fn opts(f: impl FnOnce(&mut SimOptions)) -> SimOptions {
         let mut o = SimOptions {
             port: 0,
@@ -755,7 +770,8 @@ mod tests {
         assert_eq!(hello.id, 36);
         let hello: Value = serde_json::from_str(&hello.json).unwrap();
         assert_eq!(hello["MapName"], "Cargo");
-        assert_eq!(hello["RconIP"], "127.0.0.1");
+        assert_eq!(hello["RconIP"], "::ffff:127.0.0.1");
+        assert_eq!(hello["GameModeID"], "0");
 
         frame_with_id(&mut client, 41).await;
         client
@@ -841,23 +857,26 @@ mod tests {
             ))
             .await
             .unwrap();
-        let reply = frame_with_id(&mut client, 35).await;
+        let reply = command_answer(&mut client).await.0;
         assert_eq!(reply["Command"], r#"kick "Quote\"Man" "bye""#);
-        assert_eq!(reply["ReturnText"], "Kicked Quote\"Man");
-        assert_eq!(reply["Source"], "1");
-        client
-            .send(Packet::new(PacketKind::Command, r#"say "hi""#))
-            .await
-            .unwrap();
-        assert_eq!(frame_with_id(&mut client, 35).await["ReturnText"], "");
-        client
-            .send(Packet::new(PacketKind::Command, "frobnicate"))
-            .await
-            .unwrap();
-        assert_eq!(
-            frame_with_id(&mut client, 35).await["ReturnText"],
-            "Unknown command"
-        );
+        assert_eq!(reply["ReturnText"], "KICK: Kicking player Quote\"Man...");
+        let answers = [
+            (r#"kick "Nobody" "x""#, "Player not found"),
+            (r#"addbot "2" "0""#, "ADDBOT: Added bot to team 2"),
+            (r#"say "hi""#, ""),
+            ("frobnicate", "Unknown command"),
+        ];
+        for (command, text) in answers {
+            client
+                .send(Packet::new(PacketKind::Command, command))
+                .await
+                .unwrap();
+            let reply = command_answer(&mut client).await.0;
+            assert_eq!(
+                (reply["Command"].as_str(), reply["ReturnText"].as_str()),
+                (Some(command), Some(text))
+            );
+        }
 
         client
             .send(Packet::new(
@@ -879,7 +898,17 @@ mod tests {
             (player["CaseID"].as_str(), player["RequestID"].as_str()),
             (Some("3"), Some("p2"))
         );
-        assert_eq!(player["PlayerData1"]["ID"], "1");
+        // Flat, with GamemodeID, as real servers answer.
+        assert_eq!(
+            (player["ID"].as_str(), player["GamemodeID"].as_str()),
+            (Some("1"), Some("0"))
+        );
+        assert!(player["Name"].is_string() && player["Hat2"].is_string());
+        let keys = player.as_object().unwrap().keys();
+        assert!(
+            !keys.clone().any(|k| k.starts_with("PlayerData")),
+            "{keys:?}"
+        );
         let status = frame_with_id(&mut client, 34).await;
         assert_eq!(
             (status["CaseID"].as_str(), status["RequestID"].as_str()),
@@ -889,8 +918,49 @@ mod tests {
 
         assert_eq!(
             sim.stats().commands,
-            [r#"kick "Quote\"Man" "bye""#, r#"say "hi""#, "frobnicate"]
+            [
+                r#"kick "Quote\"Man" "bye""#,
+                r#"kick "Nobody" "x""#,
+                r#"addbot "2" "0""#,
+                r#"say "hi""#,
+                "frobnicate"
+            ]
         );
+    }
+
+    /// `--no-replies`: requests are read and ignored; commands still answer.
+    #[tokio::test]
+    async fn no_replies_leaves_requests_unanswered() {
+        let o = opts(|o| {
+            o.rate = 0.0;
+            o.matches = Some(1);
+            o.ping_secs = 0.0;
+            o.no_replies = true;
+        });
+        let events = scenario(&o).count();
+        let sim = serve(o).await.unwrap();
+        let mut client = login(&sim, "admin").await;
+        client
+            .send(Packet::new(PacketKind::Confirm, "1"))
+            .await
+            .unwrap();
+        assert!(sim.wait_until(|s| s.scenario_done, WAIT).await);
+        for (kind, text) in [
+            (PacketKind::RequestScoreboard, r#""s1" "1""#),
+            (PacketKind::RequestMatch, r#""m1" "1""#),
+            (PacketKind::RequestPlayer, r#""p1" "1""#),
+        ] {
+            client.send(Packet::new(kind, text)).await.unwrap();
+        }
+        // Packets are handled in order: an answer would come before this one.
+        client
+            .send(Packet::new(PacketKind::Command, r#"say "hi""#))
+            .await
+            .unwrap();
+        let (reply, before) = command_answer(&mut client).await;
+        assert_eq!(reply["Command"], r#"say "hi""#);
+        assert!(!before.contains(&34), "request answered: {before:?}");
+        assert_eq!(before.len(), 1 + events, "rcon_logged_in and the scenario");
     }
 
     /// With cuts, garbage and split frames, a client that reconnects after

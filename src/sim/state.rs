@@ -401,7 +401,10 @@ impl Roster {
         put("Hat2", p.hat2.clone());
         put("Money", p.money.to_string());
         put("RespawnCost", "0".into());
-        put("Premium", if h % 3 == 0 && !p.bot { "1" } else { "0" }.into());
+        put(
+            "Premium",
+            if h % 3 == 0 && !p.bot { "1" } else { "0" }.into(),
+        );
         put("ClanID", clan_id.into());
         put("ClanTag", clan_tag.into());
         put("WeaponsDealRank", "0".into());
@@ -466,7 +469,7 @@ mod tests {
             5,
             &obj(
                 json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
-                "Profile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}"}),
+                "Profile": "{\"ProfileID\":\"\",\"StoreID\":\"-1\"}"}),
             ),
         );
         r.apply(
@@ -489,5 +492,47 @@ mod tests {
         let pd = r.player_data(1).unwrap();
         assert_eq!(pd["Kills"], "1");
         assert!(pd.get("X").is_none(), "dead players have no position");
+    }
+
+    #[test]
+    fn bots_are_listed_as_real_servers_list_them() {
+        assert!(is_bot_profile("bot2", 0) && is_bot_profile("bot13", 1));
+        assert!(is_bot_profile("", -1) && is_bot_profile("4242", -1));
+        assert!(!is_bot_profile("bot", 0) && !is_bot_profile("bots2", 0));
+        assert!(!is_bot_profile("76561198000000001", 0));
+        let mut r = Roster::new(Mode::Tdm, 0);
+        // Added by the console: first seen in a team change, then spawning.
+        r.apply(
+            8,
+            &obj(json!({"PlayerID": "7", "NewTeam": "2", "OldTeam": "-1",
+                "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"})),
+        );
+        assert_eq!(r.players[&7].team, 2);
+        r.apply(
+            5,
+            &obj(
+                json!({"PlayerID": "7", "Name": "Carl", "Team": "2", "Hat2": "3",
+                "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"}),
+            ),
+        );
+        let pd = r.player_data(7).unwrap();
+        for (key, want) in [
+            ("Profile", "bot7"),
+            ("Store", "0"),
+            ("Bot", "1"),
+            ("ClanID", ""),
+            ("Name", "Carl"),
+            ("Hat2", "3"),
+            ("Alive", "1"),
+        ] {
+            assert_eq!(pd[key], want, "{key}");
+        }
+        r.apply(
+            4,
+            &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})),
+        );
+        let human = r.player_data(1).unwrap();
+        assert_eq!(human["Bot"], "0");
+        assert!(["-1", "17", "42"].contains(&human["ClanID"].as_str().unwrap()));
     }
 }
