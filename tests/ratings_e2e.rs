@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const COUNTERS: [&str; 11] = [
+const COUNTERS: [&str; 12] = [
     "kills",
     "deaths",
     "wins",
@@ -23,6 +23,7 @@ const COUNTERS: [&str; 11] = [
     "npc_deaths",
     "matches",
     "games",
+    "escapes",
 ];
 
 fn expected_dir() -> &'static Path {
@@ -150,4 +151,6 @@ e2e! {
     ctf_seed_2, mongodb_ctf_seed_2: Mode::Ctf, 2;
     svl_seed_1, mongodb_svl_seed_1: Mode::Svl, 1;
     svl_seed_2, mongodb_svl_seed_2: Mode::Svl, 2;
+    zbr_seed_1, mongodb_zbr_seed_1: Mode::Zbr, 1;
+    zbr_seed_2, mongodb_zbr_seed_2: Mode::Zbr, 2;
 }
