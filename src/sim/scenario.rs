@@ -1801,11 +1801,6 @@ mod tests {
                     continue;
                 }
                 added += 1;
-                let team = if mode == Mode::Dm {
-                    "0".to_owned()
-                } else {
-                    s(e.get("NewTeam"))
-                };
                 let (change_id, change) = &evs[i + 1];
                 assert_eq!(
                     *change_id, 8,
@@ -1814,11 +1809,8 @@ mod tests {
                 let slot = s(change.get("PlayerID"));
                 let profile = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
                 assert_eq!(s(change.get("Profile")), profile);
-                let team = if mode == Mode::Dm {
-                    team
-                } else {
-                    s(change.get("NewTeam"))
-                };
+                let team = s(change.get("NewTeam"));
+                assert_eq!(team == "0", mode == Mode::Dm, "{mode}: team {team}");
                 assert_eq!(s(e.get("Command")), format!("addbot \"{team}\" \"0\""));
                 assert_eq!(
                     s(e.get("ReturnText")),
