@@ -44,7 +44,8 @@ pub struct SimOptions {
     #[arg(long, default_value_t = 6)]
     pub players: u16,
     /// Bots at the start (default: 2 in dm/tdm/ctf, 0 in svl/zbr). With any
-    /// bots, the console also adds one mid-match in the first matches.
+    /// bots in dm/tdm/ctf, the console adds one more mid-match in each of the
+    /// first two matches.
     #[arg(long)]
     pub bots: Option<u16>,
     /// Matches in the scenario (default: endless when serving, 3 for --dump).

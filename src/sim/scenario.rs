@@ -385,7 +385,7 @@ impl Gen {
         self.roster.players.get(&slot).map_or(-1, |p| p.team)
     }
 
-    /// Alive humans and bots (not survival enemies), optionally of one team.
+    /// Alive humans and bots (not NPC enemies), optionally of one team.
     fn alive(&self, team: Option<i64>) -> Vec<i64> {
         self.roster
             .listed()
