@@ -26,7 +26,7 @@ fi
 
 cargo build -q
 mkdir -p "$OUT"
-for mode in dm tdm ctf svl; do
+for mode in dm tdm ctf svl zbr; do
     for seed in 1 2; do
         base="$OUT/$mode-$seed"
         matches=2

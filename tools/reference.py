@@ -19,19 +19,31 @@ prefixed with `warning:`; `--strict` makes them fatal.
 Rules implemented (see tools/make_expected.sh and tests/data/expected/README.md):
 - identity: per-server slot -> (store, profile id), fed by player_connect (4),
   player_loaded (12), player_spawn (5), player_team_change (8), PlayerData in
-  match_end (27) and request_data (34); player_disconnect (7) frees the slot.
-  An in-event profile (KillerProfile, VictimProfile, CarrierProfile) wins when
-  present and not a bot. Store -1 or PlayerData Bot "1" is a bot.
+  match_end (27) and request_data (34) (request_player also flat), and without
+  marking a match participant by player_level_up (9, slot in `ID`),
+  zombrains_revive (50) and zombrains_buy_weapon (51); player_disconnect (7)
+  frees the slot. An in-event profile (KillerProfile, VictimProfile,
+  CarrierProfile) wins when present and not a bot.
+- bots (protocol.md "What real servers send"): a profile id `bot<digits>` on
+  any store, store -1, an empty profile id, PlayerData Bot "1", or a spawn
+  with EnemyType/EnemyRank (an NPC). Bots never count and never appear in
+  the output, rosters or teams.
 - kills (6): human killer != human victim, no teamkill -> kills/deaths;
-  dm: TrueSkill 1vs1; tdm: Elo K=32.
+  dm: TrueSkill 1vs1; tdm: Elo K=32. A kill by or of a bot counts nothing
+  in dm/tdm/ctf.
 - tdm rounds (13..14): two-team TrueSkill over the round rosters.
 - ctf_scored (20): two-team TrueSkill over humans on each team now.
 - match close (27, or 57 if first): matches, ctf wins/losses/draws,
-  svl games.
-- survival: npc_kills, npc_deaths, best_wave.
+  svl/zbr games.
+- co-op (svl, zbr): a human killing a bot/NPC is an NPC kill; a human killed
+  by a bot/NPC or the world is an NPC death. best_wave from survival_new_wave.
+- zombrains: escapes (one per zombrains_helicopter_player_boarded, 55); every
+  human of the match wins when game_over's WinnerID is a human's slot or
+  zombrains_end (56) reported Alive > 0, else loses.
 """
 
 import json
+import re
 import sys
 
 import trueskill
@@ -42,8 +54,10 @@ BOT_STORE = -1
 
 COUNTERS = (
     "kills", "deaths", "wins", "losses", "draws", "captures", "best_wave",
-    "npc_kills", "npc_deaths", "matches", "games",
+    "npc_kills", "npc_deaths", "matches", "games", "escapes",
 )
+COOP = ("svl", "zbr")
+BOT_ID = re.compile(r"bot[0-9]+\Z")
 
 
 def warn(msg):
@@ -141,11 +155,12 @@ def parse_profile(value, store_field=None):
 
 
 def is_bot(ident):
-    return ident is not None and ident[0] == BOT_STORE
+    return ident is not None and (
+        ident[0] == BOT_STORE or not ident[1] or BOT_ID.match(ident[1]) is not None)
 
 
 def is_human(ident):
-    return ident is not None and ident[0] != BOT_STORE
+    return ident is not None and not is_bot(ident)
 
 
 # ---------------------------------------------------------------- state
@@ -189,6 +204,7 @@ class Server:
         self.match_seen = {}     # human ident -> last known team in the match
         self.last_close = None   # 27/57 that closed the last match, until match_start
         self.round = None        # tdm: ident -> team, None outside a round
+        self.zbr_alive = None    # zombrains_end Alive of the open match
 
     # identity ------------------------------------------------------------
     def bind(self, slot, ident, team=None, seen=True):
@@ -264,10 +280,9 @@ def player_data(ev):
 
 def pd_ident(pd):
     ident = parse_profile(pd.get("Profile"), pd.get("Store"))
-    if text(pd.get("Bot")) == "1":
-        if ident is not None and ident[0] != BOT_STORE:
-            warn("PlayerData Bot 1 with store %r" % (ident,))
-        return (BOT_STORE, ident[1] if ident else "0")
+    if text(pd.get("Bot")) == "1" and not is_bot(ident):
+        # Flagged a bot whatever its profile says (real bots are on store 0).
+        return (BOT_STORE, ident[1] if ident else "")
     return ident
 
 
@@ -335,8 +350,8 @@ class Reference:
         npc = "EnemyType" in ev or "EnemyRank" in ev
         if npc and ident is not None and not is_bot(ident):
             warn("%s: NPC spawn with a human profile %r" % (srv.name, ident))
-        if npc and ident is None:
-            ident = (BOT_STORE, "0")
+        if npc:
+            ident = (BOT_STORE, ident[1] if ident else "")
         team = intval(ev.get("Team"))
         srv.bind(slot, ident, team)
         self.round_note(srv, slot)
@@ -346,6 +361,15 @@ class Reference:
         ident = parse_profile(ev.get("Profile"), ev.get("Store"))
         srv.bind(slot, ident, intval(ev.get("NewTeam")))
         self.round_note(srv, slot)
+
+    def on_level_up(self, srv, ev):
+        # The slot is `ID` here; the profile says who, nothing more.
+        slot = intval(ev.get("ID"), intval(ev.get("PlayerID"), -1))
+        srv.bind(slot, parse_profile(ev.get("Profile"), ev.get("Store")), seen=False)
+
+    def on_player_action(self, srv, ev):
+        slot = intval(ev.get("PlayerID"), -1)
+        srv.bind(slot, parse_profile(ev.get("Profile"), ev.get("Store")), seen=False)
 
     def on_disconnect(self, srv, ev):
         slot = intval(ev.get("PlayerID"), -1)
@@ -386,7 +410,7 @@ class Reference:
             warn("%s: Teamkill=%s but teams are %d and %d (killer %d, victim %d)"
                  % (srv.name, text(ev.get("Teamkill")), kteam, vteam, kslot, vslot))
 
-        if self.mode == "svl":
+        if self.mode in COOP:
             if is_human(killer) and is_bot(victim):
                 self.p(killer).add("npc_kills")
             elif is_human(victim) and (kslot == -1 or is_bot(killer)):
@@ -517,11 +541,18 @@ class Reference:
                     t = intval(pd.get("Team"), -1)
                     participants[ident] = t if t in (0, 1, 2) else participants.get(ident, -1)
         winner = intval(ev.get("WinnerTeam"), 0)
+        coop_won = None
+        if self.mode == "zbr":
+            winner_slot = intval(ev.get("WinnerID"), -1)
+            human_winner = winner_slot >= 0 and is_human(srv.ident_of(winner_slot))
+            coop_won = human_winner or (srv.zbr_alive or 0) > 0
         for ident, team in participants.items():
             pl = self.p(ident)
             pl.add("matches")
-            if self.mode == "svl":
+            if self.mode in COOP:
                 pl.add("games")
+            if coop_won is not None:
+                pl.add("wins" if coop_won else "losses")
             if self.mode == "ctf" and team in (1, 2):
                 if winner == 0:
                     pl.add("draws")
@@ -530,6 +561,7 @@ class Reference:
                 else:
                     pl.add("losses")
         srv.match_seen = {}
+        srv.zbr_alive = None
         srv.last_close = eid
         if srv.round is not None:
             warn("%s: match closed inside an open tdm round" % srv.name)
@@ -543,6 +575,16 @@ class Reference:
 
     def on_match_start(self, srv, ev):
         srv.last_close = None
+        srv.zbr_alive = None
+
+    def on_boarded(self, srv, ev):
+        slot, ident = srv.resolve(ev, "PlayerID", "Profile")
+        if is_human(ident):
+            srv.saw(ident, srv.team_of(slot))
+            self.p(ident).add("escapes")
+
+    def on_zbr_end(self, srv, ev):
+        srv.zbr_alive = intval(ev.get("Alive"))
 
     def on_new_wave(self, srv, ev):
         self.stats["waves"] += 1
@@ -587,6 +629,7 @@ HANDLERS = {
     6: Reference.on_death,
     7: Reference.on_disconnect,
     8: Reference.on_team_change,
+    9: Reference.on_level_up,
     12: Reference.on_loaded,
     13: Reference.on_round_start,
     14: Reference.on_round_end,
@@ -604,6 +647,10 @@ HANDLERS = {
     29: Reference.on_match_start,
     30: Reference.on_new_wave,
     34: Reference.on_request_data,
+    50: Reference.on_player_action,
+    51: Reference.on_player_action,
+    55: Reference.on_boarded,
+    56: Reference.on_zbr_end,
     57: Reference.on_game_over,
 }
 
@@ -630,10 +677,12 @@ def main(argv):
     if summary:
         ps = res["players"]
         print("summary: mode=%s players=%d kills=%d deaths=%d captures=%d "
-              "npc_kills=%d npc_deaths=%d %s"
+              "npc_kills=%d npc_deaths=%d escapes=%d wins=%d losses=%d %s"
               % (res["mode"], len(ps), sum(p["kills"] for p in ps),
                  sum(p["deaths"] for p in ps), sum(p["captures"] for p in ps),
                  sum(p["npc_kills"] for p in ps), sum(p["npc_deaths"] for p in ps),
+                 sum(p["escapes"] for p in ps), sum(p["wins"] for p in ps),
+                 sum(p["losses"] for p in ps),
                  " ".join("%s=%d" % kv for kv in sorted(ref.stats.items()))),
               file=sys.stderr)
     if strict and WARNINGS:

@@ -5,7 +5,10 @@
 //! the real wire format over TCP on 127.0.0.1 and misbehaves on request (drops
 //! connections mid-frame, splits frames across reads, injects garbage and
 //! broken frames), so the client's resilience is exercised against the same
-//! bytes a game server would send.
+//! bytes a game server would send. It speaks the dialect real servers send
+//! (protocol.md, "What real servers send"): bots as `bot<N>` Steam profiles,
+//! NPCs with empty profiles on store -1, shuffled keys, the game's banners and
+//! console echoes, flat request_player replies.
 //!
 //! - [`scenario`]: deterministic per-mode event streams (and `--dump`).
 //! - [`server`]: the RCON server that delivers a scenario exactly once across
@@ -37,9 +40,14 @@ pub struct SimOptions {
     /// Scenario seed: the same seed gives the same events.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Human players at the start (two bots join too, except in survival).
+    /// Human players at the start.
     #[arg(long, default_value_t = 6)]
     pub players: u16,
+    /// Bots at the start (default: 2 in dm/tdm/ctf, 0 in svl/zbr). With any
+    /// bots in dm/tdm/ctf, the console adds one more mid-match in each of the
+    /// first two matches.
+    #[arg(long)]
+    pub bots: Option<u16>,
     /// Matches in the scenario (default: endless when serving, 3 for --dump).
     #[arg(long)]
     pub matches: Option<u32>,
@@ -58,9 +66,20 @@ pub struct SimOptions {
     /// Write every frame in several small writes, so frames cross TCP reads.
     #[arg(long)]
     pub split: bool,
+    /// Never answer request_data (requests are read and ignored), as some
+    /// current servers do.
+    #[arg(long)]
+    pub no_replies: bool,
     /// Print the scenario as journal lines (JSON) to stdout instead of serving.
     #[arg(long)]
     pub dump: bool,
+}
+
+impl SimOptions {
+    /// Bots at the start: `--bots`, else 2 outside the co-op modes.
+    pub fn bot_count(&self) -> u16 {
+        self.bots.unwrap_or(if self.mode.is_coop() { 0 } else { 2 })
+    }
 }
 
 impl Default for SimOptions {
@@ -83,12 +102,14 @@ impl fmt::Debug for SimOptions {
             .field("password", &"<redacted>")
             .field("seed", &self.seed)
             .field("players", &self.players)
+            .field("bots", &self.bots)
             .field("matches", &self.matches)
             .field("rate", &self.rate)
             .field("ping_secs", &self.ping_secs)
             .field("drop_every", &self.drop_every)
             .field("garbage", &self.garbage)
             .field("split", &self.split)
+            .field("no_replies", &self.no_replies)
             .field("dump", &self.dump)
             .finish()
     }
@@ -109,6 +130,22 @@ mod tests {
             (42070, Mode::Dm, 1, 6, None)
         );
         assert_eq!((o.rate, o.ping_secs, o.drop_every), (20.0, 5.0, None));
+        assert!(!o.no_replies);
+        assert_eq!((o.bots, o.bot_count()), (None, 2));
+        for (mode, bots) in [
+            (Mode::Tdm, 2),
+            (Mode::Ctf, 2),
+            (Mode::Svl, 0),
+            (Mode::Zbr, 0),
+        ] {
+            assert_eq!(SimOptions { mode, ..o.clone() }.bot_count(), bots, "{mode}");
+        }
+        let zbr_with_bots = SimOptions {
+            mode: Mode::Zbr,
+            bots: Some(3),
+            ..o.clone()
+        };
+        assert_eq!(zbr_with_bots.bot_count(), 3);
         assert_eq!(SimOptions::default().password, "admin");
         let dbg = format!("{o:?}");
         assert!(

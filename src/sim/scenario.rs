@@ -2,17 +2,19 @@
 //! would send, generated match by match from a seed.
 //!
 //! Everything the ingest has to cope with is in here on purpose: every
-//! `Profile` form, slot reuse after a disconnect, bots and NPCs (store -1),
-//! suicides, world kills, teamkills, hostile names and chat, numbers sent as
-//! strings or numbers, an unknown event id per match. A simulated clock
-//! (starting at [`EPOCH`]) stamps `Time`, so the output depends only on
-//! (mode, seed, players, matches) and tests can pin it.
+//! `Profile` form (mostly `StoreID`, as real servers send), slot reuse after
+//! a disconnect, bots as real servers show them (`bot<N>` on Steam's store,
+//! some added mid-match by the console), NPCs with empty profiles on store
+//! -1, suicides, world kills, teamkills, hostile names and chat, numbers sent
+//! as strings or numbers, keys in any order, an unknown event id per match.
+//! A simulated clock (starting at [`EPOCH`]) stamps `Time`, so the output
+//! depends only on the options and tests can pin it.
 
 use super::state::{int, mode_info, Roster};
 use super::SimOptions;
 use crate::journal::JournalLine;
 use crate::mode::Mode;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
 
@@ -90,10 +92,15 @@ const NAMES: &[&str] = &[
     "Rook",
     "Osprey",
 ];
-const BOT_NAMES: &[&str] = &["[BOT] Carl", "[BOT] Dolores"];
+const BOT_NAMES: &[&str] = &["Carl", "Dolores", "Hank", "Mabel", "Gus", "Ida"];
+/// Survival enemies; names repeat, as NPC names do.
 const ENEMY_NAMES: &[&str] = &["Grunt", "Heavy", "Sniper", "Bomber", "Medic", "Juggernaut"];
-/// The profile bots and survival enemies spawn with (store -1).
-const BOT_PROFILE: &str = r#"{"ProfileID":"0","StoreID":"-1"}"#;
+/// Zombrains enemies, plain zombies the most common.
+const ZOMBIE_NAMES: &[&str] = &["Zombie", "Zombie", "Zombie", "Zpitter", "Zhost", "Zomikaze"];
+/// The profile of NPCs, and of "nobody" (no assister, the world).
+const NPC_PROFILE: &str = r#"{"ProfileID":"","StoreID":"-1"}"#;
+/// Weapons zombrains players buy: (weapon id, cost).
+const ZBR_WEAPONS: &[(i64, i64)] = &[(12, 150), (23, 300), (31, 450), (44, 800)];
 /// A number two players share on different stores (Discord and GameJolt).
 const SHARED_PROFILE_BASE: i64 = 480_000;
 
@@ -127,7 +134,10 @@ struct Persona {
     ip: String,
     admin: bool,
     hat: i64,
+    hat2: i64,
     color: i64,
+    /// The game's player level; level-ups raise it.
+    level: i64,
 }
 
 fn personas(rng: &mut Rng, count: usize) -> Vec<Persona> {
@@ -156,7 +166,9 @@ fn personas(rng: &mut Rng, count: usize) -> Vec<Persona> {
                 ip: format!("203.0.113.{}", 10 + i % 240),
                 admin: i == 0,
                 hat: rng.range(0, 40),
+                hat2: rng.range(0, 40),
                 color: rng.range(0, 0xff_ffff),
+                level: rng.range(1, 3000),
             }
         })
         .collect()
@@ -170,11 +182,16 @@ struct Winner {
     color: String,
 }
 
+/// The game's banner for a winning player or team (`WinnerText` is all of it).
+fn banner(name: &str) -> String {
+    format!("{} WINS", name.to_uppercase())
+}
+
 fn team_winner(scores: [i64; 2]) -> Winner {
     let (team, text, color) = match scores[0].cmp(&scores[1]) {
-        std::cmp::Ordering::Greater => (1, "USC wins!", "3355647"),
-        std::cmp::Ordering::Less => (2, "The Man wins!", "16724787"),
-        std::cmp::Ordering::Equal => (0, "Draw!", "16777215"),
+        std::cmp::Ordering::Greater => (1, "USC WINS", "3355647"),
+        std::cmp::Ordering::Less => (2, "THE MAN WINS", "16724787"),
+        std::cmp::Ordering::Equal => (0, "DRAW", "16777215"),
     };
     Winner {
         team,
@@ -182,6 +199,42 @@ fn team_winner(scores: [i64; 2]) -> Winner {
         text: text.into(),
         color: color.into(),
     }
+}
+
+/// An event's JSON with its keys in a shuffled order (real servers follow
+/// no order; `Time` and `EventID` can be anywhere), the same for the same rng.
+pub(crate) fn shuffled(fields: Map<String, Value>, rng: &mut Rng) -> String {
+    let mut fields: Vec<(String, Value)> = fields.into_iter().collect();
+    for i in (1..fields.len()).rev() {
+        fields.swap(i, rng.range(0, i as i64) as usize);
+    }
+    let body: Vec<String> = fields
+        .into_iter()
+        .map(|(k, v)| format!("{}:{v}", Value::String(k)))
+        .collect();
+    format!("{{{}}}", body.join(","))
+}
+
+/// A JSON-encoded profile, `ProfileID` first as the game writes it.
+fn profile_text(id: &str, store_key: &str, store: i64) -> String {
+    json!({ "ProfileID": id, store_key: store.to_string() }).to_string()
+}
+
+/// A bot's profile: real servers give bots Steam's store and a `bot<N>` id.
+fn bot_profile(slot: i64) -> String {
+    profile_text(&format!("bot{slot}"), "StoreID", 0)
+}
+
+fn bot_name(i: usize) -> String {
+    match i / BOT_NAMES.len() {
+        0 => BOT_NAMES[i].to_owned(),
+        n => format!("{} {}", BOT_NAMES[i % BOT_NAMES.len()], n + 1),
+    }
+}
+
+/// A console parameter in double quotes, `"` and `\` escaped.
+fn quote(param: &str) -> String {
+    format!("\"{}\"", param.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// An endless (or `--matches`-long) scenario; see [`scenario`].
@@ -213,15 +266,9 @@ pub fn scenario(opts: &SimOptions) -> Scenario {
     let mut rng = Rng::new(opts.seed ^ (opts.mode as u64 + 1).wrapping_mul(0x5851_f42d_4c95_7f2d));
     let humans = usize::from(opts.players);
     let personas = personas(&mut rng, humans + 4);
-    let bots = if opts.mode.is_coop() {
-        Vec::new()
-    } else {
-        BOT_NAMES
-            .iter()
-            .zip(1..)
-            .map(|(name, i)| (humans as i64 + i, *name))
-            .collect()
-    };
+    let bots: Vec<(i64, String)> = (0..usize::from(opts.bot_count()))
+        .map(|i| (humans as i64 + 1 + i as i64, bot_name(i)))
+        .collect();
     Scenario {
         gen: Gen {
             rng,
@@ -230,8 +277,9 @@ pub fn scenario(opts: &SimOptions) -> Scenario {
             personas,
             initial: humans,
             online: BTreeMap::new(),
+            console_bots: !bots.is_empty() && !opts.mode.is_coop(),
             bots,
-            npc_base: (humans as i64 + 10).max(100),
+            npc_base: (humans as i64 + usize::from(opts.bot_count()) as i64 + 10).max(100),
             clock: EPOCH,
             match_no: 0,
             chat_cursor: 0,
@@ -273,9 +321,12 @@ struct Gen {
     initial: usize,
     /// Connected humans: slot -> persona index.
     online: BTreeMap<i64, usize>,
-    /// Bot slots and names (none in survival).
-    bots: Vec<(i64, &'static str)>,
-    /// First slot of survival enemies, above every human and bot slot.
+    /// Bot slots and names.
+    bots: Vec<(i64, String)>,
+    /// The console adds a bot mid-match in the first matches (dm, tdm, ctf
+    /// with bots).
+    console_bots: bool,
+    /// First slot of NPC enemies, above every human and bot slot.
     npc_base: i64,
     clock: i64,
     match_no: usize,
@@ -302,7 +353,7 @@ impl Gen {
             }
         }
         self.roster.apply(id, &o);
-        let json = Value::Object(o).to_string();
+        let json = shuffled(o, &mut self.rng);
         self.out.push_back(SimEvent { id, json });
     }
 
@@ -314,26 +365,27 @@ impl Gen {
         self.rng.range(0, 40_000) as f64 / 10.0
     }
 
-    /// A JSON-encoded profile string, with key `StoreID` or `Store`; empty for
-    /// unknown slots and the world.
+    /// A JSON-encoded profile string: key `StoreID` as real servers send it
+    /// (now and then the older `Store` for humans); NPC-style for a slot
+    /// nobody is in (no assister, the world).
     fn profile_json(&mut self, slot: i64) -> String {
         let Some(p) = self.roster.players.get(&slot) else {
-            return String::new();
+            return NPC_PROFILE.to_owned();
         };
-        let (profile, store) = (p.profile.clone(), p.store);
-        let key = if self.rng.chance(0.5) {
+        let (profile, store, bot) = (p.profile.clone(), p.store, p.bot);
+        let key = if bot || self.rng.chance(0.9) {
             "StoreID"
         } else {
             "Store"
         };
-        json!({ "ProfileID": profile, key: store.to_string() }).to_string()
+        profile_text(&profile, key, store)
     }
 
     fn team(&self, slot: i64) -> i64 {
         self.roster.players.get(&slot).map_or(-1, |p| p.team)
     }
 
-    /// Alive humans and bots (not survival enemies), optionally of one team.
+    /// Alive humans and bots (not NPC enemies), optionally of one team.
     fn alive(&self, team: Option<i64>) -> Vec<i64> {
         self.roster
             .listed()
@@ -393,20 +445,24 @@ impl Gen {
             Mode::Dm => self.dm_match(),
             Mode::Tdm => self.tdm_match(),
             Mode::Ctf => self.ctf_match(),
-            Mode::Svl | Mode::Zbr => self.svl_match(),
+            Mode::Svl => self.svl_match(),
+            Mode::Zbr => self.zbr_match(),
         };
         if self.mystery_pending {
             self.mystery();
         }
         self.pause(1, 3);
-        let mut end = json!({
-            "WinnerText": winner.text, "WinnerColor": winner.color, "WinnerID": winner.id,
-            "WinnerTeam": winner.team, "GameModeID": info.id, "NextMapFile": next_file, "NextMap": next_map,
-        });
-        if let Value::Object(o) = &mut end {
-            self.roster.put_player_data(o);
+        // Zombrains ends with game_over alone.
+        if self.mode != Mode::Zbr {
+            let mut end = json!({
+                "WinnerText": winner.text, "WinnerColor": winner.color, "WinnerID": winner.id,
+                "WinnerTeam": winner.team, "GameModeID": info.id, "NextMapFile": next_file, "NextMap": next_map,
+            });
+            if let Value::Object(o) = &mut end {
+                self.roster.put_player_data(o);
+            }
+            self.emit(27, end);
         }
-        self.emit(27, end);
         self.emit(
             57,
             json!({
@@ -424,19 +480,17 @@ impl Gen {
             .filter(|i| !self.online.values().any(|o| o == i))
             .collect();
         let idx = which.or_else(|| self.rng.pick(&offline))?;
-        let taken =
-            |s: &i64| self.roster.players.contains_key(s) || self.bots.iter().any(|b| b.0 == *s);
-        let slot = (1..).find(|s| !taken(s))?;
+        let slot = self.free_slot();
         let p = self.personas[idx].clone();
         let mut ev = json!({ "IP": p.ip, "PlayerName": p.name, "PlayerID": slot, "IsAdmin": u8::from(p.admin) });
-        // Each client sends one of the three forms; rotate so all appear.
-        let form = (idx + self.match_no) % 3;
-        let key = if form == 0 { "StoreID" } else { "Store" };
+        // Mostly the real `StoreID` form; rotate so the older forms appear too.
+        let form = (idx + self.match_no) % 5;
+        let key = if form == 3 { "Store" } else { "StoreID" };
         ev["Profile"] = match form {
-            2 => json!(p.profile),
-            _ => json!(json!({ "ProfileID": p.profile, key: p.store.to_string() }).to_string()),
+            4 => json!(p.profile),
+            _ => json!(profile_text(&p.profile, key, p.store)),
         };
-        if form == 2 || self.rng.chance(0.2) {
+        if form == 4 || self.rng.chance(0.2) {
             ev["Store"] = json!(p.store);
         }
         self.emit(4, ev);
@@ -450,6 +504,42 @@ impl Gen {
         Some(slot)
     }
 
+    /// The lowest slot nobody (human, bot or NPC) is in.
+    fn free_slot(&self) -> i64 {
+        let taken =
+            |s: &i64| self.roster.players.contains_key(s) || self.bots.iter().any(|b| b.0 == *s);
+        (1..).find(|s| !taken(s)).unwrap_or(i64::MAX)
+    }
+
+    /// The console adds a bot (as `addbot` does): the game echoes the
+    /// command (Source 0), and the bot is first seen in a team change; it
+    /// spawns next. Returns its slot.
+    fn add_bot(&mut self) -> i64 {
+        let team = if self.mode.is_team_mode() {
+            self.smaller_team()
+        } else {
+            0
+        };
+        let slot = self.free_slot();
+        self.emit(
+            35,
+            json!({ "Command": format!("addbot \"{team}\" \"0\""), "Source": "0",
+                    "ReturnText": format!("ADDBOT: Added bot to team {team}") }),
+        );
+        self.bots.push((slot, bot_name(self.bots.len())));
+        self.emit(
+            8,
+            json!({ "PlayerID": slot, "Profile": bot_profile(slot), "OldTeam": -1, "NewTeam": team,
+                    "Autobalanced": 0 }),
+        );
+        slot
+    }
+
+    /// Whether the console adds a bot in this match (the first two).
+    fn console_adds_bot(&self) -> bool {
+        self.console_bots && self.match_no < 2
+    }
+
     /// A random human leaves (sometimes kicked), freeing their slot.
     fn disconnect(&mut self) {
         let humans = self.humans();
@@ -461,6 +551,14 @@ impl Gen {
         };
         let p = self.personas[self.online[&slot]].clone();
         let kicked = self.rng.chance(0.3);
+        if kicked {
+            // An admin at the server console; the game echoes it.
+            let ev = json!({
+                "Command": format!("kick {} {}", quote(&p.name), quote("AFK")), "Source": "0",
+                "ReturnText": format!("KICK: Kicking player {}...", p.name),
+            });
+            self.emit(35, ev);
+        }
         let profile = self.profile_json(slot);
         self.emit(
             7,
@@ -482,18 +580,14 @@ impl Gen {
     }
 
     fn spawn(&mut self, slot: i64) {
-        let (name, hat, color) = match self.online.get(&slot) {
+        let (name, hat, hat2, color) = match self.online.get(&slot) {
             Some(&i) => {
                 let p = &self.personas[i];
-                (p.name.clone(), p.hat, p.color)
+                (p.name.clone(), p.hat, p.hat2, p.color)
             }
             None => {
-                let name = self
-                    .bots
-                    .iter()
-                    .find(|b| b.0 == slot)
-                    .map_or("[BOT]", |b| b.1);
-                (name.to_owned(), 0, 0x80_8080)
+                let name = self.bots.iter().find(|b| b.0 == slot).map(|b| b.1.clone());
+                (name.unwrap_or_default(), 0, 0, 0x80_8080)
             }
         };
         let team = match self.mode {
@@ -507,10 +601,10 @@ impl Gen {
         let profile = if self.online.contains_key(&slot) {
             self.profile_json(slot)
         } else {
-            BOT_PROFILE.to_owned()
+            bot_profile(slot)
         };
         let ev = json!({
-            "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": hat, "Name": name,
+            "PlayerID": slot, "Profile": profile, "X": self.pos(), "Y": self.pos(), "Hat": hat, "Hat2": hat2, "Name": name,
             "Color": color, "Team": team, "Weap1": self.rng.range(1, 60), "Weap2": self.rng.range(1, 60),
             "Equip": self.rng.range(0, 12), "OffWeap": self.rng.range(0, 8), "OffWeap2": -1,
         });
@@ -518,10 +612,15 @@ impl Gen {
     }
 
     fn spawn_npc(&mut self, slot: i64, wave: i64) {
-        let kind = self.rng.range(0, ENEMY_NAMES.len() as i64 - 1);
+        let names = if self.mode == Mode::Zbr {
+            ZOMBIE_NAMES
+        } else {
+            ENEMY_NAMES
+        };
+        let kind = self.rng.range(0, names.len() as i64 - 1);
         let ev = json!({
-            "PlayerID": slot, "Profile": BOT_PROFILE, "X": self.pos(), "Y": self.pos(), "Hat": 0,
-            "Name": ENEMY_NAMES[kind as usize], "Color": 0xff_0000, "Team": 2, "Weap1": self.rng.range(1, 60),
+            "PlayerID": slot, "Profile": NPC_PROFILE, "X": self.pos(), "Y": self.pos(), "Hat": 0, "Hat2": 0,
+            "Name": names[kind as usize], "Color": 0xff_0000, "Team": 2, "Weap1": self.rng.range(1, 60),
             "Weap2": -1, "Equip": -1, "OffWeap": -1, "OffWeap2": -1,
             "EnemyType": kind, "EnemyRank": self.rng.range(0, wave / 3),
         });
@@ -549,11 +648,12 @@ impl Gen {
             Some(a) if !world && !suicide && self.rng.chance(0.3) => a,
             _ => -1,
         };
+        let npc_killer = self.roster.players.get(&killer).is_some_and(|p| p.npc);
         let mut ev = json!({
             "VictimID": victim, "KillerID": killer, "AssisterID": assister,
             "VictimProfile": self.profile_json(victim), "KillerProfile": self.profile_json(killer),
             "AssisterProfile": self.profile_json(assister),
-            "KillerWeapon": if world { -1 } else { self.rng.range(1, 60) },
+            "KillerWeapon": if world || npc_killer { -1 } else { self.rng.range(1, 60) },
             "Headshot": u8::from(!world && !suicide && self.rng.chance(0.25)),
             "DeathType": if world { 2 } else { i64::from(suicide) },
             "Drone": u8::from(self.rng.chance(0.03)),
@@ -646,14 +746,19 @@ impl Gen {
         let Some(slot) = self.rng.pick(&self.humans()) else {
             return;
         };
-        let mut ev = json!({ "PlayerID": slot, "Profile": self.profile_json(slot) });
+        // A level-up names the slot `ID`, the other events `PlayerID`.
+        let slot_key = if id == 9 { "ID" } else { "PlayerID" };
+        let mut ev = json!({ slot_key: slot, "Profile": self.profile_json(slot) });
+        if id == 9 {
+            let persona = &mut self.personas[self.online[&slot]];
+            persona.level += 1;
+            ev["Level"] = json!(persona.level);
+        }
         let mut put = |k: &str, lo: i64, hi: i64| ev[k] = json!(self.rng.range(lo, hi));
         match id {
             9 => {
-                put("Level", 2, 99);
-                put("NewWeapon", -1, 60);
                 put("SkinWeapon", -1, 60);
-                put("SkinType", 0, 5);
+                put("SkinType", 0, 40);
             }
             62 => {
                 put("Weap1", 1, 60);
@@ -689,12 +794,14 @@ impl Gen {
                 } else {
                     0
                 };
-                let name = self.personas[self.online[&slot]].name.clone();
+                let p = &self.personas[self.online[&slot]];
+                let (name, color) = (p.name.clone(), p.color);
                 json!({ "PlayerID": slot, "Name": name, "Profile": self.profile_json(slot), "Message": message,
-                        "Team": team })
+                        "Team": team, "NameColor": color })
             }
             None => {
-                json!({ "PlayerID": -1, "Name": "Server", "Profile": "", "Message": message, "Team": 0 })
+                json!({ "PlayerID": -1, "Name": "Server", "Profile": "", "Message": message, "Team": 0,
+                        "NameColor": 0xff_ff00 })
             }
         };
         self.emit(42, ev);
@@ -708,6 +815,10 @@ impl Gen {
         for step in 0..steps {
             if step == steps / 3 {
                 self.disconnect();
+            }
+            if step == steps / 2 && self.console_adds_bot() {
+                let bot = self.add_bot();
+                self.spawn(bot);
             }
             if step == 2 * steps / 3 {
                 if let Some(slot) = self.connect(None) {
@@ -727,13 +838,13 @@ impl Gen {
             Some((slot, p)) => Winner {
                 team: 0,
                 id: slot,
-                text: format!("{} wins!", p.name),
+                text: banner(&p.name),
                 color: p.color,
             },
             None => Winner {
                 team: 0,
                 id: -1,
-                text: "Nobody wins".into(),
+                text: "DRAW".into(),
                 color: "16777215".into(),
             },
         }
@@ -770,6 +881,9 @@ impl Gen {
                 if let Some(slot) = self.rng.pick(&members) {
                     self.change_team(slot, 3 - big, true);
                 }
+            }
+            if round == 2 && self.console_adds_bot() {
+                self.add_bot();
             }
             for slot in self.fighters() {
                 self.spawn(slot);
@@ -845,7 +959,13 @@ impl Gen {
             }
             match play {
                 1 => self.disconnect(),
-                2 => self.generator(),
+                2 => {
+                    self.generator();
+                    if self.console_adds_bot() {
+                        let bot = self.add_bot();
+                        self.spawn(bot);
+                    }
+                }
                 3 => {
                     if let Some(slot) = self.connect(None) {
                         self.spawn(slot);
@@ -965,6 +1085,7 @@ impl Gen {
                 31,
                 json!({ "WaveObjective": objective, "WaveNumber": wave }),
             );
+            let mission = self.rng.chance(0.5).then(|| self.mission_start());
             for i in 0..enemies {
                 self.spawn_npc(self.npc_base + i, wave);
             }
@@ -992,11 +1113,16 @@ impl Gen {
                 }
                 self.between();
             }
-            if self.alive(None).is_empty() {
+            let wiped = self.alive(None).is_empty();
+            if let Some(mission) = mission {
+                // Completed (48) unless everyone died (49).
+                self.emit(if wiped { 49 } else { 48 }, mission);
+            }
+            if wiped {
                 return Winner {
                     team: 2,
                     id: -1,
-                    text: format!("Wiped out on wave {wave}"),
+                    text: "GAME OVER".into(),
                     color: "16724787".into(),
                 };
             }
@@ -1004,9 +1130,27 @@ impl Gen {
         Winner {
             team: 1,
             id: -1,
-            text: "Survivors win!".into(),
+            text: "SURVIVORS WIN".into(),
             color: "3355647".into(),
         }
+    }
+
+    /// A survival mission starts (47); returns its fields for the outcome
+    /// event. Servers name them `Mission`/`Reward` or `Type`/`Amount`.
+    fn mission_start(&mut self) -> Value {
+        let name = self.rng.pick(&[
+            "Kill 10 enemies",
+            "Protect the generator",
+            "Collect 3 crates",
+        ]);
+        let reward = 100 * self.rng.range(1, 5);
+        let fields = if self.rng.chance(0.7) {
+            json!({ "Mission": name, "Reward": reward })
+        } else {
+            json!({ "Type": name, "Amount": reward })
+        };
+        self.emit(47, fields.clone());
+        fields
     }
 
     fn buy_chest(&mut self, price: i64) {
@@ -1025,6 +1169,143 @@ impl Gen {
             "ChestCost": price, "PlayerMoney": money,
         });
         self.emit(32, ev);
+    }
+
+    /// Zombrains: hordes of zombies, dead players revived by the living,
+    /// weapons bought with bounty money, then a helicopter for whoever is
+    /// still alive. Some matches the zombies win.
+    fn zbr_match(&mut self) -> Winner {
+        self.emit(52, json!({}));
+        for slot in self.fighters() {
+            self.spawn(slot);
+        }
+        // Each encounter kills a player with this chance: some matches are
+        // hopeless, most are survivable.
+        let bite = if self.rng.chance(0.4) { 0.35 } else { 0.1 };
+        let hordes = self.rng.range(4, 6);
+        for horde in 1..=hordes {
+            self.pause(10, 20);
+            match horde {
+                2 => self.disconnect(),
+                3 => {
+                    if let Some(slot) = self.connect(None) {
+                        self.spawn(slot);
+                    }
+                }
+                _ => {}
+            }
+            if horde == hordes {
+                let ev = json!({ "LandingX": self.pos(), "LandingY": self.pos() });
+                self.emit(53, ev);
+            }
+            for _ in 0..self.rng.range(3, 3 + horde * 2) {
+                let slot = (self.npc_base..)
+                    .find(|s| !self.roster.players.contains_key(s))
+                    .unwrap_or(self.npc_base);
+                self.spawn_npc(slot, horde);
+            }
+            self.zbr_horde(bite);
+            if self.alive(None).is_empty() {
+                return self.zbr_end(&[]);
+            }
+        }
+        let boarding = json!({ "X": self.pos(), "Y": self.pos() });
+        self.emit(54, boarding);
+        let mut boarded = Vec::new();
+        for slot in self.alive(None) {
+            if self.rng.chance(0.8) {
+                let profile = self.profile_json(slot);
+                self.emit(55, json!({ "PlayerID": slot, "Profile": profile }));
+                boarded.push(slot);
+            }
+        }
+        self.zbr_end(&boarded)
+    }
+
+    /// Fights one horde until the zombies or the players are all dead.
+    fn zbr_horde(&mut self, bite: f64) {
+        loop {
+            let zombies: Vec<i64> = self
+                .roster
+                .players
+                .iter()
+                .filter(|(_, p)| p.npc)
+                .map(|(s, _)| *s)
+                .collect();
+            let (Some(zombie), Some(player)) =
+                (self.rng.pick(&zombies), self.rng.pick(&self.alive(None)))
+            else {
+                return;
+            };
+            let roll = self.rng.range(0, 99) as f64 / 100.0;
+            if roll < bite {
+                self.death(zombie, player);
+            } else if roll < bite + 0.02 {
+                self.death(-1, player);
+            } else if roll < bite + 0.03 {
+                self.death(player, player);
+            } else {
+                self.death(player, zombie);
+            }
+            let down: Vec<i64> = self
+                .roster
+                .listed()
+                .filter(|(_, p)| !p.alive)
+                .map(|(s, _)| s)
+                .collect();
+            if !self.alive(None).is_empty() && self.rng.chance(0.25) {
+                if let Some(slot) = self.rng.pick(&down) {
+                    let profile = self.profile_json(slot);
+                    self.emit(50, json!({ "PlayerID": slot, "Profile": profile }));
+                }
+            }
+            if self.rng.chance(0.1) {
+                self.buy_weapon();
+            }
+            self.between();
+        }
+    }
+
+    /// zombrains_buy_weapon by a living player who can afford one.
+    fn buy_weapon(&mut self) {
+        let (weapon, cost) = self.rng.pick(ZBR_WEAPONS).unwrap_or((12, 150));
+        let rich: Vec<i64> = self
+            .roster
+            .listed()
+            .filter(|(_, p)| p.alive && p.money >= cost)
+            .map(|(s, _)| s)
+            .collect();
+        if let Some(slot) = self.rng.pick(&rich) {
+            let profile = self.profile_json(slot);
+            let ev =
+                json!({ "Weapon": weapon, "Cost": cost, "PlayerID": slot, "Profile": profile });
+            self.emit(51, ev);
+        }
+    }
+
+    /// zombrains_end, and the winner game_over names: the first player who
+    /// boarded (else anyone alive), or the zombies when nobody survived.
+    fn zbr_end(&mut self, boarded: &[i64]) -> Winner {
+        let alive = self.alive(None);
+        let dead = self.roster.listed().count() - alive.len();
+        self.emit(56, json!({ "Alive": alive.len(), "Dead": dead }));
+        match boarded.first().or(alive.first()) {
+            Some(&slot) => {
+                let p = &self.roster.players[&slot];
+                Winner {
+                    team: -1,
+                    id: slot,
+                    text: banner(&p.name),
+                    color: p.color.clone(),
+                }
+            }
+            None => Winner {
+                team: -1,
+                id: -1,
+                text: "ZOMBIES WIN".into(),
+                color: "16724787".into(),
+            },
+        }
     }
 }
 
@@ -1104,7 +1385,7 @@ mod tests {
 
     #[test]
     fn player_data_agrees_with_death_events() {
-        for mode in Mode::ALL {
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf, Mode::Svl] {
             for seed in 1..4 {
                 let mut tally: HashMap<i64, (i64, i64)> = HashMap::new();
                 let mut ends = 0;
@@ -1138,8 +1419,18 @@ mod tests {
                                     int(pd.get("Deaths")).unwrap(),
                                 );
                                 assert_eq!(got, want, "{mode} seed {seed} slot {slot}");
+                                // Bots as real servers list them: `bot<N>` on store 0.
                                 let bot = s(pd.get("Bot")) == "1";
-                                assert_eq!(bot, s(pd.get("Store")) == "-1");
+                                let profile = s(pd.get("Profile"));
+                                assert_eq!(bot, profile.starts_with("bot"), "{profile}");
+                                if bot {
+                                    assert_eq!(profile, format!("bot{slot}"));
+                                    assert_eq!(s(pd.get("Store")), "0");
+                                    assert_eq!(s(pd.get("ClanID")), "");
+                                } else {
+                                    assert_ne!(s(pd.get("ClanID")), "");
+                                }
+                                assert!(pd.get("Hat2").is_some());
                                 assert_eq!(pd.get("X").is_some(), s(pd.get("Alive")) == "1");
                             }
                         }
@@ -1149,6 +1440,7 @@ mod tests {
                 assert_eq!(ends, 3);
             }
         }
+        assert!(!events(Mode::Zbr, 1).iter().any(|(id, _)| *id == 27));
     }
 
     #[test]
@@ -1165,12 +1457,18 @@ mod tests {
         assert!(profiles
             .iter()
             .any(|p| p.contains("\"StoreID\":\"0\"") && p.contains("7656119")));
-        assert!(profiles.iter().any(|p| p.contains("\"Store\":\"")));
+        // `StoreID` is what real servers send; the older `Store` stays a minority.
+        let count = |key: &str| profiles.iter().filter(|p| p.contains(key)).count();
+        let (store_id, store) = (count("\"StoreID\":\""), count("\"Store\":\""));
+        assert!(store > 0 && store_id > 4 * store, "{store_id} vs {store}");
         assert!(
-            profiles.iter().any(|p| p.contains("\"StoreID\":\"-1\"")),
+            profiles
+                .iter()
+                .any(|p| p.starts_with("{\"ProfileID\":\"bot") && p.ends_with("\"StoreID\":\"0\"}")),
             "bots"
         );
-        assert!(profiles.iter().any(|p| p.is_empty()), "server and world");
+        assert!(profiles.iter().any(|p| p == NPC_PROFILE), "no assister");
+        assert!(profiles.iter().any(|p| p.is_empty()), "server chat");
         let plain = evs.iter().any(|(id, e)| {
             *id == 4 && e.contains_key("Store") && !s(e.get("Profile")).starts_with('{')
         });
@@ -1243,10 +1541,10 @@ mod tests {
     #[test]
     fn deaths_cover_every_kind() {
         for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
-            let evs = events(mode, 5);
+            let evs: Vec<_> = (5..8).flat_map(|seed| events(mode, seed)).collect();
             let bots: Vec<String> = evs
                 .iter()
-                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"-1\""))
+                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
                 .map(|(_, e)| s(e.get("PlayerID")))
                 .collect();
             let deaths: Vec<&Map<String, Value>> = evs
@@ -1259,7 +1557,17 @@ mod tests {
                 has(&|e| s(e.get("KillerID")) == s(e.get("VictimID"))),
                 "{mode} suicide"
             );
-            assert!(has(&|e| s(e.get("KillerID")) == "-1"), "{mode} world");
+            assert!(
+                has(&|e| s(e.get("KillerID")) == "-1" && s(e.get("KillerWeapon")) == "-1"),
+                "{mode} world"
+            );
+            // No assister: -1 with an NPC-style profile and no position.
+            for e in &deaths {
+                if s(e.get("AssisterID")) == "-1" {
+                    assert_eq!(s(e.get("AssisterProfile")), NPC_PROFILE);
+                    assert!(!e.contains_key("AssistX") && !e.contains_key("AssistY"));
+                }
+            }
             assert!(has(&|e| s(e.get("Headshot")) == "1"), "{mode} headshot");
             assert!(has(&|e| s(e.get("AssisterID")) != "-1"), "{mode} assist");
             assert!(
@@ -1352,6 +1660,24 @@ mod tests {
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
         assert!(!npcs.is_empty() && npcs.iter().all(|n| !humans.contains(n)));
+        for (id, e) in &svl {
+            if *id == 5 && e.contains_key("EnemyType") {
+                assert_eq!(s(e.get("Profile")), NPC_PROFILE);
+            }
+        }
+        // Missions carry Mission/Reward or Type/Amount.
+        let missions: Vec<_> = svl
+            .iter()
+            .filter(|(id, _)| (47..=49).contains(id))
+            .collect();
+        assert!(missions.iter().any(|(id, _)| *id == 47));
+        for (_, e) in missions {
+            assert!(e.contains_key("Mission") || e.contains_key("Type"), "{e:?}");
+            assert!(
+                e.contains_key("Reward") || e.contains_key("Amount"),
+                "{e:?}"
+            );
+        }
         for id in [30, 31, 32] {
             assert!(svl.iter().any(|(i, _)| *i == id), "svl event {id}");
         }
@@ -1411,5 +1737,340 @@ mod tests {
             );
             assert_eq!(line.ts_ms, ev.time().unwrap() * 1000);
         }
+    }
+
+    fn with(mode: Mode, seed: u64, f: impl FnOnce(&mut SimOptions)) -> SimOptions {
+        let mut o = opts(mode, seed);
+        f(&mut o);
+        o
+    }
+
+    fn parsed(o: &SimOptions) -> Vec<(u16, Map<String, Value>)> {
+        scenario(o)
+            .map(|e| match serde_json::from_str(&e.json) {
+                Ok(Value::Object(o)) => (e.id, o),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    /// Slots that spawned with a bot profile (`bot<slot>` on Steam's store).
+    fn bot_slots(evs: &[(u16, Map<String, Value>)]) -> Vec<String> {
+        let mut slots: Vec<String> = evs
+            .iter()
+            .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
+            .map(|(_, e)| {
+                let slot = s(e.get("PlayerID"));
+                let want = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
+                assert_eq!(s(e.get("Profile")), want);
+                assert!(!e.contains_key("EnemyType"), "bots are not NPCs");
+                slot
+            })
+            .collect();
+        slots.sort();
+        slots.dedup();
+        slots
+    }
+
+    #[test]
+    fn bots_option_sets_how_many_bots_play() {
+        let bots = |mode, n: Option<u16>| bot_slots(&parsed(&with(mode, 1, |o| o.bots = n)));
+        // Two at the start plus one the console adds in each of the first two matches.
+        assert_eq!(bots(Mode::Dm, None).len(), 4);
+        assert_eq!(bots(Mode::Ctf, Some(3)).len(), 5);
+        assert!(bots(Mode::Tdm, Some(0)).is_empty());
+        assert!(bots(Mode::Svl, None).is_empty());
+        assert!(bots(Mode::Zbr, None).is_empty());
+        for mode in [Mode::Svl, Mode::Zbr] {
+            let evs = parsed(&with(mode, 1, |o| o.bots = Some(2)));
+            assert_eq!(bot_slots(&evs).len(), 2, "{mode}");
+            let addbot = evs
+                .iter()
+                .any(|(id, e)| *id == 35 && s(e.get("Command")).starts_with("addbot"));
+            assert!(!addbot, "{mode}: no console bots in co-op");
+        }
+    }
+
+    #[test]
+    fn console_addbot_is_echoed_then_team_change_then_spawn() {
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
+            let evs = events(mode, 1);
+            let mut added = 0;
+            for (i, (id, e)) in evs.iter().enumerate() {
+                if *id != 35 || !s(e.get("Command")).starts_with("addbot") {
+                    continue;
+                }
+                added += 1;
+                let (change_id, change) = &evs[i + 1];
+                assert_eq!(
+                    *change_id, 8,
+                    "{mode}: the bot is first seen in a team change"
+                );
+                let slot = s(change.get("PlayerID"));
+                let profile = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
+                assert_eq!(s(change.get("Profile")), profile);
+                let team = s(change.get("NewTeam"));
+                assert_eq!(team == "0", mode == Mode::Dm, "{mode}: team {team}");
+                assert_eq!(s(e.get("Command")), format!("addbot \"{team}\" \"0\""));
+                assert_eq!(
+                    s(e.get("ReturnText")),
+                    format!("ADDBOT: Added bot to team {team}")
+                );
+                assert_eq!(s(e.get("Source")), "0");
+                // Never seen before, in any event or PlayerData.
+                let before = evs[..i].iter().any(|(_, e)| {
+                    e.values().any(|v| s(Some(v)) == profile)
+                        || e.iter().any(|(k, v)| {
+                            k.starts_with("PlayerData")
+                                && s(v.get("Profile")) == format!("bot{slot}")
+                        })
+                });
+                assert!(!before, "{mode}: bot{slot} seen before addbot");
+                let spawn = evs[i + 2..]
+                    .iter()
+                    .position(|(id, e)| *id == 5 && s(e.get("PlayerID")) == slot);
+                let death = evs[i + 2..].iter().position(|(id, e)| {
+                    *id == 6 && (s(e.get("VictimID")) == slot || s(e.get("KillerID")) == slot)
+                });
+                assert!(
+                    spawn.is_some() && death.is_none_or(|d| Some(d) > spawn),
+                    "{mode}: spawns first"
+                );
+            }
+            assert_eq!(
+                added, 2,
+                "{mode}: one console bot in each of the first two matches"
+            );
+        }
+    }
+
+    #[test]
+    fn npcs_have_empty_profiles_and_repeating_names() {
+        for (mode, names) in [(Mode::Svl, ENEMY_NAMES), (Mode::Zbr, ZOMBIE_NAMES)] {
+            let evs = events(mode, 2);
+            let spawned: Vec<String> = evs
+                .iter()
+                .filter(|(id, e)| {
+                    *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank")
+                })
+                .map(|(_, e)| {
+                    assert_eq!(s(e.get("Profile")), NPC_PROFILE);
+                    s(e.get("Name"))
+                })
+                .collect();
+            assert!(
+                spawned.iter().all(|n| names.contains(&n.as_str())),
+                "{mode}"
+            );
+            let distinct: std::collections::BTreeSet<&String> = spawned.iter().collect();
+            assert!(
+                distinct.len() > 1 && spawned.len() > 2 * distinct.len(),
+                "{mode}: {distinct:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn zombrains_match_order_and_both_outcomes() {
+        let evs = events(Mode::Zbr, 1);
+        let matches: Vec<&[(u16, Map<String, Value>)]> = evs
+            .split_inclusive(|(id, _)| *id == 57)
+            .filter(|m| m.iter().any(|(id, _)| *id == 57))
+            .collect();
+        assert_eq!(matches.len(), 3);
+        let (mut won, mut lost) = (0, 0);
+        for m in matches {
+            let ids: Vec<u16> = m.iter().map(|(id, _)| *id).collect();
+            let at = |id: u16| ids.iter().position(|&i| i == id);
+            let last = |id: u16| ids.iter().rposition(|&i| i == id);
+            assert!(!ids.contains(&27), "no match_end in zombrains");
+            assert!(
+                !ids.iter()
+                    .any(|id| (30..=32).contains(id) || (47..=49).contains(id)),
+                "no survival events"
+            );
+            let (start, begin, end, over) = (
+                at(29).unwrap(),
+                at(52).unwrap(),
+                at(56).unwrap(),
+                at(57).unwrap(),
+            );
+            assert!(start < begin && begin < end && over == ids.len() - 1);
+            assert_eq!(m[start].1["GameModeID"], "3");
+            for id in [50, 51] {
+                assert!(ids.contains(&id), "zombrains event {id}");
+            }
+            for (id, e) in m {
+                match id {
+                    50 => assert!(e.contains_key("PlayerID") && e.contains_key("Profile")),
+                    51 => {
+                        for k in ["Weapon", "Cost", "PlayerID", "Profile"] {
+                            assert!(e.contains_key(k), "{k}");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let end_ev = &m[end].1;
+            let alive = int(end_ev.get("Alive")).unwrap();
+            assert!(int(end_ev.get("Dead")).is_some());
+            let over_ev = &m[over].1;
+            assert_eq!(s(over_ev.get("WinnerTeam")), "-1");
+            assert_eq!(s(over_ev.get("GameModeID")), "3");
+            assert!(
+                over_ev.contains_key("CurrentMapName")
+                    && s(over_ev.get("CurrentMapFile")).ends_with('\\')
+            );
+            let boarded: Vec<String> = m
+                .iter()
+                .filter(|(id, _)| *id == 55)
+                .map(|(_, e)| s(e.get("PlayerID")))
+                .collect();
+            if alive > 0 {
+                won += 1;
+                let (heli, boarding) = (at(53).unwrap(), at(54).unwrap());
+                assert!(heli < boarding && boarding < end);
+                assert!(at(55).is_none_or(|b| b > boarding) && last(55).is_none_or(|b| b < end));
+                let winner = s(over_ev.get("WinnerID"));
+                assert!(boarded.is_empty() || boarded[0] == winner);
+                let name = m
+                    .iter()
+                    .rev()
+                    .find(|(id, e)| *id == 5 && s(e.get("PlayerID")) == winner)
+                    .map(|(_, e)| s(e.get("Name")))
+                    .unwrap();
+                assert_eq!(
+                    s(over_ev.get("WinnerText")),
+                    format!("{} WINS", name.to_uppercase())
+                );
+            } else {
+                lost += 1;
+                assert!(boarded.is_empty() && at(54).is_none());
+                assert_eq!(s(over_ev.get("WinnerID")), "-1");
+                assert_eq!(s(over_ev.get("WinnerText")), "ZOMBIES WIN");
+            }
+        }
+        assert!(won > 0 && lost > 0, "won {won}, lost {lost}");
+        // Humans kill zombies and die to them (the zombies' weapon is -1).
+        let npcs: Vec<String> = evs
+            .iter()
+            .filter(|(id, e)| *id == 5 && e.contains_key("EnemyType"))
+            .map(|(_, e)| s(e.get("PlayerID")))
+            .collect();
+        let deaths = || evs.iter().filter(|(id, _)| *id == 6).map(|(_, e)| e);
+        assert!(deaths().any(|e| npcs.contains(&s(e.get("VictimID")))));
+        assert!(deaths()
+            .any(|e| npcs.contains(&s(e.get("KillerID"))) && s(e.get("KillerWeapon")) == "-1"));
+    }
+
+    #[test]
+    fn game_mode_ids_and_events_match_the_mode() {
+        for (mode, gid) in [
+            (Mode::Dm, "0"),
+            (Mode::Tdm, "1"),
+            (Mode::Ctf, "2"),
+            (Mode::Svl, "4"),
+            (Mode::Zbr, "3"),
+        ] {
+            for (id, e) in events(mode, 4) {
+                if matches!(id, 27 | 29 | 57) {
+                    assert_eq!(s(e.get("GameModeID")), gid, "{mode} event {id}");
+                    let file = s(e
+                        .get("MapFile")
+                        .or(e.get("CurrentMapFile"))
+                        .or(e.get("NextMapFile")));
+                    assert!(file.starts_with("maps\\") && file.ends_with('\\'), "{file}");
+                }
+                if mode != Mode::Zbr {
+                    assert!(!(50..=56).contains(&id), "{mode}: zombrains event {id}");
+                }
+                if mode != Mode::Svl {
+                    assert!(
+                        !(30..=32).contains(&id) && !(47..=49).contains(&id),
+                        "{mode}: survival event {id}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_shuffled_the_same_way_for_the_same_seed() {
+        for mode in Mode::ALL {
+            let a: Vec<SimEvent> = scenario(&opts(mode, 5)).collect();
+            assert_eq!(a, scenario(&opts(mode, 5)).collect::<Vec<_>>());
+            let first_keys: std::collections::BTreeSet<String> = a
+                .iter()
+                .filter(|e| e.id == 6)
+                .map(|e| e.json[2..].split('"').next().unwrap().to_owned())
+                .collect();
+            assert!(first_keys.len() > 5, "{mode}: {first_keys:?}");
+            assert!(first_keys.contains("Time") && first_keys.contains("EventID"));
+        }
+    }
+
+    #[test]
+    fn level_ups_name_the_slot_id_and_raise_the_level() {
+        let evs = events(Mode::Dm, 1);
+        let mut levels: HashMap<String, i64> = HashMap::new();
+        let mut seen = 0;
+        for (id, e) in &evs {
+            if *id != 9 {
+                continue;
+            }
+            seen += 1;
+            assert!(
+                !e.contains_key("PlayerID")
+                    && e.contains_key("SkinWeapon")
+                    && e.contains_key("SkinType")
+            );
+            let level = int(e.get("Level")).unwrap();
+            let who = s(e.get("Profile"));
+            assert!(who.contains("ProfileID") && int(e.get("ID")).is_some());
+            if let Some(before) = levels.insert(who, level) {
+                assert!(level > before);
+            }
+        }
+        assert!(seen > 2, "{seen} level-ups");
+    }
+
+    #[test]
+    fn real_keys_and_console_kicks_appear() {
+        let evs = events(Mode::Dm, 1);
+        assert!(evs
+            .iter()
+            .filter(|(id, _)| *id == 5)
+            .all(|(_, e)| e.contains_key("Hat2")));
+        assert!(evs
+            .iter()
+            .filter(|(id, _)| *id == 42)
+            .all(|(_, e)| e.contains_key("NameColor")));
+        let kicks: Vec<Mode> = Mode::ALL
+            .into_iter()
+            .filter(|&mode| {
+                let evs = events(mode, 3);
+                evs.windows(2).any(|w| {
+                    let ((a, cmd), (b, gone)) = (&w[0], &w[1]);
+                    if (*a, *b) != (35, 7) {
+                        return false;
+                    }
+                    let name = evs
+                        .iter()
+                        .find(|(id, e)| *id == 4 && s(e.get("PlayerID")) == s(gone.get("PlayerID")))
+                        .map(|(_, e)| s(e.get("PlayerName")))
+                        .unwrap();
+                    assert_eq!(s(cmd.get("Source")), "0");
+                    assert_eq!(
+                        s(cmd.get("ReturnText")),
+                        format!("KICK: Kicking player {name}...")
+                    );
+                    let params = crate::sim::server::parse_params(&s(cmd.get("Command"))).unwrap();
+                    assert_eq!(params, ["kick", name.as_str(), "AFK"]);
+                    assert_eq!(s(gone.get("Kicked")), "1");
+                    true
+                })
+            })
+            .collect();
+        assert!(!kicks.is_empty(), "no console kick in any mode");
     }
 }

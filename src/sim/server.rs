@@ -16,9 +16,11 @@
 //!   closed. `max_concurrent` still counts both, honestly, so a client that
 //!   opens a second connection while its first one lives is caught.
 //! - Requests are answered from the roster rebuilt from the events delivered
-//!   so far; request_player for an unknown player gets no reply at all.
+//!   so far; request_player for an unknown player gets no reply at all, and
+//!   with `--no-replies` no request is ever answered.
+//! - Every frame's keys come in a shuffled order, as real servers send them.
 
-use super::scenario::{scenario, Rng, Scenario, SimEvent};
+use super::scenario::{scenario, shuffled, Rng, Scenario, SimEvent};
 use super::state::{mode_info, Roster};
 use super::{dump, SimOptions};
 use crate::rcon::codec::{
@@ -30,7 +32,7 @@ use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -335,8 +337,13 @@ impl Session {
     async fn run(&mut self) -> io::Result<()> {
         let roster_map = self.shared.delivery().roster.map.0.clone();
         let info = mode_info(self.shared.opts.mode);
+        // The game listens on IPv6 too, so IPv4 clients show up mapped.
+        let rcon_ip = match self.peer.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
+            v6 => v6.to_string(),
+        };
         let hello = json!({
-            "RconIP": self.peer.ip().to_string(), "RconPort": self.peer.port().to_string(),
+            "RconIP": rcon_ip, "RconPort": self.peer.port().to_string(),
             "RconSocket": self.generation.to_string(), "GameModeID": info.id.to_string(), "MapName": roster_map,
         });
         self.send(36, hello).await?;
@@ -437,6 +444,13 @@ impl Session {
             }
             PacketKind::RequestPlayer
             | PacketKind::RequestMatch
+            | PacketKind::RequestScoreboard
+                if self.shared.opts.no_replies =>
+            {
+                tracing::debug!(?packet, "simulate: request ignored (--no-replies)");
+            }
+            PacketKind::RequestPlayer
+            | PacketKind::RequestMatch
             | PacketKind::RequestScoreboard => {
                 let reply =
                     request_reply(&self.shared.delivery().roster, packet.kind, &packet.text);
@@ -456,7 +470,11 @@ impl Session {
     async fn send(&mut self, id: u16, mut fields: Value) -> io::Result<()> {
         fields["Time"] = json!(self.shared.delivery().roster.clock.to_string());
         fields["EventID"] = json!(id.to_string());
-        self.write_frame(id, &fields.to_string()).await
+        let json = match fields {
+            Value::Object(o) => shuffled(o, &mut self.rng),
+            other => other.to_string(),
+        };
+        self.write_frame(id, &json).await
     }
 
     /// Writes one frame, with --garbage before it and --split applied.
@@ -573,8 +591,9 @@ pub(crate) fn parse_params(text: &str) -> Option<Vec<String>> {
     }
 }
 
-/// command_entered (35) for an RCON command. Commands change nothing: the
-/// scenario is fixed, so a kick is acknowledged but the player stays.
+/// command_entered (35) for an RCON command (Source 1), with the game's text
+/// where it is known. Commands change nothing: the scenario is fixed, so a
+/// kick is acknowledged but the player stays, and addbot adds nobody.
 fn command_reply(roster: &Roster, text: &str) -> Value {
     let params = parse_params(text).unwrap_or_default();
     let verb = params.first().map(|v| v.to_ascii_lowercase());
@@ -586,7 +605,13 @@ fn command_reply(roster: &Roster, text: &str) -> Value {
     };
     let return_text = match verb.as_deref() {
         Some("say" | "rawsay") => String::new(),
-        Some("kick") => target().map_or("Player not found".into(), |name| format!("Kicked {name}")),
+        Some("kick") => target().map_or("Player not found".into(), |name| {
+            format!("KICK: Kicking player {name}...")
+        }),
+        Some("addbot") => {
+            let team = params.get(1).map_or("0", String::as_str);
+            format!("ADDBOT: Added bot to team {team}")
+        }
         Some("ban") => target().map_or("Player not found".into(), |name| format!("Banned {name}")),
         _ => "Unknown command".into(),
     };
@@ -601,14 +626,16 @@ fn request_reply(roster: &Roster, kind: PacketKind, text: &str) -> Option<Value>
     let mut put = |k: &str, v: String| {
         o.insert(k.to_owned(), Value::String(v));
     };
+    let info = mode_info(roster.mode);
     put("CaseID", (kind as i16).to_string());
     put("RequestID", params.first()?.clone());
     if kind == PacketKind::RequestPlayer {
+        // Flat, as real servers answer: the PlayerData fields at the top level.
         let slot = roster.find(params.get(1)?)?;
-        o.insert(format!("PlayerData{slot}"), roster.player_data(slot)?);
+        o.extend(roster.player_data(slot)?);
+        o.insert("GamemodeID".into(), Value::String(info.id.to_string()));
         return Some(Value::Object(o));
     }
-    let info = mode_info(roster.mode);
     let elapsed = (roster.clock - roster.match_started).max(0);
     put("ServerName", format!("bman simulator ({})", roster.mode));
     put("GamemodeName", info.name.into());
@@ -683,6 +710,21 @@ mod tests {
         }
     }
 
+    /// Reads frames until the command_entered that answers an RCON command
+    /// (Source 1; the scenario's console echoes have Source 0). Returns it and
+    /// the ids of the frames read on the way.
+    async fn command_answer(client: &mut Client) -> (Value, Vec<u16>) {
+        let mut skipped = Vec::new();
+        loop {
+            let f = next_frame(client).await.expect("connection closed");
+            let v: Value = serde_json::from_str(&f.json).unwrap();
+            if f.id == 35 && v["Source"] == "1" {
+                return (v, skipped);
+            }
+            skipped.push(f.id);
+        }
+    }
+
     fn opts(f: impl FnOnce(&mut SimOptions)) -> SimOptions {
         let mut o = SimOptions {
             port: 0,
@@ -728,7 +770,8 @@ mod tests {
         assert_eq!(hello.id, 36);
         let hello: Value = serde_json::from_str(&hello.json).unwrap();
         assert_eq!(hello["MapName"], "Cargo");
-        assert_eq!(hello["RconIP"], "127.0.0.1");
+        assert_eq!(hello["RconIP"], "::ffff:127.0.0.1");
+        assert_eq!(hello["GameModeID"], "0");
 
         frame_with_id(&mut client, 41).await;
         client
@@ -814,23 +857,26 @@ mod tests {
             ))
             .await
             .unwrap();
-        let reply = frame_with_id(&mut client, 35).await;
+        let reply = command_answer(&mut client).await.0;
         assert_eq!(reply["Command"], r#"kick "Quote\"Man" "bye""#);
-        assert_eq!(reply["ReturnText"], "Kicked Quote\"Man");
-        assert_eq!(reply["Source"], "1");
-        client
-            .send(Packet::new(PacketKind::Command, r#"say "hi""#))
-            .await
-            .unwrap();
-        assert_eq!(frame_with_id(&mut client, 35).await["ReturnText"], "");
-        client
-            .send(Packet::new(PacketKind::Command, "frobnicate"))
-            .await
-            .unwrap();
-        assert_eq!(
-            frame_with_id(&mut client, 35).await["ReturnText"],
-            "Unknown command"
-        );
+        assert_eq!(reply["ReturnText"], "KICK: Kicking player Quote\"Man...");
+        let answers = [
+            (r#"kick "Nobody" "x""#, "Player not found"),
+            (r#"addbot "2" "0""#, "ADDBOT: Added bot to team 2"),
+            (r#"say "hi""#, ""),
+            ("frobnicate", "Unknown command"),
+        ];
+        for (command, text) in answers {
+            client
+                .send(Packet::new(PacketKind::Command, command))
+                .await
+                .unwrap();
+            let reply = command_answer(&mut client).await.0;
+            assert_eq!(
+                (reply["Command"].as_str(), reply["ReturnText"].as_str()),
+                (Some(command), Some(text))
+            );
+        }
 
         client
             .send(Packet::new(
@@ -852,7 +898,17 @@ mod tests {
             (player["CaseID"].as_str(), player["RequestID"].as_str()),
             (Some("3"), Some("p2"))
         );
-        assert_eq!(player["PlayerData1"]["ID"], "1");
+        // Flat, with GamemodeID, as real servers answer.
+        assert_eq!(
+            (player["ID"].as_str(), player["GamemodeID"].as_str()),
+            (Some("1"), Some("0"))
+        );
+        assert!(player["Name"].is_string() && player["Hat2"].is_string());
+        let keys = player.as_object().unwrap().keys();
+        assert!(
+            !keys.clone().any(|k| k.starts_with("PlayerData")),
+            "{keys:?}"
+        );
         let status = frame_with_id(&mut client, 34).await;
         assert_eq!(
             (status["CaseID"].as_str(), status["RequestID"].as_str()),
@@ -862,8 +918,49 @@ mod tests {
 
         assert_eq!(
             sim.stats().commands,
-            [r#"kick "Quote\"Man" "bye""#, r#"say "hi""#, "frobnicate"]
+            [
+                r#"kick "Quote\"Man" "bye""#,
+                r#"kick "Nobody" "x""#,
+                r#"addbot "2" "0""#,
+                r#"say "hi""#,
+                "frobnicate"
+            ]
         );
+    }
+
+    /// `--no-replies`: requests are read and ignored; commands still answer.
+    #[tokio::test]
+    async fn no_replies_leaves_requests_unanswered() {
+        let o = opts(|o| {
+            o.rate = 0.0;
+            o.matches = Some(1);
+            o.ping_secs = 0.0;
+            o.no_replies = true;
+        });
+        let events = scenario(&o).count();
+        let sim = serve(o).await.unwrap();
+        let mut client = login(&sim, "admin").await;
+        client
+            .send(Packet::new(PacketKind::Confirm, "1"))
+            .await
+            .unwrap();
+        assert!(sim.wait_until(|s| s.scenario_done, WAIT).await);
+        for (kind, text) in [
+            (PacketKind::RequestScoreboard, r#""s1" "1""#),
+            (PacketKind::RequestMatch, r#""m1" "1""#),
+            (PacketKind::RequestPlayer, r#""p1" "1""#),
+        ] {
+            client.send(Packet::new(kind, text)).await.unwrap();
+        }
+        // Packets are handled in order: an answer would come before this one.
+        client
+            .send(Packet::new(PacketKind::Command, r#"say "hi""#))
+            .await
+            .unwrap();
+        let (reply, before) = command_answer(&mut client).await;
+        assert_eq!(reply["Command"], r#"say "hi""#);
+        assert!(!before.contains(&34), "request answered: {before:?}");
+        assert_eq!(before.len(), 1 + events, "rcon_logged_in and the scenario");
     }
 
     /// With cuts, garbage and split frames, a client that reconnects after

@@ -12,58 +12,83 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The fixed facts the simulator reports about each mode. `id` is the
-/// simulator's own GameModeID numbering; bman must not depend on it.
+/// GameModeID: the ids real servers send (0 deathmatch, 3 zombrains, 4
+/// survival), and for tdm and ctf ids bman does not take for any mode.
 pub(crate) struct ModeInfo {
     pub id: i64,
     pub name: &'static str,
     pub max_score: i64,
-    /// (MapName, MapFile) rotation; matches cycle through it.
+    /// (MapName, MapFile) rotation; matches cycle through it. Map files are
+    /// folders, written with backslashes and a trailing one, as the game does.
     pub maps: &'static [(&'static str, &'static str)],
 }
 
 pub(crate) fn mode_info(mode: Mode) -> &'static ModeInfo {
     const DM: ModeInfo = ModeInfo {
-        id: 1,
+        id: 0,
         name: "Deathmatch",
         max_score: 30,
         maps: &[
-            ("Cargo", "dm_cargo"),
-            ("Facility", "dm_facility"),
-            ("Rooftops", "dm_rooftops"),
+            ("Cargo", r"maps\stock\cargo\"),
+            ("Facility", r"maps\stock\facility\"),
+            ("Rooftops", r"maps\workshop\rooftops\"),
         ],
     };
     const TDM: ModeInfo = ModeInfo {
-        id: 2,
+        id: 1,
         name: "Team Deathmatch",
         max_score: 6,
         maps: &[
-            ("Bunker", "tdm_bunker"),
-            ("Quarry", "tdm_quarry"),
-            ("Harbor", "tdm_harbor"),
+            ("Bunker", r"maps\stock\bunker\"),
+            ("Quarry", r"maps\stock\quarry\"),
+            ("Harbor", r"maps\stock\harbor\"),
         ],
     };
     const CTF: ModeInfo = ModeInfo {
-        id: 3,
+        id: 2,
         name: "Capture the Flag",
         max_score: 3,
-        maps: &[("Twin Towers", "ctf_twintowers"), ("Canyon", "ctf_canyon")],
+        maps: &[
+            ("Twin Towers", r"maps\stock\twintowers\"),
+            ("Canyon", r"maps\stock\canyon\"),
+        ],
     };
     const SVL: ModeInfo = ModeInfo {
-        id: 6,
+        id: 4,
         name: "Survival",
         max_score: 0,
         maps: &[
-            ("Outpost", "svl_outpost"),
-            ("Mineshaft", "svl_mineshaft"),
-            ("Lab", "svl_lab"),
+            ("Outpost", r"maps\stock\outpost\"),
+            ("Mineshaft", r"maps\stock\mineshaft\"),
+            ("Lab", r"maps\stock\lab\"),
+        ],
+    };
+    const ZBR: ModeInfo = ModeInfo {
+        id: 3,
+        name: "Zombrains",
+        max_score: 0,
+        maps: &[
+            ("Fields", r"maps\stock\fields\"),
+            ("Farmhouse", r"maps\stock\farmhouse\"),
+            ("Mall", r"maps\stock\mall\"),
         ],
     };
     match mode {
         Mode::Dm => &DM,
         Mode::Tdm => &TDM,
         Mode::Ctf => &CTF,
-        Mode::Svl | Mode::Zbr => &SVL,
+        Mode::Svl => &SVL,
+        Mode::Zbr => &ZBR,
     }
+}
+
+/// Whether a profile marks a bot or an NPC: `bot<digits>` (real bots are
+/// Steam profiles named so), store -1, or an empty id (NPCs).
+pub(crate) fn is_bot_profile(profile: &str, store: i64) -> bool {
+    let numbered = profile
+        .strip_prefix("bot")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    store == -1 || profile.is_empty() || numbered
 }
 
 /// Reads an integer sent either as a JSON string or a JSON number.
@@ -118,6 +143,7 @@ pub(crate) struct Player {
     pub team: i64,
     pub color: String,
     pub hat: String,
+    pub hat2: String,
     pub kills: i64,
     pub deaths: i64,
     pub assists: i64,
@@ -125,21 +151,24 @@ pub(crate) struct Player {
     pub money: i64,
     pub alive: bool,
     pub pos: (f64, f64),
-    /// A spawned bot or NPC (store -1) that never sent player_connect.
+    /// A bot or an NPC, by its profile ([`is_bot_profile`]).
     pub bot: bool,
-    /// A survival enemy (spawned with an EnemyType); not a player in PlayerData.
+    /// A survival or zombrains enemy (spawned with an EnemyType); not a
+    /// player in PlayerData.
     pub npc: bool,
 }
 
 impl Player {
     fn new(name: String, profile: String, store: i64) -> Self {
         Player {
+            bot: is_bot_profile(&profile, store),
             name,
             profile,
             store,
             team: -1,
             color: "16777215".into(),
             hat: "0".into(),
+            hat2: "0".into(),
             kills: 0,
             deaths: 0,
             assists: 0,
@@ -147,7 +176,6 @@ impl Player {
             money: 0,
             alive: false,
             pos: (0.0, 0.0),
-            bot: store == -1,
             npc: false,
         }
     }
@@ -212,23 +240,28 @@ impl Roster {
                 p.team = int(ev.get("Team")).unwrap_or(p.team);
                 p.color = text(ev.get("Color"));
                 p.hat = text(ev.get("Hat"));
+                p.hat2 = text(ev.get("Hat2"));
                 p.alive = true;
                 p.pos = (
                     float(ev.get("X")).unwrap_or(0.0),
                     float(ev.get("Y")).unwrap_or(0.0),
                 );
                 p.npc = ev.contains_key("EnemyType");
-                p.bot = store == -1;
+                p.bot = is_bot_profile(&p.profile, store);
             }
             6 => self.apply_death(ev),
             7 => {
                 self.players.remove(&slot("PlayerID"));
             }
+            // A bot the console adds mid-match is first seen here.
             8 => {
-                if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
-                    p.team = int(ev.get("NewTeam")).unwrap_or(p.team);
-                    p.alive = false;
-                }
+                let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
+                let p = self
+                    .players
+                    .entry(slot("PlayerID"))
+                    .or_insert_with(|| Player::new(String::new(), profile, store));
+                p.team = int(ev.get("NewTeam")).unwrap_or(p.team);
+                p.alive = false;
             }
             14 | 16 | 20 => {
                 self.team_scores = [
@@ -254,6 +287,18 @@ impl Roster {
             32 => {
                 if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
                     p.money = int(ev.get("PlayerMoney")).unwrap_or(p.money);
+                }
+            }
+            // zombrains_revive: back on their feet where they fell.
+            50 => {
+                if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
+                    p.alive = true;
+                }
+            }
+            // zombrains_buy_weapon
+            51 => {
+                if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
+                    p.money -= int(ev.get("Cost")).unwrap_or(0);
                 }
             }
             _ => {}
@@ -296,7 +341,7 @@ impl Roster {
         }
     }
 
-    /// The players a scoreboard lists: humans and bots, not survival enemies.
+    /// The players a scoreboard lists: humans and bots, not NPC enemies.
     pub fn listed(&self) -> impl Iterator<Item = (i64, &Player)> {
         self.players
             .iter()
@@ -322,7 +367,7 @@ impl Roster {
     }
 
     /// The `PlayerData` object of one slot (all values as strings).
-    pub fn player_data(&self, slot: i64) -> Option<Value> {
+    pub fn player_data(&self, slot: i64) -> Option<Map<String, Value>> {
         let p = self.players.get(&slot)?;
         // Clan and premium are not in any event; derive them from the profile
         // so every observer of the same stream agrees on them.
@@ -331,9 +376,10 @@ impl Roster {
             .bytes()
             .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64));
         let (clan_id, clan_tag) = match h % 4 {
+            _ if p.bot => ("", ""),
             1 => ("17", "BMC"),
             2 => ("42", "\"└q┐\""),
-            _ => ("0", ""),
+            _ => ("-1", ""),
         };
         let mut o = Map::new();
         let mut put = |k: &str, v: String| {
@@ -352,9 +398,13 @@ impl Roster {
         put("Alive", u8::from(p.alive).to_string());
         put("Bot", u8::from(p.bot).to_string());
         put("Hat", p.hat.clone());
+        put("Hat2", p.hat2.clone());
         put("Money", p.money.to_string());
         put("RespawnCost", "0".into());
-        put("Premium", if h % 3 == 0 { "1" } else { "0" }.into());
+        put(
+            "Premium",
+            if h % 3 == 0 && !p.bot { "1" } else { "0" }.into(),
+        );
         put("ClanID", clan_id.into());
         put("ClanTag", clan_tag.into());
         put("WeaponsDealRank", "0".into());
@@ -362,14 +412,14 @@ impl Roster {
             put("X", format!("{:.1}", p.pos.0));
             put("Y", format!("{:.1}", p.pos.1));
         }
-        Some(Value::Object(o))
+        Some(o)
     }
 
     /// Adds `PlayerData<slot>` for every listed player.
     pub fn put_player_data(&self, out: &mut Map<String, Value>) {
         for (slot, _) in self.listed() {
             if let Some(pd) = self.player_data(slot) {
-                out.insert(format!("PlayerData{slot}"), pd);
+                out.insert(format!("PlayerData{slot}"), Value::Object(pd));
             }
         }
     }
@@ -419,7 +469,7 @@ mod tests {
             5,
             &obj(
                 json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
-                "Profile": "{\"ProfileID\":\"0\",\"StoreID\":\"-1\"}"}),
+                "Profile": "{\"ProfileID\":\"\",\"StoreID\":\"-1\"}"}),
             ),
         );
         r.apply(
@@ -442,5 +492,47 @@ mod tests {
         let pd = r.player_data(1).unwrap();
         assert_eq!(pd["Kills"], "1");
         assert!(pd.get("X").is_none(), "dead players have no position");
+    }
+
+    #[test]
+    fn bots_are_listed_as_real_servers_list_them() {
+        assert!(is_bot_profile("bot2", 0) && is_bot_profile("bot13", 1));
+        assert!(is_bot_profile("", -1) && is_bot_profile("4242", -1));
+        assert!(!is_bot_profile("bot", 0) && !is_bot_profile("bots2", 0));
+        assert!(!is_bot_profile("76561198000000001", 0));
+        let mut r = Roster::new(Mode::Tdm, 0);
+        // Added by the console: first seen in a team change, then spawning.
+        r.apply(
+            8,
+            &obj(json!({"PlayerID": "7", "NewTeam": "2", "OldTeam": "-1",
+                "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"})),
+        );
+        assert_eq!(r.players[&7].team, 2);
+        r.apply(
+            5,
+            &obj(
+                json!({"PlayerID": "7", "Name": "Carl", "Team": "2", "Hat2": "3",
+                "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"}),
+            ),
+        );
+        let pd = r.player_data(7).unwrap();
+        for (key, want) in [
+            ("Profile", "bot7"),
+            ("Store", "0"),
+            ("Bot", "1"),
+            ("ClanID", ""),
+            ("Name", "Carl"),
+            ("Hat2", "3"),
+            ("Alive", "1"),
+        ] {
+            assert_eq!(pd[key], want, "{key}");
+        }
+        r.apply(
+            4,
+            &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})),
+        );
+        let human = r.player_data(1).unwrap();
+        assert_eq!(human["Bot"], "0");
+        assert!(["-1", "17", "42"].contains(&human["ClanID"].as_str().unwrap()));
     }
 }
