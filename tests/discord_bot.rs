@@ -285,7 +285,7 @@ async fn slash_commands_buttons_and_relay_through_poise() {
         .iter()
         .filter_map(|c| c["name"].as_str())
         .collect();
-    assert_eq!(choices, ["dm", "tdm", "ctf", "svl"]);
+    assert_eq!(choices, ["dm", "tdm", "ctf", "svl", "zbr"]);
     let rcon = registered.iter().find(|c| c["name"] == "rcon").unwrap();
     assert_eq!(
         rcon["default_member_permissions"], "32",

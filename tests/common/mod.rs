@@ -38,9 +38,12 @@ pub fn sim_opts(mode: Mode, extra: &[&str]) -> SimOptions {
     SimArgs::parse_from(args).sim
 }
 
-/// The events a finite scenario sends, in order.
+/// The game events a finite scenario sends, in order (without the console
+/// echoes it also sends, which are housekeeping like replies and pings).
 pub fn scenario_events(opts: &SimOptions) -> Vec<SimEvent> {
-    bman::sim::scenario(opts).collect()
+    bman::sim::scenario(opts)
+        .filter(|e| !is_housekeeping(e.id))
+        .collect()
 }
 
 /// The SQLite store of a test directory.
