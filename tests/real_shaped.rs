@@ -173,3 +173,53 @@ async fn real_shaped_traffic_records_humans_only_and_warns_about_nothing() {
         );
     }
 }
+
+/// A server that never answers requests (some real ones do not): recording
+/// works from events alone, bots stay out, and a request says the server did
+/// not answer once its timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_is_recorded_from_events_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(
+        Mode::Dm,
+        &[
+            "--no-replies",
+            "--bots",
+            "4",
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+        ],
+    );
+    let events = common::scenario_events(&opts).len();
+    let sim = sim::serve(opts).await.unwrap();
+    let settings = common::settings(
+        &[("dm", Mode::Dm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
+    let (ingest, recorder) = common::start(&settings).await;
+    common::wait_journaled(dir.path(), "dm", events).await;
+    let asked = ingest.handles[0]
+        .with_timeout(Duration::from_millis(300))
+        .match_info()
+        .await;
+    let store = recorder.store.clone();
+    common::stop(ingest, recorder).await;
+    let err = asked.expect_err("no reply");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    let rows = store
+        .leaderboard(&bman::store::LeaderboardQuery {
+            mode: Mode::Dm,
+            limit: 100,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        })
+        .unwrap();
+    assert!(rows.len() >= 4, "humans were rated: {rows:?}");
+    assert!(
+        rows.iter().all(|r| !r.player.key.is_bot()),
+        "no bot on the leaderboard: {rows:?}"
+    );
+}
