@@ -126,7 +126,7 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Run) {
+        let done = match cli.command.unwrap_or(Command::Run) {
             Command::Run => run(&cli.config).await,
             Command::Simulate(opts) => simulate(opts).await,
             Command::Replay { files, json } => replay(&cli.config, &files, json).await,
@@ -150,15 +150,16 @@ fn main() -> ExitCode {
                 };
                 leaderboard(&cli.config, &query, json)
             }
-            Command::Profile { query, json } => profile(&cli.config, &query, json),
+            Command::Profile { query, json } => return profile(&cli.config, &query, json),
             Command::Audit { limit, json } => audit(&cli.config, limit, json),
             Command::Rerate { mode } => rerate(&cli.config, mode),
             Command::Repair => repair(&cli.config),
             Command::Migrate { from, to } => migrate(&from, &to),
-        }
+        };
+        done.map(|()| ExitCode::SUCCESS)
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             error!("{message}");
             ExitCode::FAILURE
@@ -174,10 +175,35 @@ fn load_settings_for_store(path: &std::path::Path) -> Result<Settings, String> {
     load_settings(path)
 }
 
-fn open_store(
+/// An SQLite store URL whose file does not exist: commands that only read
+/// (or copy from) a store refuse it instead of creating an empty database.
+fn missing_sqlite_file(url: &str) -> Option<&str> {
+    let path = url.strip_prefix("sqlite://")?;
+    (!std::path::Path::new(path).exists()).then_some(path)
+}
+
+/// The configured store, which must already exist (see [`missing_sqlite_file`]).
+fn open_existing_store(
     config: &std::path::Path,
 ) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
     let settings = load_settings_for_store(config)?;
+    if let Some(path) = missing_sqlite_file(settings.database_url.expose()) {
+        return Err(format!(
+            "no store at {path} yet: `bman run` or `bman replay` creates it (or set DATABASE_URL to an existing store)"
+        ));
+    }
+    open_configured_store(settings)
+}
+
+fn open_store(
+    config: &std::path::Path,
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
+    open_configured_store(load_settings_for_store(config)?)
+}
+
+fn open_configured_store(
+    settings: Settings,
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
     let store =
         bman::app::open_store(&settings).map_err(|e| format!("cannot open the store: {e}"))?;
     Ok((settings, store))
@@ -188,7 +214,7 @@ fn leaderboard(
     query: &LeaderboardQuery,
     json: bool,
 ) -> Result<(), String> {
-    let (_, store) = open_store(config)?;
+    let (_, store) = open_existing_store(config)?;
     let rows = store.leaderboard(query).map_err(|e| e.to_string())?;
     if json {
         println!("{}", views::leaderboard_json(query.mode, &rows));
@@ -198,14 +224,25 @@ fn leaderboard(
     Ok(())
 }
 
-fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<(), String> {
-    let (_, store) = open_store(config)?;
+/// `bman profile` exit codes: the answer "nobody" or "several" is not a failure.
+const NO_SUCH_PLAYER: u8 = 2;
+const SEVERAL_PLAYERS: u8 = 3;
+
+fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<ExitCode, String> {
+    let (_, store) = open_existing_store(config)?;
     match views::lookup(store.as_ref(), query).map_err(|e| e.to_string())? {
-        Lookup::NotFound => Err(format!("no player matches {query:?}")),
-        Lookup::Ambiguous(candidates) => Err(format!(
-            "{query:?} matches several players; be more precise or use a profile id:\n{}",
-            views::candidates_text(&candidates)
-        )),
+        Lookup::NotFound => {
+            println!("no player matches {query:?}");
+            Ok(ExitCode::from(NO_SUCH_PLAYER))
+        }
+        Lookup::Ambiguous(candidates) => {
+            let list =
+                views::candidates_text(store.as_ref(), &candidates).map_err(|e| e.to_string())?;
+            println!(
+                "{query:?} matches several players; be more precise or use a profile id:\n{list}"
+            );
+            Ok(ExitCode::from(SEVERAL_PLAYERS))
+        }
         Lookup::Found(player) => {
             let profile = store
                 .profile(&player.key)
@@ -216,13 +253,13 @@ fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<(), Stri
             } else {
                 print!("{}", views::profile_text(&profile));
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), String> {
-    let (_, store) = open_store(config)?;
+    let (_, store) = open_existing_store(config)?;
     let records = store.audit_log(limit).map_err(|e| e.to_string())?;
     if json {
         println!("{}", views::audit_json(&records));
@@ -365,6 +402,9 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
 
 /// A byte progress bar on a terminal; hidden when stderr is not one.
 fn migrate(from: &str, to: &str) -> Result<(), String> {
+    if let Some(path) = missing_sqlite_file(from) {
+        return Err(format!("no store to migrate from at {path}"));
+    }
     let source =
         bman::store::open(from).map_err(|e| format!("cannot open the source store: {e}"))?;
     let target = bman::store::open(to).map_err(|e| format!("cannot open the target store: {e}"))?;

@@ -289,11 +289,31 @@ fn printable(s: &str) -> String {
 }
 
 /// Candidates of an ambiguous lookup, one per line.
-pub fn candidates_text(candidates: &[PlayerSummary]) -> String {
-    candidates
-        .iter()
-        .map(|c| format!("  {} ({} {})\n", c.name, c.key.store_name(), c.key.id))
-        .collect()
+/// Several players matched: one line each with what tells them apart
+/// (platform and id, the modes they played with their games, last seen).
+pub fn candidates_text(store: &dyn Store, candidates: &[PlayerSummary]) -> StoreResult<String> {
+    let mut out = String::new();
+    for c in candidates {
+        out.push_str(&format!(
+            "  {} ({} {})",
+            c.name,
+            c.key.store_name(),
+            c.key.id
+        ));
+        if let Some(p) = store.profile(&c.key)? {
+            let modes: Vec<String> = p
+                .modes
+                .iter()
+                .map(|(mode, s, _)| format!("{mode} {} games", s.games))
+                .collect();
+            if !modes.is_empty() {
+                out.push_str(&format!(": {}", modes.join(", ")));
+            }
+            out.push_str(&format!("; last seen {}", utc_time(p.last_seen_ms)));
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// Cuts `s` to at most `width` characters, marking a cut with `…` (tables,

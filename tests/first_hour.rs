@@ -149,3 +149,102 @@ async fn a_clean_stop_leaves_nothing_to_reapply_and_a_crash_says_what_it_reappli
         "{log}"
     );
 }
+
+#[test]
+fn read_only_commands_never_create_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["leaderboard", "--mode", "dm"][..],
+        &["profile", "nyx"],
+        &["audit"],
+    ] {
+        let out = run(dir.path(), "sqlite://bman.sqlite3", args);
+        let (_, err) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("no store at bman.sqlite3 yet"), "{err}");
+    }
+    let out = run(
+        dir.path(),
+        "sqlite://bman.sqlite3",
+        &[
+            "migrate",
+            "--from",
+            "sqlite://nonexist.sqlite3",
+            "--to",
+            "sqlite://new.sqlite3",
+        ],
+    );
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no store to migrate from at nonexist.sqlite3"),
+        "{err}"
+    );
+    let out = run(
+        dir.path(),
+        "sqlite://bman.sqlite3",
+        &[
+            "migrate",
+            "--from",
+            "bman.sqlite3",
+            "--to",
+            "sqlite://new.sqlite3",
+        ],
+    );
+    let (_, err) = text(&out);
+    assert!(
+        err.contains("\"bman.sqlite3\" is not a store URL: use sqlite://PATH"),
+        "{err}"
+    );
+    let created: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(created.is_empty(), "nothing created: {created:?}");
+}
+
+#[test]
+fn lookups_answer_on_stdout_with_exit_codes_and_tell_players_apart() {
+    use bman::store::{ModeStats, PlayerKey, PlayerSeen, WriteBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let database = common::sqlite_url(dir.path());
+    let nyx = |store: i32, id: &str| PlayerKey {
+        store,
+        id: id.into(),
+    };
+    let store = bman::store::open(&database).unwrap();
+    let mut games = ModeStats::initial(&Default::default());
+    games.games = 12;
+    store
+        .apply(&WriteBatch {
+            players: vec![
+                PlayerSeen {
+                    name: Some("Nyx".into()),
+                    ..PlayerSeen::bare(nyx(0, "76561198000000009"), 1_764_000_000_000)
+                },
+                PlayerSeen {
+                    name: Some("Nyx".into()),
+                    ..PlayerSeen::bare(nyx(1, "284375839201928374"), 1_764_500_000_000)
+                },
+            ],
+            stats: vec![(nyx(1, "284375839201928374"), Mode::Tdm, games)],
+            ..WriteBatch::default()
+        })
+        .unwrap();
+    drop(store);
+    let out = run(dir.path(), &database, &["profile", "nyx"]);
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}{err}");
+    assert!(said.contains("matches several players"), "{said}");
+    assert!(
+        said.contains("Nyx (Discord 284375839201928374): tdm 12 games; last seen 2025-11-30"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Nyx (Steam 76561198000000009); last seen 2025-11-24"),
+        "{said}"
+    );
+    assert!(!err.contains("ERROR"), "an answer, not an error: {err}");
+    let out = run(dir.path(), &database, &["profile", "nobody"]);
+    let (said, err) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(said, "no player matches \"nobody\"\n");
+    assert!(!err.contains("ERROR"), "{err}");
+}

@@ -20,7 +20,7 @@ pub enum StoreError {
     Backend(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("unsupported DATABASE_URL scheme {0:?} (expected sqlite://PATH, mongodb:// or mongodb+srv://)")]
+    #[error("{0} is not a store URL: use sqlite://PATH (e.g. sqlite://bman.sqlite3), mongodb://HOST/DATABASE or mongodb+srv://HOST/DATABASE")]
     UnsupportedUrl(String),
 }
 
@@ -207,7 +207,9 @@ pub fn open(url: &str) -> StoreResult<Box<dyn Store>> {
     if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         return Ok(Box::new(mongo::MongoStore::open(url)?));
     }
-    Err(StoreError::UnsupportedUrl(
-        url.split("://").next().unwrap_or("").to_string(),
-    ))
+    // Only the scheme of a URL is shown: the rest may hold credentials.
+    Err(StoreError::UnsupportedUrl(match url.split_once("://") {
+        Some((scheme, _)) => format!("a {scheme}:// URL"),
+        None => format!("{url:?}"),
+    }))
 }
