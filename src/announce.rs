@@ -64,6 +64,10 @@ pub struct MatchAnnouncer {
     milestone_waves: u32,
     /// The community's best survival wave (all servers).
     record: i64,
+    /// On a new store, the match that set the first record: all its waves
+    /// raise the record quietly ("record, wave 2!" in the first game ever
+    /// played would be noise, not news).
+    first_record_match: Option<String>,
     /// Rounds and captures per match id, until the match's result arrives.
     tallies: HashMap<String, MatchTally>,
 }
@@ -128,6 +132,7 @@ impl MatchAnnouncer {
         MatchAnnouncer {
             milestone_waves,
             record,
+            first_record_match: None,
             tallies: HashMap::new(),
         }
     }
@@ -144,7 +149,7 @@ impl MatchAnnouncer {
                     .unwrap_or_default();
                 vec![match_text(store, &record.server, record.mode, m, &tally)]
             }
-            Fact::Wave(w) => self.wave_texts(&record.server, w),
+            Fact::Wave(w) => self.wave_texts(&record.server, record.match_id.as_deref(), w),
             fact => {
                 if let Some(id) = &record.match_id {
                     self.tallies.entry(id.clone()).or_default().add(fact);
@@ -158,7 +163,7 @@ impl MatchAnnouncer {
             .collect()
     }
 
-    fn wave_texts(&mut self, server: &str, wave: &WaveFact) -> Vec<String> {
+    fn wave_texts(&mut self, server: &str, match_id: Option<&str>, wave: &WaveFact) -> Vec<String> {
         let mut texts = Vec::new();
         if self.milestone_waves > 0
             && wave.wave > 0
@@ -171,9 +176,12 @@ impl MatchAnnouncer {
             ));
         }
         if wave.wave > self.record && !wave.players.is_empty() {
-            // The community's first waves set the record quietly: "record,
-            // wave 1!" on a new store would be noise, not news.
-            if self.record > 0 {
+            if self.record == 0 {
+                self.first_record_match = match_id.map(str::to_owned);
+            }
+            let first_match =
+                self.first_record_match.is_some() && self.first_record_match.as_deref() == match_id;
+            if self.record > 0 && !first_match {
                 texts.push(format!(
                     "{server}: new survival record, wave {}!",
                     wave.wave
@@ -326,33 +334,37 @@ mod tests {
     fn milestones_and_community_records() {
         let mut a = MatchAnnouncer::new(5, 6);
         assert_eq!(
-            a.wave_texts("s1", &wave(5, 2)),
+            a.wave_texts("s1", Some("m1"), &wave(5, 2)),
             ["s1: wave 5 reached with 2 players"]
         );
         assert!(
-            a.wave_texts("s1", &wave(6, 2)).is_empty(),
+            a.wave_texts("s1", Some("m1"), &wave(6, 2)).is_empty(),
             "equal to the record is no record"
         );
         assert_eq!(
-            a.wave_texts("s2", &wave(7, 1)),
+            a.wave_texts("s2", Some("m1"), &wave(7, 1)),
             ["s2: new survival record, wave 7!"]
         );
         assert!(
-            a.wave_texts("s1", &wave(7, 3)).is_empty(),
+            a.wave_texts("s1", Some("m1"), &wave(7, 3)).is_empty(),
             "the record is the community's"
         );
         assert!(
-            a.wave_texts("s1", &wave(9, 0)).is_empty(),
+            a.wave_texts("s1", Some("m1"), &wave(9, 0)).is_empty(),
             "nobody reached it"
         );
         let mut fresh = MatchAnnouncer::new(5, 0);
         assert!(
-            fresh.wave_texts("s1", &wave(1, 2)).is_empty(),
+            fresh.wave_texts("s1", Some("m1"), &wave(1, 2)).is_empty(),
             "the first record is quiet"
         );
+        assert!(
+            fresh.wave_texts("s1", Some("m1"), &wave(2, 2)).is_empty(),
+            "the whole first match is quiet"
+        );
         assert_eq!(
-            fresh.wave_texts("s1", &wave(2, 2)),
-            ["s1: new survival record, wave 2!"]
+            fresh.wave_texts("s1", Some("m2"), &wave(3, 2)),
+            ["s1: new survival record, wave 3!"]
         );
     }
 }
