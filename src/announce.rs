@@ -220,7 +220,12 @@ pub fn match_text(
         (_, Some(team @ (1 | 2)), _) => format!("{} wins", team_name(team)),
         _ => "no winner".to_string(),
     };
-    let mut parts = vec![format!("{server} ({mode}) on {map}: {winner}")];
+    // "dm (dm)" says nothing twice: the mode is shown when the name is not it.
+    let title = match server == mode.as_str() {
+        true => server.to_string(),
+        false => format!("{server} ({mode})"),
+    };
+    let mut parts = vec![format!("{title} on {map}: {winner}")];
     if let Some(summary) = team_summary(store, mode, tally) {
         parts.push(summary);
     }

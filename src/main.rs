@@ -44,10 +44,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show a mode's leaderboard (ranked by mu - 3*sigma; survival by best wave).
+    /// Show a mode's leaderboard (ranked by mu - 3*sigma; survival and
+    /// zombrains by best wave, then NPC kills).
     Leaderboard {
+        /// The game mode.
         #[arg(long, value_enum)]
         mode: Mode,
+        /// Rows per page.
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// 1-based page of `limit` rows.
@@ -62,12 +65,16 @@ enum Command {
         /// No filters at all.
         #[arg(long)]
         all: bool,
+        /// JSON for scripts (numbers at full precision).
         #[arg(long)]
         json: bool,
     },
-    /// Show a player by profile id or (part of) a name.
+    /// Show a player by profile id or (part of) a name. Exit code 2: no
+    /// player matches; 3: several do (they are listed).
     Profile {
+        /// A profile id, or a name or part of one (case-insensitive).
         query: String,
+        /// JSON for scripts.
         #[arg(long)]
         json: bool,
     },
@@ -83,6 +90,7 @@ enum Command {
     },
     /// Recompute all ratings from stored history with the current parameters.
     Rerate {
+        /// Only this mode (default: every mode).
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },

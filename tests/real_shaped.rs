@@ -119,6 +119,14 @@ async fn real_shaped_traffic_records_humans_only_and_warns_about_nothing() {
         .filter(|l| !l.contains("DISCORD_TOKEN is not set"))
         .collect();
     assert!(warnings.is_empty(), "no warnings expected:\n{log}");
+    // The game's banner as it is ("wins" is not added to it), and a server
+    // named after its mode is not "dm (dm)".
+    for result in [
+        "Results: dm on Fields: DEMONIC PUNCH WINS.",
+        "Results: zbr on Zombrains Town: SHAIGRO WINS",
+    ] {
+        assert!(log.contains(result), "{result:?} in:\n{log}");
+    }
     assert_eq!(answers.len(), 1, "{answers:?}");
     assert!(answers[0].contains("Shaigro"), "{answers:?}");
 

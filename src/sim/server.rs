@@ -191,7 +191,14 @@ impl Drop for SimHandle {
 
 /// Binds 127.0.0.1:`opts.port` and serves the scenario in background tasks.
 pub async fn serve(opts: SimOptions) -> io::Result<SimHandle> {
-    let listener = TcpListener::bind(("127.0.0.1", opts.port)).await?;
+    let listener = TcpListener::bind(("127.0.0.1", opts.port))
+        .await
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot listen on 127.0.0.1:{}: {e}", opts.port),
+            )
+        })?;
     let addr = listener.local_addr()?;
     let (stats, stats_rx) = watch::channel(SimStats::default());
     let delivery = Delivery {
@@ -227,15 +234,22 @@ pub async fn run(opts: SimOptions, shutdown: impl Future<Output = ()>) -> io::Re
     }
     let mode = opts.mode;
     let sim = serve(opts).await?;
-    let line = format!("simulate: listening on {} (mode {mode})", sim.local_addr());
-    tracing::info!("{line}");
     {
         let mut out = io::stdout().lock();
-        writeln!(out, "{line}")?;
+        writeln!(
+            out,
+            "simulate: listening on {} (mode {mode})",
+            sim.local_addr()
+        )?;
         out.flush()?;
     }
     shutdown.await;
     sim.shutdown().await;
+    let stats = sim.stats();
+    println!(
+        "simulate: stopped after sending {} events over {} connections",
+        stats.events_sent, stats.connections
+    );
     Ok(())
 }
 

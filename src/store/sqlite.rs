@@ -275,7 +275,14 @@ impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let mut writer = connect(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        migrate(&mut writer)?;
+        match migrate(&mut writer)? {
+            (_, None) => {}
+            (0, Some(_)) => tracing::info!("created a new store at {}", path.display()),
+            (from, Some(to)) => tracing::info!(
+                "upgraded the store at {} from schema version {from} to {to}",
+                path.display()
+            ),
+        }
         let reader = connect(path)?;
         // The reader never writes; this turns a mistake into an error, not a lock.
         reader.pragma_update(None, "query_only", true)?;
@@ -314,7 +321,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 
 /// Applies every migration the database has not seen yet, each in its own
 /// transaction with the version bump, so a crash leaves a consistent version.
-fn migrate(conn: &mut Connection) -> StoreResult<()> {
+/// Returns the version it found and the one it migrated to, if any.
+fn migrate(conn: &mut Connection) -> StoreResult<(usize, Option<usize>)> {
+    let mut found = None;
     loop {
         // IMMEDIATE takes the write lock before reading the version, so two
         // processes opening a new file at once do not both run a migration.
@@ -328,13 +337,13 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
                 MIGRATIONS.len()
             )));
         }
+        let first = *found.get_or_insert(version);
         let Some(sql) = MIGRATIONS.get(version) else {
-            return Ok(());
+            return Ok((first, (version > first).then_some(version)));
         };
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", version as i64 + 1)?;
         tx.commit()?;
-        tracing::info!(version = version + 1, "migrated the SQLite schema");
     }
 }
 
