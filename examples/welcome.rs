@@ -23,13 +23,15 @@ impl Handler for Welcome {
         "welcome"
     }
 
+    /// Humans joining: bots (real servers give them Steam-looking
+    /// `bot<N>` profiles) are not greeted.
     fn wants(&self, delivery: &Delivery) -> bool {
         matches!(
-            delivery.event.event.event,
+            &delivery.event.event.event,
             Event::PlayerConnect {
-                profile: Some(_),
+                profile: Some(key),
                 ..
-            }
+            } if !key.is_bot()
         )
     }
 
@@ -98,10 +100,18 @@ impl Handler for Sprees {
                 *streak
             };
             if streak % 5 == 0 {
+                let store = ctx.store.clone();
+                let killer = kill.killer.clone();
+                let name = tokio::task::spawn_blocking(move || store.profile(&killer))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .flatten()
+                    .map_or_else(|| kill.killer.id.clone(), |p| p.player.name);
                 ctx.announce(Announcement {
                     server: Some(delivery.event.server.name.clone()),
                     topic: Topic::Results,
-                    text: format!("{} is on a {streak}-kill spree", kill.killer.id),
+                    text: format!("{name} is on a {streak}-kill spree"),
                 });
             }
         }
@@ -109,11 +119,21 @@ impl Handler for Sprees {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // As `bman run`: .env first (the real environment wins), RUST_LOG, and
+    // colours only on a terminal.
+    let _ = dotenvy::dotenv();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
     let path = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "bmsettings.ini".into());
     let settings = Settings::load(path.as_ref(), &|k| std::env::var(k).ok())?;
-    tracing_subscriber::fmt().with_env_filter("info").init();
     let mut handlers = bman::app::builtin_handlers(&settings);
     handlers.push(Arc::new(Welcome));
     handlers.push(Arc::new(Sprees::default()));

@@ -226,8 +226,15 @@ fn leaderboard(
     let rows = store.leaderboard(query).map_err(|e| e.to_string())?;
     if json {
         println!("{}", views::leaderboard_json(query.mode, &rows));
-    } else {
+    } else if !rows.is_empty() {
         print!("{}", views::leaderboard_table(query.mode, &rows));
+    } else if query.min_games.is_some() || query.active_since_ms.is_some() {
+        println!(
+            "No {} players match these filters (--all shows everyone).",
+            query.mode
+        );
+    } else {
+        println!("No {} players recorded yet.", query.mode);
     }
     Ok(())
 }
@@ -339,6 +346,15 @@ async fn run(config: &std::path::Path) -> Result<(), String> {
     }
     for s in &settings.servers {
         info!(server = %s.name, "{} server at {}", s.mode, s.address());
+        if is_local_and_silent(&s.host, s.port) {
+            info!(
+                server = %s.name,
+                "nothing listens on {} yet; to try bman without a game, run `bman simulate --port {} --mode {}` in another terminal",
+                s.address(),
+                s.port,
+                s.mode
+            );
+        }
     }
     info!("journal: {}", settings.journal_dir.display());
     if settings.discord_token.is_none() {
@@ -364,6 +380,16 @@ async fn run(config: &std::path::Path) -> Result<(), String> {
         .await
         .map(|_| ())
         .map_err(|e| format!("cannot start: {e}"))
+}
+
+/// A server on this machine that refuses connections: most likely a first
+/// start before any game server (or the simulator) runs.
+fn is_local_and_silent(host: &str, port: u16) -> bool {
+    let local = matches!(host, "127.0.0.1" | "localhost" | "::1");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    local
+        && std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+            .is_err()
 }
 
 async fn simulate(opts: SimOptions) -> Result<(), String> {

@@ -74,11 +74,8 @@ pub fn leaderboard_json(mode: Mode, rows: &[LeaderboardRow]) -> Value {
     )
 }
 
-/// Leaderboard rows as a table.
+/// Leaderboard rows as a table (the caller says what an empty page means).
 pub fn leaderboard_table(mode: Mode, rows: &[LeaderboardRow]) -> String {
-    if rows.is_empty() {
-        return format!("No {mode} players match (try --all).\n");
-    }
     let mut out = String::new();
     if mode == Mode::Zbr {
         out.push_str(&format!(

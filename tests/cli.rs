@@ -114,6 +114,11 @@ fn first_start_with_the_sample_config_explains_what_is_missing() {
         log.push_str(&line);
     }
     assert!(log.contains("cannot connect"), "{log}");
+    assert!(
+        log.contains("to try bman without a game, run `bman simulate --port ")
+            && log.contains(" --mode dm` in another terminal"),
+        "says how to try it without a game:\n{log}"
+    );
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(5)).success());
     assert!(

@@ -248,3 +248,25 @@ fn lookups_answer_on_stdout_with_exit_codes_and_tell_players_apart() {
     assert_eq!(said, "no player matches \"nobody\"\n");
     assert!(!err.contains("ERROR"), "{err}");
 }
+
+#[test]
+fn replaying_twice_says_that_nothing_was_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("dm.jsonl");
+    let opts = common::sim_opts(Mode::Dm, &["--matches", "1"]);
+    bman::sim::dump(&opts, &mut std::fs::File::create(&journal).unwrap()).unwrap();
+    let lines = binary::line_count(&journal);
+    let database = common::sqlite_url(dir.path());
+    let replay = || {
+        let mut cmd = binary::bman(dir.path(), &database);
+        cmd.arg("replay").arg(&journal);
+        binary::output(cmd)
+    };
+    let first = replay();
+    assert!(first.starts_with("new events:\nsim: "), "{first}");
+    assert!(!first.contains("skipped"), "{first}");
+    assert_eq!(
+        replay(),
+        format!("nothing new: all {lines} events were already applied\n")
+    );
+}
