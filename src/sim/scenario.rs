@@ -1061,6 +1061,7 @@ impl Gen {
     }
 
     fn svl_match(&mut self) -> Winner {
+        self.refill_lobby();
         let waves = self.rng.range(6, 9);
         for wave in 1..=waves {
             self.pause(10, 20);
@@ -1135,6 +1136,18 @@ impl Gen {
         }
     }
 
+    /// Between co-op matches players come back, as in a real lobby: each
+    /// missing one of the starting head count joins with a good chance, so a
+    /// server that lost players to early wipes fills up again.
+    fn refill_lobby(&mut self) {
+        let missing = self.initial.saturating_sub(self.humans().len());
+        for _ in 0..missing {
+            if self.rng.chance(0.7) {
+                self.connect(None);
+            }
+        }
+    }
+
     /// A survival mission starts (47); returns its fields for the outcome
     /// event. Servers name them `Mission`/`Reward` or `Type`/`Amount`.
     fn mission_start(&mut self) -> Value {
@@ -1175,6 +1188,7 @@ impl Gen {
     /// weapons bought with bounty money, then a helicopter for whoever is
     /// still alive. Some matches the zombies win.
     fn zbr_match(&mut self) -> Winner {
+        self.refill_lobby();
         self.emit(52, json!({}));
         for slot in self.fighters() {
             self.spawn(slot);
@@ -1609,6 +1623,32 @@ mod tests {
                 }
             }
             assert!(reused, "{mode}: no slot reused by another player");
+        }
+    }
+
+    /// Co-op lobbies refill between matches instead of draining to one
+    /// player after a few early wipes.
+    #[test]
+    fn coop_lobbies_stay_populated() {
+        for mode in [Mode::Svl, Mode::Zbr] {
+            let o = SimOptions {
+                matches: Some(30),
+                ..opts(mode, 1)
+            };
+            let mut online: i64 = 0;
+            let mut fewest = i64::MAX;
+            for e in scenario(&o) {
+                match e.id {
+                    4 => online += 1,
+                    7 => online -= 1,
+                    27 | 57 => fewest = fewest.min(online),
+                    _ => {}
+                }
+            }
+            assert!(
+                fewest * 2 >= i64::from(o.players),
+                "{mode}: down to {fewest}"
+            );
         }
     }
 
