@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::binary::{self, sigterm, wait_exit};
+use common::binary;
 
 use bman::mode::Mode;
 use bman::sim::{self, SimHandle};
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -98,20 +97,9 @@ async fn real_shaped_traffic_records_humans_only_and_warns_about_nothing() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let answers = says();
-    sigterm(&child);
-    let (status, log) = tokio::task::spawn_blocking(move || {
-        let status = wait_exit(&mut child, Duration::from_secs(10));
-        let mut log = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        (status, log)
-    })
-    .await
-    .unwrap();
+    let (status, log) = tokio::task::spawn_blocking(move || binary::stop_and_log(child))
+        .await
+        .unwrap();
     assert!(status.success(), "{log}");
     let warnings: Vec<&str> = log
         .lines()

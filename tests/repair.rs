@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::binary::{self, sigterm, wait_exit};
+use common::binary;
 
 use bman::mode::Mode;
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -154,15 +153,7 @@ fn bman_run_repairs_at_start_and_says_so() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(10));
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let (status, log) = binary::stop_and_log(child);
     assert!(status.success(), "{log}");
     assert!(
         log.contains("repaired the store: removed 3 bots"),

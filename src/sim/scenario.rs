@@ -1091,13 +1091,7 @@ impl Gen {
                 self.spawn_npc(self.npc_base + i, wave);
             }
             loop {
-                let npcs: Vec<i64> = self
-                    .roster
-                    .players
-                    .iter()
-                    .filter(|(_, p)| p.npc)
-                    .map(|(s, _)| *s)
-                    .collect();
+                let npcs = self.npcs();
                 let (Some(npc), Some(human)) =
                     (self.rng.pick(&npcs), self.rng.pick(&self.alive(None)))
                 else {
@@ -1134,6 +1128,12 @@ impl Gen {
             text: "SURVIVORS WIN".into(),
             color: "3355647".into(),
         }
+    }
+
+    /// The slots of the NPCs alive now.
+    fn npcs(&self) -> Vec<i64> {
+        let players = self.roster.players.iter();
+        players.filter(|(_, p)| p.npc).map(|(s, _)| *s).collect()
     }
 
     /// Between co-op matches players come back, as in a real lobby: each
@@ -1239,13 +1239,7 @@ impl Gen {
     /// Fights one horde until the zombies or the players are all dead.
     fn zbr_horde(&mut self, bite: f64) {
         loop {
-            let zombies: Vec<i64> = self
-                .roster
-                .players
-                .iter()
-                .filter(|(_, p)| p.npc)
-                .map(|(s, _)| *s)
-                .collect();
+            let zombies = self.npcs();
             let (Some(zombie), Some(player)) =
                 (self.rng.pick(&zombies), self.rng.pick(&self.alive(None)))
             else {

@@ -700,6 +700,17 @@ mod tests {
         client
     }
 
+    /// A logged-in, confirmed client that has been sent the whole scenario.
+    async fn confirmed_client(sim: &SimHandle) -> Client {
+        let mut client = login(sim, "admin").await;
+        client
+            .send(Packet::new(PacketKind::Confirm, "1"))
+            .await
+            .unwrap();
+        assert!(sim.wait_until(|s| s.scenario_done, WAIT).await);
+        client
+    }
+
     /// The next well-formed frame (skipping garbage reports); None at EOF.
     async fn next_frame(client: &mut Client) -> Option<Frame> {
         loop {
@@ -857,12 +868,7 @@ mod tests {
         }))
         .await
         .unwrap();
-        let mut client = login(&sim, "admin").await;
-        client
-            .send(Packet::new(PacketKind::Confirm, "1"))
-            .await
-            .unwrap();
-        assert!(sim.wait_until(|s| s.scenario_done, WAIT).await);
+        let mut client = confirmed_client(&sim).await;
 
         client
             .send(Packet::new(
@@ -953,12 +959,7 @@ mod tests {
         });
         let events = scenario(&o).count();
         let sim = serve(o).await.unwrap();
-        let mut client = login(&sim, "admin").await;
-        client
-            .send(Packet::new(PacketKind::Confirm, "1"))
-            .await
-            .unwrap();
-        assert!(sim.wait_until(|s| s.scenario_done, WAIT).await);
+        let mut client = confirmed_client(&sim).await;
         for (kind, text) in [
             (PacketKind::RequestScoreboard, r#""s1" "1""#),
             (PacketKind::RequestMatch, r#""m1" "1""#),

@@ -54,6 +54,18 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
+/// SIGTERM, then the exit status and everything the process wrote to its
+/// (piped) stderr.
+pub fn stop_and_log(mut child: Child) -> (ExitStatus, String) {
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    let mut log = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    }
+    (status, log)
+}
+
 /// Lines in a file (0 when it does not exist yet).
 pub fn line_count(path: &Path) -> usize {
     std::fs::read_to_string(path).map_or(0, |t| t.lines().count())

@@ -52,6 +52,12 @@ fn npc_death(killer: i32, victim: i32) -> (u16, Value) {
     )
 }
 
+fn facts_of(outs: &[TrackerOutput]) -> Vec<&Fact> {
+    outs.iter()
+        .flat_map(|o| o.facts.iter().map(|r| &r.fact))
+        .collect()
+}
+
 fn seen_keys(outs: &[TrackerOutput]) -> BTreeSet<PlayerKey> {
     outs.iter()
         .flat_map(|o| o.players.iter().map(|p| p.key.clone()))
@@ -77,10 +83,7 @@ fn steam_looking_bots_are_never_players_or_rated() {
         death(2, 0),
     ];
     let outs: Vec<TrackerOutput> = events.into_iter().map(|(id, f)| g.feed(id, f)).collect();
-    let facts: Vec<&Fact> = outs
-        .iter()
-        .flat_map(|o| o.facts.iter().map(|r| &r.fact))
-        .collect();
+    let facts = facts_of(&outs);
     assert_eq!(
         facts,
         [&Fact::Kill(kill("76561198000000001", "76561198000000002"))]
@@ -154,10 +157,7 @@ fn npcs_with_empty_profiles_are_never_keys() {
     .into_iter()
     .map(|(id, f)| g.feed(id, f))
     .collect();
-    let facts: Vec<&Fact> = outs
-        .iter()
-        .flat_map(|o| o.facts.iter().map(|r| &r.fact))
-        .collect();
+    let facts = facts_of(&outs);
     assert_eq!(
         facts,
         [
