@@ -17,26 +17,44 @@ use tracing::{error, info, warn};
     about = "Boring Man 2 community stats, ratings and Discord bot"
 )]
 struct Cli {
-    /// The settings file (the original tool's bmsettings.ini format).
-    #[arg(
-        long,
-        global = true,
-        env = "BMAN_CONFIG",
-        default_value = "bmsettings.ini"
-    )]
-    config: PathBuf,
+    /// The settings file (the original tool's bmsettings.ini format;
+    /// default bmsettings.ini).
+    #[arg(long, env = "BMAN_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// `--config` of the commands that read the settings (not `simulate` and
+/// `migrate`, which take everything from their own options).
+#[derive(clap::Args, Default)]
+struct ConfigFile {
+    /// The settings file (the original tool's bmsettings.ini format;
+    /// default bmsettings.ini).
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// The file to read: this command's `--config`, else the one before the
+    /// command (or `BMAN_CONFIG`), else bmsettings.ini.
+    fn path(self, outer: &Option<PathBuf>) -> PathBuf {
+        self.config
+            .or_else(|| outer.clone())
+            .unwrap_or_else(|| PathBuf::from("bmsettings.ini"))
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Connect to every configured server and record (the default).
-    Run,
+    Run(ConfigFile),
     /// Serve a simulated Boring Man 2 server (tests, demos, trying bman without a game).
     Simulate(SimOptions),
     /// Feed journal files through the pipeline, as fast as possible, in file order.
     Replay {
+        #[command(flatten)]
+        config: ConfigFile,
         /// Journal files (journal/<server>.jsonl).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -47,6 +65,8 @@ enum Command {
     /// Show a mode's leaderboard (ranked by mu - 3*sigma; survival and
     /// zombrains by best wave, then NPC kills).
     Leaderboard {
+        #[command(flatten)]
+        config: ConfigFile,
         /// The game mode.
         #[arg(long, value_enum)]
         mode: Mode,
@@ -72,6 +92,8 @@ enum Command {
     /// Show a player by profile id or (part of) a name. Exit code 2: no
     /// player matches; 3: several do (they are listed).
     Profile {
+        #[command(flatten)]
+        config: ConfigFile,
         /// A profile id, or a name or part of one (case-insensitive).
         query: String,
         /// JSON for scripts.
@@ -81,6 +103,8 @@ enum Command {
     /// List the latest privileged bot commands (/rcon, /say, /kick, /ban),
     /// allowed or denied, newest first.
     Audit {
+        #[command(flatten)]
+        config: ConfigFile,
         /// How many of the latest records to show.
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -90,13 +114,15 @@ enum Command {
     },
     /// Recompute all ratings from stored history with the current parameters.
     Rerate {
+        #[command(flatten)]
+        config: ConfigFile,
         /// Only this mode (default: every mode).
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
-    Repair,
+    Repair(ConfigFile),
     /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
     /// also imports an old bman-data database).
     Migrate {
@@ -134,11 +160,17 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        let done = match cli.command.unwrap_or(Command::Run) {
-            Command::Run => run(&cli.config).await,
+        let outer = cli.config;
+        let done = match cli.command.unwrap_or(Command::Run(ConfigFile::default())) {
+            Command::Run(config) => run(&config.path(&outer)).await,
             Command::Simulate(opts) => simulate(opts).await,
-            Command::Replay { files, json } => replay(&cli.config, &files, json).await,
+            Command::Replay {
+                config,
+                files,
+                json,
+            } => replay(&config.path(&outer), &files, json).await,
             Command::Leaderboard {
+                config,
                 mode,
                 limit,
                 page,
@@ -156,12 +188,20 @@ fn main() -> ExitCode {
                         .filter(|_| !all)
                         .map(|d| bman::pipeline::now_ms() - i64::from(d) * 86_400_000),
                 };
-                leaderboard(&cli.config, &query, json)
+                leaderboard(&config.path(&outer), &query, json)
             }
-            Command::Profile { query, json } => return profile(&cli.config, &query, json),
-            Command::Audit { limit, json } => audit(&cli.config, limit, json),
-            Command::Rerate { mode } => rerate(&cli.config, mode),
-            Command::Repair => repair(&cli.config),
+            Command::Profile {
+                config,
+                query,
+                json,
+            } => return profile(&config.path(&outer), &query, json),
+            Command::Audit {
+                config,
+                limit,
+                json,
+            } => audit(&config.path(&outer), limit, json),
+            Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
+            Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
         };
         done.map(|()| ExitCode::SUCCESS)

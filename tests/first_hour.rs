@@ -270,3 +270,25 @@ fn replaying_twice_says_that_nothing_was_new() {
         format!("nothing new: all {lines} events were already applied\n")
     );
 }
+
+#[test]
+fn config_is_offered_where_it_is_read_and_found_wherever_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("other.ini"), "[bmm]\n").unwrap();
+    for args in [
+        &["leaderboard", "--mode", "dm", "--config", "other.ini"][..],
+        &["--config", "other.ini", "leaderboard", "--mode", "dm"],
+    ] {
+        let out = run(dir.path(), "sqlite://bman.sqlite3", args);
+        let (_, err) = text(&out);
+        assert!(
+            err.contains("other.ini:1: unknown section [bmm]"),
+            "{args:?}: {err}"
+        );
+    }
+    for command in ["simulate", "migrate"] {
+        let out = run(dir.path(), "sqlite://bman.sqlite3", &[command, "--help"]);
+        let (help, _) = text(&out);
+        assert!(!help.contains("--config"), "{command} ignores it:\n{help}");
+    }
+}
