@@ -101,28 +101,15 @@ impl MongoStore {
             .enable_all()
             .build()
             .map_err(|e| StoreError::Backend(format!("cannot start the MongoDB runtime: {e}")))?;
-        let uri = uri.to_string();
-        let (db, write_concern) = block_on(&runtime, async move {
-            let mut options = ClientOptions::parse(&uri).await?;
-            // Majority + journal: an acknowledged batch survives a primary
-            // failover and a crash. A URI that sets w/journal itself wins.
-            let concern = options.write_concern.get_or_insert_with(|| {
-                WriteConcern::builder()
-                    .w(mongodb::options::Acknowledgment::Majority)
-                    .journal(true)
-                    .build()
-            });
-            let write_concern = mongodb::bson::serialize_to_document(concern)
-                .map_err(|e| StoreError::Backend(format!("write concern: {e}")))?;
-            let name = options
-                .default_database
-                .clone()
-                .unwrap_or_else(|| DEFAULT_DATABASE.into());
-            let db = Client::with_options(options)?.database(&name);
-            create_indexes(&db).await?;
-            normalize_legacy(&db).await?;
-            Ok((db, write_concern))
-        })?;
+        let (db, write_concern) = match block_on(&runtime, connect(uri.to_string())) {
+            Ok(connected) => connected,
+            Err(e) => {
+                // The caller may be inside a runtime of its own, where
+                // dropping this one would panic.
+                runtime.shutdown_background();
+                return Err(e);
+            }
+        };
         let store = MongoStore {
             inner: Some((runtime, db)),
             write_concern,
@@ -199,6 +186,104 @@ impl Drop for MongoStore {
             runtime.shutdown_background();
         }
     }
+}
+
+/// Parses `uri`, checks that the server answers, and prepares the database.
+/// Every failure names the host and what to check, never the URI's credentials.
+async fn connect(uri: String) -> StoreResult<(Database, Document)> {
+    let mut options = ClientOptions::parse(&uri)
+        .await
+        .map_err(|e| StoreError::Backend(open_error_message(&uri, None, &e)))?;
+    // Majority + journal: an acknowledged batch survives a primary
+    // failover and a crash. A URI that sets w/journal itself wins.
+    let concern = options.write_concern.get_or_insert_with(|| {
+        WriteConcern::builder()
+            .w(mongodb::options::Acknowledgment::Majority)
+            .journal(true)
+            .build()
+    });
+    let write_concern = mongodb::bson::serialize_to_document(concern)
+        .map_err(|e| StoreError::Backend(format!("write concern: {e}")))?;
+    let name = options
+        .default_database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.into());
+    let hosts = options
+        .hosts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let timeout = options
+        .server_selection_timeout
+        .unwrap_or(DEFAULT_SERVER_SELECTION_TIMEOUT);
+    let context = OpenContext { hosts, timeout };
+    let fail = |e: mongodb::error::Error| {
+        StoreError::Backend(open_error_message(&uri, Some(&context), &e))
+    };
+    let db = Client::with_options(options).map_err(fail)?.database(&name);
+    db.run_command(doc! { "ping": 1 }).await.map_err(fail)?;
+    create_indexes(&db).await?;
+    normalize_legacy(&db).await?;
+    Ok((db, write_concern))
+}
+
+/// The driver's default wait for a usable server.
+const DEFAULT_SERVER_SELECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Where [`connect`] was connecting, for its error messages.
+struct OpenContext {
+    hosts: String,
+    timeout: std::time::Duration,
+}
+
+/// One line for a failed connect: which host, what failed, what to check.
+/// `context` is `None` when the URI itself could not be parsed. The URI's
+/// user and password are cut out of whatever the driver said.
+fn open_error_message(
+    uri: &str,
+    context: Option<&OpenContext>,
+    e: &mongodb::error::Error,
+) -> String {
+    use mongodb::error::ErrorKind;
+    // The kind alone: the error's own text adds labels and empty sources.
+    let said = match e.kind.as_ref() {
+        ErrorKind::InvalidArgument { message, .. } => message.clone(),
+        kind => kind.to_string(),
+    };
+    let said = without_credentials(uri, &said);
+    let Some(OpenContext { hosts, timeout }) = context else {
+        return format!(
+            "invalid MongoDB URL: {said} (expected mongodb://[USER:PASSWORD@]HOST[:PORT]/DATABASE)"
+        );
+    };
+    let secs = timeout.as_secs_f64();
+    match e.kind.as_ref() {
+        ErrorKind::ServerSelection { .. } => format!(
+            "could not reach MongoDB at {hosts} within {secs} s: check that the server runs and \
+             that DATABASE_URL names the right host and port (the wait is the URL's \
+             serverSelectionTimeoutMS)"
+        ),
+        ErrorKind::Authentication { .. } => format!(
+            "MongoDB at {hosts} refused the login ({said}): check the user, password and authSource in DATABASE_URL"
+        ),
+        _ => format!("MongoDB at {hosts} failed: {said}"),
+    }
+}
+
+/// `text` with the user-info part of `uri` (`user:password@`) blanked out.
+fn without_credentials(uri: &str, text: &str) -> String {
+    let rest = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let mut out = text.to_string();
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        for secret in [userinfo, userinfo.split(':').nth(1).unwrap_or("")] {
+            if !secret.is_empty() {
+                out = out.replace(secret, "***");
+            }
+        }
+    }
+    out
 }
 
 fn block_on<T: Send + 'static>(
