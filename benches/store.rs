@@ -65,6 +65,7 @@ fn seen(i: u64, name: String, seen_ms: i64) -> PlayerSeen {
         hat: None,
         clan_id: None,
         clan_tag: None,
+        level: None,
         seen_ms,
     }
 }
