@@ -83,6 +83,46 @@ async fn summaries_by_id(
         .collect()
 }
 
+/// bman-data's documents of removed players (their facts stay in
+/// [`BMAN_FACTS`]): their kills, messages and captures go, and they leave
+/// the rounds they played in, so no reference dangles.
+async fn remove_bman_data_documents(db: &Database, ids: &[ObjectId]) -> StoreResult<()> {
+    let any = doc! { "$in": ids };
+    let tdm = profiles_collection(Mode::Tdm);
+    let profiles: Vec<ObjectId> = find_all(db, &tdm, doc! { "player": &any }, doc! {})
+        .await?
+        .iter()
+        .map(object_id)
+        .collect::<StoreResult<_>>()?;
+    for collection in ["dm_kills", "tdm_kills"] {
+        db.collection::<Document>(collection)
+            .delete_many(doc! { "$or": [{ "killer": &any }, { "victim": &any }] })
+            .await?;
+    }
+    for (collection, field) in [
+        ("dm_messages", "player"),
+        ("tdm_messages", "player"),
+        ("ctf_messages", "player"),
+        ("svl_messages", "profile"),
+        ("ctf_scores", "player"),
+    ] {
+        db.collection::<Document>(collection)
+            .delete_many(doc! { field: &any })
+            .await?;
+    }
+    let gone = doc! { "$in": profiles };
+    db.collection::<Document>("tdm_rounds")
+        .update_many(
+            doc! {},
+            doc! { "$pull": {
+                "usc_players": &any, "man_players": &any,
+                "usc_players_profiles": &gone, "man_players_profiles": gone,
+            } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Facts of `mode` matching `filter`, in seq order.
 async fn mode_facts(db: &Database, mode: Mode, filter: Document) -> StoreResult<Vec<StoredFact>> {
     let mut filter = filter;
@@ -411,6 +451,7 @@ impl Store for MongoStore {
         let keys = keys.to_vec();
         self.run(move |db| async move {
             let ids: Vec<ObjectId> = player_ids(&db, &keys).await?.into_values().collect();
+            remove_bman_data_documents(&db, &ids).await?;
             let theirs = doc! { "player": { "$in": &ids } };
             for collection in BMAN_DATA_PROFILE_MODES
                 .map(profiles_collection)
