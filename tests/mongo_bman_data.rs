@@ -81,7 +81,7 @@ fn fact(
             mode,
             time_ms,
             match_id: Some(format!("s1:{}", time_ms - time_ms % 100_000)),
-            fact: fact,
+            fact,
         },
         changes,
     }
@@ -595,7 +595,7 @@ fn a_returning_bman_data_player_gets_no_second_document() {
         store: 0,
         id: "76561198000000001".into(),
     };
-    let known = store.load_stats(Mode::Dm, &[returning.clone()]).unwrap();
+    let known = store.load_stats(Mode::Dm, std::slice::from_ref(&returning)).unwrap();
     let before = known[&returning];
     assert_eq!(
         (before.mu, before.sigma, before.kills, before.deaths),

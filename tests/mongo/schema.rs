@@ -54,9 +54,12 @@ fn message(mode: &'static str, profile: &'static str) -> Vec<(&'static str, T)> 
     fields
 }
 
+/// A collection's fields: name, type, optional.
+pub type Fields = Vec<(&'static str, T, bool)>;
+
 /// Every collection bman-data defines, with exactly its fields (`_id`, an
 /// ObjectId, besides). Optional fields are marked `true`.
-pub fn bman_data_schema() -> Vec<(&'static str, Vec<(&'static str, T, bool)>)> {
+pub fn bman_data_schema() -> Vec<(&'static str, Fields)> {
     let req =
         |fields: Vec<(&'static str, T)>| fields.into_iter().map(|(f, t)| (f, t, false)).collect();
     let profile = |extra: &[(&'static str, T)]| {
@@ -87,7 +90,7 @@ pub fn bman_data_schema() -> Vec<(&'static str, Vec<(&'static str, T, bool)>)> {
     };
     let mut dm_kills = kill("dm_profiles", DM_RATING);
     dm_kills.push(("match", Oid("dm_matches")));
-    let mut tdm_kills: Vec<(&str, T, bool)> = req(kill("tdm_profiles", TDM_RATING));
+    let mut tdm_kills: Fields = req(kill("tdm_profiles", TDM_RATING));
     tdm_kills.push(("tdm_round", Oid("tdm_rounds"), true));
     let svl_event = |who: &'static str| {
         req(vec![
