@@ -595,7 +595,9 @@ fn a_returning_bman_data_player_gets_no_second_document() {
         store: 0,
         id: "76561198000000001".into(),
     };
-    let known = store.load_stats(Mode::Dm, std::slice::from_ref(&returning)).unwrap();
+    let known = store
+        .load_stats(Mode::Dm, std::slice::from_ref(&returning))
+        .unwrap();
     let before = known[&returning];
     assert_eq!(
         (before.mu, before.sigma, before.kills, before.deaths),
