@@ -676,3 +676,41 @@ fn a_returning_bman_data_player_gets_no_second_document() {
     assert_eq!((shown.color.as_deref(), shown.premium), (Some("255"), true));
     assert_eq!(shown.modes[0].1.kills, 41);
 }
+
+/// `bman migrate` into MongoDB writes bman-data's shapes, and back out
+/// answers the same.
+#[test]
+fn migrate_into_mongodb_keeps_bman_data_shapes() {
+    let Some(uri) = uri("migrate") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = |name: &str| {
+        bman::store::open(&format!("sqlite://{}", dir.path().join(name).display())).unwrap()
+    };
+    let source = sqlite("source.sqlite3");
+    source.apply(&scenario(bman::pipeline::now_ms())).unwrap();
+    let mongo = bman::store::open(&uri).unwrap();
+    let counts = bman::migrate::migrate(source.as_ref(), mongo.as_ref(), &|_, _| {}).unwrap();
+    assert_eq!((counts.players, counts.facts), (4, 20), "{counts}");
+    let dump = assert_schema(&uri);
+    assert_eq!(count(&dump, "dm_kills"), 3);
+    let back = sqlite("back.sqlite3");
+    bman::migrate::migrate(mongo.as_ref(), back.as_ref(), &|_, _| {}).unwrap();
+    for mode in Mode::ALL {
+        let all = LeaderboardQuery {
+            mode,
+            limit: 100,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        };
+        assert_eq!(
+            back.leaderboard(&all).unwrap(),
+            source.leaderboard(&all).unwrap()
+        );
+        assert_eq!(back.facts(mode).unwrap(), source.facts(mode).unwrap());
+    }
+    assert_eq!(
+        back.profile(&key("alice")).unwrap(),
+        source.profile(&key("alice")).unwrap()
+    );
+}
