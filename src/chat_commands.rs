@@ -9,7 +9,9 @@ use crate::config::ChatCommandSettings;
 use crate::handler::{Context, Delivery, Handler};
 use crate::mode::Mode;
 use crate::rcon::console_quote;
-use crate::store::{Fact, LeaderboardQuery, ModeStats, PlayerKey, Store, StoreResult};
+use crate::store::{
+    Fact, LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary, Store, StoreResult,
+};
 use crate::views::{clip, lookup, Lookup};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -78,9 +80,9 @@ fn stats_line(name: &str, mode: Mode, stats: &ModeStats, rank: usize) -> String 
     }
 }
 
-fn player_line(store: &dyn Store, key: &PlayerKey, mode: Mode) -> StoreResult<String> {
-    let Some(profile) = store.profile(key)? else {
-        return Ok(format!("No stats for {} yet", key.id));
+fn player_line(store: &dyn Store, player: &PlayerSummary, mode: Mode) -> StoreResult<String> {
+    let Some(profile) = store.profile(&player.key)? else {
+        return Ok(format!("No stats for {} yet", player.name));
     };
     let name = &profile.player.name;
     Ok(match profile.modes.iter().find(|(m, _, _)| *m == mode) {
@@ -93,7 +95,7 @@ fn player_line(store: &dyn Store, key: &PlayerKey, mode: Mode) -> StoreResult<St
 pub fn reply(
     store: &dyn Store,
     mode: Mode,
-    speaker: &PlayerKey,
+    speaker: &PlayerSummary,
     command: Command,
     arg: &str,
 ) -> StoreResult<String> {
@@ -131,7 +133,7 @@ pub fn reply(
         }
         Command::Stats if arg.is_empty() => "Usage: !stats NAME".to_string(),
         Command::Stats => match lookup(store, arg)? {
-            Lookup::Found(player) => player_line(store, &player.key, mode)?,
+            Lookup::Found(player) => player_line(store, &player, mode)?,
             Lookup::NotFound => format!("No player matches {arg}"),
             Lookup::Ambiguous(candidates) => {
                 let names: Vec<&str> = candidates.iter().take(4).map(|c| c.name.as_str()).collect();
@@ -164,8 +166,9 @@ impl ChatCommands {
         }
     }
 
-    /// The speaker (a human, resolved by the tracker) and the command, if this is one to answer.
-    fn command<'a>(&self, delivery: &'a Delivery) -> Option<(&'a PlayerKey, Command, &'a str)> {
+    /// The speaker (a human, resolved by the tracker, with the name they chat
+    /// under) and the command, if this is one to answer.
+    fn command<'a>(&self, delivery: &'a Delivery) -> Option<(PlayerSummary, Command, &'a str)> {
         if !self.settings.enabled || !self.servers.contains(&delivery.event.server.name) {
             return None;
         }
@@ -173,12 +176,13 @@ impl ChatCommands {
             Fact::Chat(chat) => Some(chat),
             _ => None,
         })?;
-        let speaker = chat.player.as_ref().filter(|p| !p.is_bot())?;
+        let key = chat.player.clone().filter(|p| !p.is_bot())?;
         let (command, arg) = Command::parse(&chat.message)?;
         if self.settings.disabled.iter().any(|d| d == command.key()) {
             return None;
         }
-        Some((speaker, command, arg))
+        let name = chat.name.clone().unwrap_or_else(|| key.id.clone());
+        Some((PlayerSummary { key, name }, command, arg))
     }
 
     /// True when the player may get an answer now (and starts their cooldown).
@@ -214,14 +218,14 @@ impl Handler for ChatCommands {
             return;
         };
         let server = &delivery.event.server;
-        if !self.take_turn(&server.name, speaker) {
-            debug!(server = %server.name, player = %speaker.id, "chat command ignored: cooldown");
+        if !self.take_turn(&server.name, &speaker.key) {
+            debug!(server = %server.name, player = %speaker.key.id, "chat command ignored: cooldown");
             return;
         }
         let store = ctx.store.clone();
-        let (mode, speaker_key, arg_owned) = (server.mode, speaker.clone(), arg.to_string());
+        let (mode, arg_owned) = (server.mode, arg.to_string());
         let text = tokio::task::spawn_blocking(move || {
-            reply(store.as_ref(), mode, &speaker_key, command, &arg_owned)
+            reply(store.as_ref(), mode, &speaker, command, &arg_owned)
         })
         .await;
         let text = match text {

@@ -1040,6 +1040,110 @@ mod tests {
     }
 
     #[test]
+    fn bots_by_their_profile_whatever_the_store() {
+        let p = |id: &str, store| Profile {
+            store,
+            id: id.into(),
+        };
+        for bot in [
+            p("bot2", 0),
+            p("bot13", 1),
+            p("", 0),
+            p("7656", -1),
+            p("0", -1),
+        ] {
+            assert!(bot.is_bot(), "{bot:?}");
+        }
+        for human in [
+            p("76561198000000001", 0),
+            p("bot", 0),
+            p("botany", 0),
+            p("robot2", 0),
+        ] {
+            assert!(!human.is_bot(), "{human:?}");
+        }
+    }
+
+    #[test]
+    fn forms_real_servers_send() {
+        let profile = |id: &str, store: i32| Profile {
+            store,
+            id: id.into(),
+        };
+        // player_level_up names the slot `ID`.
+        assert_eq!(
+            ev(
+                9,
+                r#"{"SkinType":"34","Profile":"{\"ProfileID\":\"7656\",\"StoreID\":\"0\"}","ID":"0","SkinWeapon":"43","Level":"2656","Time":"1","EventID":"9"}"#
+            ),
+            Event::PlayerLevelUp {
+                slot: Some(0),
+                profile: Some(profile("7656", 0)),
+                level: Some(2656),
+            }
+        );
+        // No assister, no weapon.
+        let Event::PlayerDeath(d) = ev(
+            6,
+            r#"{"KillerID":"-1","VictimID":"3","AssisterID":"-1","AssisterProfile":"{\"ProfileID\":\"\",\"StoreID\":\"-1\"}","KillerWeapon":"-1"}"#,
+        ) else {
+            panic!()
+        };
+        // An NPC's empty profile is no profile: never a key.
+        assert_eq!(
+            (d.assister, d.weapon, d.assister_profile),
+            (None, None, None)
+        );
+        // Zombrains.
+        assert_eq!(
+            ev(
+                55,
+                r#"{"PlayerID":"2","Profile":"{\"ProfileID\":\"7656\",\"StoreID\":\"0\"}"}"#
+            ),
+            Event::ZombrainsBoarded {
+                slot: Some(2),
+                profile: Some(profile("7656", 0))
+            }
+        );
+        assert_eq!(
+            ev(56, r#"{"Alive":"1","Dead":"3"}"#),
+            Event::ZombrainsEnd {
+                alive: Some(1),
+                dead: Some(3)
+            }
+        );
+        for id in 52..=54 {
+            assert_eq!(ev(id, "{}"), Event::Notice { id });
+        }
+        assert!(matches!(
+            ev(
+                51,
+                r#"{"Weapon":"7","Cost":"500","PlayerID":"1","Profile":"{}"}"#
+            ),
+            Event::PlayerAction {
+                id: 51,
+                slot: Some(1),
+                ..
+            }
+        ));
+        // The flat request_player reply, with `GamemodeID` beside the player.
+        let Event::RequestData {
+            body: ReplyBody::Player(pd),
+            ..
+        } = ev(
+            34,
+            r#"{"CaseID":"3","RequestID":"9","GamemodeID":"0","ID":"4","Name":"Nyx","Profile":"284","Store":"1","Bot":"0","ClanID":"-1","Hat2":"0"}"#,
+        )
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (pd.slot, pd.name.as_deref(), pd.profile, pd.clan_id),
+            (Some(4), Some("Nyx"), Some(profile("284", 1)), None)
+        );
+    }
+
+    #[test]
     fn replies_by_case_id() {
         let Event::RequestData {
             request_id, body, ..

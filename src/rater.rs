@@ -422,4 +422,47 @@ mod tests {
             "only players not in memory are loaded"
         );
     }
+
+    /// Facts an earlier release stored with Steam-looking bots in them rate
+    /// as if the bots had never been there.
+    #[test]
+    fn stored_facts_naming_bots_leave_the_bots_out() {
+        let (mut with_bots, mut humans_only) = (rater(), rater());
+        let round = |team1: &[&str], team2: &[&str]| {
+            Fact::Round(RoundFact {
+                round: 1,
+                team1: team1.iter().map(|id| key(id)).collect(),
+                team2: team2.iter().map(|id| key(id)).collect(),
+                winner: 1,
+                score1: None,
+                score2: None,
+            })
+        };
+        for (old, new) in [
+            (kill("a", "bot2", false), None),
+            (kill("bot13", "a", false), None),
+            (kill("a", "b", false), Some(kill("a", "b", false))),
+            (round(&["a", "bot2"], &["b"]), Some(round(&["a"], &["b"]))),
+            (
+                Fact::Escape {
+                    player: key("bot5"),
+                },
+                None,
+            ),
+        ] {
+            let mode = if matches!(old, Fact::Round(_)) {
+                Mode::Tdm
+            } else {
+                Mode::Dm
+            };
+            with_bots.apply(&record(mode, 1, old));
+            if let Some(new) = new {
+                humans_only.apply(&record(mode, 1, new));
+            }
+        }
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Zbr] {
+            assert_eq!(with_bots.all(mode), humans_only.all(mode), "{mode}");
+        }
+        assert_eq!(stats(&with_bots, Mode::Dm, "a").kills, 1);
+    }
 }

@@ -32,6 +32,7 @@ const CHECKS: &[(&str, Check)] = &[
     ("apply_is_atomic", check_apply_is_atomic),
     ("replace_ratings", check_replace_ratings),
     ("audit_log", check_audit_log),
+    ("bot_players_and_removal", check_bot_players_and_removal),
 ];
 
 /// A string that breaks naive SQL, JSON, LIKE patterns and Discord mentions.
@@ -1208,6 +1209,60 @@ fn answers(store: &dyn Store) -> String {
     }
     out.push(format!("{:?}", store.audit_log(usize::MAX).unwrap()));
     out.join("\n")
+}
+
+/// What an earlier release stored for bots with Steam-looking profiles is
+/// found and removed with everything of theirs; humans and facts stay.
+fn check_bot_players_and_removal(store: &dyn Store) {
+    let mut batch = sample_batch();
+    batch.players.extend([
+        PlayerSeen {
+            ip: Some("10.9.9.9".into()),
+            ..seen("bot2", Some("Bloody Nickel"), 30)
+        },
+        seen("bot13", Some("Selfish Kevin"), 30),
+        seen("botany", Some("bot3"), 30),
+    ]);
+    batch.facts.push(kill(4, "alice", "bot2", 28.0, 20.0));
+    batch
+        .stats
+        .push((key("bot2"), Mode::Dm, stats(20.0, 7.0, 1, 4000)));
+    apply(store, batch);
+    let mut found = store.bot_players().unwrap();
+    found.sort();
+    assert_eq!(found, [key("bot13"), key("bot2")]);
+
+    assert_eq!(store.remove_players(&found).unwrap(), 2);
+    assert_eq!(store.bot_players().unwrap(), []);
+    assert_eq!(store.profile(&key("bot2")).unwrap(), None);
+    assert!(store
+        .rating_history(&key("bot2"), Mode::Dm)
+        .unwrap()
+        .is_empty());
+    assert!(store.find_players("Nickel", 10).unwrap().is_empty());
+    assert!(store.find_players("Kevin", 10).unwrap().is_empty());
+    assert_eq!(
+        ids(&store.leaderboard(&board(Mode::Dm, 10, 0)).unwrap()),
+        ["alice", "bob"]
+    );
+    let exported: Vec<String> = store
+        .export_players()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key.id)
+        .collect();
+    assert_eq!(exported, ["alice", "bob", "botany"]);
+    // Humans keep everything; the facts stay as recorded.
+    assert_eq!(
+        store.rating_history(&key("alice"), Mode::Dm).unwrap().len(),
+        4
+    );
+    assert_eq!(store.facts(Mode::Dm).unwrap().len(), 4);
+    assert_eq!(
+        store.remove_players(&[key("bot2")]).unwrap(),
+        0,
+        "idempotent"
+    );
 }
 
 fn check_migration(from: &dyn Store, to: &dyn Store) {

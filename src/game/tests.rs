@@ -998,3 +998,5 @@ mod prop {
         }
     }
 }
+
+mod real_server;

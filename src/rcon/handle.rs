@@ -37,7 +37,7 @@ impl ConnectionStatus {
 pub enum RequestError {
     #[error("server {0} is not connected")]
     NotConnected(String),
-    #[error("server {0} did not answer in time")]
+    #[error("server {0} did not answer in time (some servers never answer requests)")]
     Timeout(String),
     #[error("server {0} disconnected before answering")]
     Disconnected(String),

@@ -1416,11 +1416,31 @@ mod tests {
             conn.pragma_update(None, "user_version", 1).unwrap();
             let tx = conn.transaction().unwrap();
             let mut ids = PlayerIds::default();
+            // Version 1's columns (later migrations added some).
+            let insert_v1 = |player: i64, mode: Mode, s: &ModeStats| {
+                tx.execute(
+                    "INSERT INTO mode_stats (player_id, mode, mu, sigma, elo, rating, games, \
+                         kills, deaths, wins, losses, draws, captures, best_wave, npc_kills, \
+                         npc_deaths, matches, last_updated_ms) \
+                     VALUES (?1, ?2, ?3, ?4, 1000, ?5, ?6, 0, 0, 0, 0, 0, 0, ?7, ?8, 0, 0, 0)",
+                    params![
+                        player,
+                        mode.as_str(),
+                        s.mu,
+                        s.sigma,
+                        s.rating(),
+                        s.games,
+                        s.best_wave,
+                        s.npc_kills
+                    ],
+                )
+                .unwrap();
+            };
             for i in 0..40 {
                 let player = ids.get(&tx, &key(i), 0).unwrap();
-                upsert_stats(&tx, player, Mode::Dm, &stats(i)).unwrap();
+                insert_v1(player, Mode::Dm, &stats(i));
                 if i % 3 == 0 {
-                    upsert_stats(&tx, player, Mode::Svl, &stats(i)).unwrap();
+                    insert_v1(player, Mode::Svl, &stats(i));
                 }
             }
             tx.commit().unwrap();
@@ -1520,7 +1540,7 @@ mod tests {
             .writer()
             .execute_batch(
                 "INSERT INTO players (id, store, profile, first_seen_ms, last_seen_ms) VALUES (1, 0, 'p', 0, 0); \
-                 INSERT INTO mode_stats VALUES (1, 'xx', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+                 INSERT INTO mode_stats VALUES (1, 'xx', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
             )
             .unwrap();
         let key = PlayerKey {

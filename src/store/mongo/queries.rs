@@ -447,6 +447,7 @@ impl Store for MongoStore {
     }
 
     /// Idempotent: a removal cut short is completed by running it again.
+    /// Their rating changes are pulled from the facts too.
     fn remove_players(&self, keys: &[PlayerKey]) -> StoreResult<usize> {
         let keys = keys.to_vec();
         self.run(move |db| async move {
@@ -460,6 +461,15 @@ impl Store for MongoStore {
             {
                 db.collection::<Document>(&collection)
                     .delete_many(theirs.clone())
+                    .await?;
+            }
+            for key in &keys {
+                let theirs = doc! { "platform": key.store, "profile": &key.id };
+                db.collection::<Document>(BMAN_FACTS)
+                    .update_many(
+                        doc! { "changes": { "$elemMatch": theirs.clone() } },
+                        doc! { "$pull": { "changes": theirs } },
+                    )
                     .await?;
             }
             db.collection::<Document>(BMAN_PLAYERS)
