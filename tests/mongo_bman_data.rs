@@ -714,3 +714,34 @@ fn migrate_into_mongodb_keeps_bman_data_shapes() {
         source.profile(&key("alice")).unwrap()
     );
 }
+
+/// A player who only chatted gets the profile bman-data's message refers
+/// to, but no stats: not on the leaderboard, also after a restart.
+#[test]
+fn a_chat_only_player_has_a_profile_document_but_no_stats() {
+    let Some(uri) = uri("chat_only") else { return };
+    let store = bman::store::open(&uri).unwrap();
+    let batch = WriteBatch {
+        players: vec![seen("erin", "Erin", 5)],
+        facts: vec![fact(1, Mode::Ctf, 10, chat(Some("erin"), "hi"), vec![])],
+        ..WriteBatch::default()
+    };
+    store.apply(&batch).unwrap();
+    let dump = assert_schema(&uri);
+    assert_eq!(count(&dump, "ctf_profiles"), 1);
+    drop(store);
+    let reopened = bman::store::open(&uri).unwrap();
+    let all = LeaderboardQuery {
+        mode: Mode::Ctf,
+        limit: 10,
+        offset: 0,
+        min_games: None,
+        active_since_ms: None,
+    };
+    assert_eq!(reopened.leaderboard(&all).unwrap(), []);
+    assert_eq!(reopened.profile(&key("erin")).unwrap().unwrap().modes, []);
+    assert!(reopened
+        .load_stats(Mode::Ctf, &[key("erin")])
+        .unwrap()
+        .is_empty());
+}

@@ -388,8 +388,8 @@ async fn convert_facts(db: &Database, concern: &Document) -> StoreResult<()> {
 
 /// bman's part of players and profiles that bman-data wrote (or wrote
 /// since bman last ran): a [`BMAN_PLAYERS`] document for every player
-/// without one, a [`BMAN_STATS`] document for every profile without one,
-/// so stats continue from bman-data's values.
+/// without one, a [`BMAN_STATS`] document for every profile without one
+/// (unless [`untouched`]), so stats continue from bman-data's values.
 pub(super) async fn fill_bman_parts(db: &Database) -> StoreResult<()> {
     let players = db.collection::<Document>(PLAYERS);
     let bman = db.collection::<Document>(BMAN_PLAYERS);
@@ -422,14 +422,26 @@ pub(super) async fn fill_bman_parts(db: &Database) -> StoreResult<()> {
             let Ok(player) = d.get_object_id("player") else {
                 continue;
             };
-            if !known.contains(&player) {
+            let s = stats_from_doc(&d)?;
+            if !known.contains(&player) && !untouched(&s) {
                 let filter = doc! { "mode": mode.as_str(), "player": player };
-                let update = bman_stats_set(mode, player, &stats_from_doc(&d)?);
+                let update = bman_stats_set(mode, player, &s);
                 stats.update_one(filter, update).upsert(true).await?;
             }
         }
     }
     Ok(())
+}
+
+/// A profile still holding a new player's values: one bman made only so a
+/// document could refer to it (a chat line's speaker), or a bman-data
+/// player who never played the mode. Nothing to continue from, so no stats.
+fn untouched(s: &ModeStats) -> bool {
+    let new = ModeStats::initial(&crate::ratings::TrueSkillParams::default());
+    ModeStats {
+        last_updated_ms: new.last_updated_ms,
+        ..*s
+    } == new
 }
 
 async fn ids_of(
