@@ -220,6 +220,20 @@ fn old_documents() -> Vec<(&'static str, Vec<Document>)> {
             ],
         ),
         (
+            "pending_batches",
+            vec![doc! {
+                // Killed after this batch had fully landed: completing it
+                // again changes nothing.
+                "batch": serde_json::to_string(&(
+                    Vec::<PlayerSeen>::new(),
+                    vec![kill_fact()],
+                    vec![batch.stats[0].clone()],
+                    vec![checkpoint()],
+                ))
+                .unwrap(),
+            }],
+        ),
+        (
             "audit",
             vec![doc! {
                 "time_ms": 2_000_i64, "time": date(2_000), "user_id": 42_i64, "user_name": "admin",

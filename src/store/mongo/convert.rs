@@ -1,8 +1,8 @@
 //! Converting a store that releases before the bman-data layout wrote, and
-//! filling in bman's part of what bman-data wrote. Both run at every open;
-//! each step finds only what still needs it, writes the new shape first and
-//! removes the old one last, so an interrupted conversion resumes where it
-//! stopped and a finished one costs a few empty queries.
+//! filling in bman's part of what bman-data wrote: once per database (see
+//! [`convert_once`]). Each step finds only what still needs it, writes the
+//! new shape first and removes the old one last, so an interrupted
+//! conversion resumes where it stopped.
 //!
 //! Earlier releases wrote int platforms and bman's fields into `players`
 //! (`display_name`, `name_lower`, `first_seen`, `last_seen`, `level`, a
@@ -22,7 +22,31 @@ const OLD_FACT_SUFFIXES: [&str; 7] = [
 /// Documents converted per round trip.
 const CHUNK: i64 = 1_000;
 
-pub(super) async fn convert_old_store(db: &Database, concern: &Document) -> StoreResult<()> {
+/// The layout version [`BMAN_META`]'s `layout` document records once a
+/// database has been converted and filled.
+const LAYOUT_VERSION: i32 = 2;
+
+/// Converts and fills once per database: [`convert_old_store`] then
+/// [`fill_bman_parts`], then records the layout in [`BMAN_META`], so later
+/// starts skip both (a conversion cut short runs again from where it was).
+pub(super) async fn convert_once(db: &Database, concern: &Document) -> StoreResult<()> {
+    let meta = db.collection::<Document>(BMAN_META);
+    let done = doc! { "_id": "layout", "version": LAYOUT_VERSION };
+    if meta.find_one(done).await?.is_some() {
+        return Ok(());
+    }
+    convert_old_store(db, concern).await?;
+    fill_bman_parts(db).await?;
+    meta.update_one(
+        doc! { "_id": "layout" },
+        doc! { "$set": { "version": LAYOUT_VERSION } },
+    )
+    .upsert(true)
+    .await?;
+    Ok(())
+}
+
+async fn convert_old_store(db: &Database, concern: &Document) -> StoreResult<()> {
     for (old, new) in [
         ("pending_batches", BMAN_PENDING),
         ("checkpoints", BMAN_CHECKPOINTS),
@@ -386,11 +410,10 @@ async fn convert_facts(db: &Database, concern: &Document) -> StoreResult<()> {
     Ok(())
 }
 
-/// bman's part of players and profiles that bman-data wrote (or wrote
-/// since bman last ran): a [`BMAN_PLAYERS`] document for every player
+/// bman's part of players and profiles that bman-data wrote: a [`BMAN_PLAYERS`] document for every player
 /// without one, a [`BMAN_STATS`] document for every profile without one
 /// (unless [`untouched`]), so stats continue from bman-data's values.
-pub(super) async fn fill_bman_parts(db: &Database) -> StoreResult<()> {
+async fn fill_bman_parts(db: &Database) -> StoreResult<()> {
     let players = db.collection::<Document>(PLAYERS);
     let bman = db.collection::<Document>(BMAN_PLAYERS);
     if players.estimated_document_count().await? != bman.estimated_document_count().await? {

@@ -61,6 +61,8 @@ const BMAN_CHECKPOINTS: &str = "bman_checkpoints";
 const BMAN_AUDIT: &str = "bman_audit";
 /// Batches recorded whole before their parts are written (see [`Store::apply`]).
 const BMAN_PENDING: &str = "bman_pending_batches";
+/// `{_id: "layout", version}` once the database is converted (see [`convert`]).
+const BMAN_META: &str = "bman_meta";
 
 /// The MongoDB store; see the module docs.
 pub struct MongoStore {
@@ -83,9 +85,9 @@ impl From<mongodb::error::Error> for StoreError {
 }
 
 impl MongoStore {
-    /// Connects to `uri` (`mongodb://` or `mongodb+srv://`), creates the
-    /// indexes, converts what earlier releases wrote ([`convert`]), fills in
-    /// bman's part of players and profiles bman-data wrote, and completes a
+    /// Connects to `uri` (`mongodb://` or `mongodb+srv://`), the first time
+    /// converts what earlier releases wrote and fills in bman's part of what
+    /// bman-data wrote ([`convert`]), creates the indexes, and completes a
     /// batch an earlier process left half written.
     pub fn open(uri: &str) -> StoreResult<MongoStore> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -109,9 +111,8 @@ impl MongoStore {
         };
         let concern = store.write_concern.clone();
         store.run(move |db| async move {
-            convert::convert_old_store(&db, &concern).await?;
-            create_indexes(&db).await?;
-            convert::fill_bman_parts(&db).await
+            convert::convert_once(&db, &concern).await?;
+            create_indexes(&db).await
         })?;
         store.finish_pending()?;
         Ok(store)
