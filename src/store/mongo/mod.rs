@@ -350,6 +350,16 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             )
             .build()
     };
+    let mut stats_indexes = vec![
+        index(doc! { "mode": 1, "player": 1 }, true),
+        index(doc! { "player": 1 }, false),
+    ];
+    // The two leaderboard orders (rated modes, co-op modes), after `mode`.
+    for mode in [Mode::Dm, Mode::Svl] {
+        let mut keys = doc! { "mode": 1 };
+        keys.extend(leaderboard_sort(mode));
+        stats_indexes.push(index(keys, false));
+    }
     let mut plan: Vec<(String, Vec<IndexModel>)> = vec![
         (
             PLAYERS.into(),
@@ -370,13 +380,7 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             BMAN_NAMES.into(),
             vec![index(doc! { "player": 1, "name": 1 }, true)],
         ),
-        (
-            BMAN_STATS.into(),
-            vec![
-                index(doc! { "mode": 1, "player": 1 }, true),
-                index(doc! { "player": 1 }, false),
-            ],
-        ),
+        (BMAN_STATS.into(), stats_indexes),
         (
             BMAN_FACTS.into(),
             vec![
@@ -395,11 +399,6 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
         ),
         (BMAN_AUDIT.into(), vec![index(audit_newest_first(), false)]),
     ];
-    for mode in Mode::ALL {
-        let mut keys = doc! { "mode": 1 };
-        keys.extend(leaderboard_sort(mode));
-        plan[3].1.push(index(keys, false));
-    }
     for mode in BMAN_DATA_PROFILE_MODES {
         plan.push((
             profiles_collection(mode),

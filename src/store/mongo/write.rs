@@ -231,6 +231,10 @@ pub(super) async fn write_batch(
     for (key, _, s) in &batch.stats {
         bare.push((key, s.last_updated_ms));
     }
+    // Only a key's first mention can create it (the rest are `$setOnInsert`
+    // no-ops), so one upsert per key says the same in far fewer.
+    let mut mentioned = std::collections::HashSet::new();
+    bare.retain(|(key, _)| mentioned.insert(*key));
     players.extend(
         bare.iter()
             .map(|(key, _)| upsert(player_filter(key), bare_player_update())),
@@ -302,6 +306,9 @@ async fn write_profiles(
             };
             for key in profiled(&fact.record.fact) {
                 let id = refs.player(key)?;
+                if wanted.contains(&id) {
+                    continue;
+                }
                 wanted.push(id);
                 updates.push(upsert(
                     doc! { "player": id },
@@ -344,6 +351,8 @@ async fn write_matches(
     facts: &[StoredFact],
     refs: &mut Refs,
 ) -> StoreResult<()> {
+    // One update per match, besides each match fact's own (it names the map).
+    let mut seen_keys = std::collections::HashSet::new();
     let with_match: Vec<&FactRecord> = facts
         .iter()
         .map(|f| &f.record)
@@ -357,6 +366,7 @@ async fn write_matches(
                             | (Mode::Svl, Fact::Wave(_))
                     ))
         })
+        .filter(|r| matches!(r.fact, Fact::Match(_)) || seen_keys.insert(match_key(r)))
         .collect();
     if with_match.is_empty() {
         return Ok(());
