@@ -1384,7 +1384,7 @@ fn migrate_imports_a_bman_data_database() {
     );
 }
 
-/// A batch that a killed `bman` recorded in `pending_batches` but did not
+/// A batch that a killed `bman` recorded in `bman_pending_batches` but did not
 /// finish is completed when the store is next opened, exactly once: also
 /// when all of it had in fact landed (killed just before forgetting it).
 #[test]
@@ -1414,7 +1414,10 @@ fn mongodb_completes_a_half_written_batch() {
     // after recording the second (of which nothing had landed).
     insert_raw(
         &uri,
-        &[("pending_batches", vec![pending(&landed), pending(&rest)])],
+        &[(
+            "bman_pending_batches",
+            vec![pending(&landed), pending(&rest)],
+        )],
     );
     let store = bman::store::open(&uri).unwrap();
     assert_eq!(

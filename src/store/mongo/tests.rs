@@ -55,12 +55,22 @@ fn fixture(collection: &str) -> Vec<Document> {
         .collect()
 }
 
+fn oid(n: u8) -> ObjectId {
+    ObjectId::parse_str(format!("60a0000000000000000000{n:02x}")).unwrap()
+}
+
 #[test]
-fn collections_use_bman_data_names() {
-    let f = |fact| fact_collection(Mode::Svl, &fact);
-    assert_eq!(fact_collection(Mode::Dm, &kill(1).record.fact), "dm_kills");
-    assert_eq!(f(Fact::NpcKill { player: key("a") }), "svl_kills");
-    assert_eq!(f(Fact::NpcDeath { player: key("a") }), "svl_deaths");
+fn facts_go_to_bman_data_collections_where_bman_data_has_one() {
+    let c = |mode, fact: Fact| bman_data_collection(mode, &fact);
+    assert_eq!(c(Mode::Dm, kill(1).record.fact), Some("dm_kills".into()));
+    assert_eq!(c(Mode::Tdm, kill(1).record.fact), Some("tdm_kills".into()));
+    assert_eq!(
+        c(Mode::Zbr, kill(1).record.fact),
+        None,
+        "zombrains is bman's own"
+    );
+    assert_eq!(c(Mode::Svl, Fact::NpcKill { player: key("a") }), None);
+    assert_eq!(c(Mode::Zbr, Fact::Escape { player: key("a") }), None);
     let wave = WaveFact {
         wave: 3,
         enemies: None,
@@ -68,19 +78,38 @@ fn collections_use_bman_data_names() {
         chest_price: None,
         players: vec![],
     };
-    assert_eq!(f(Fact::Wave(wave)), "svl_rounds");
-    let capture = CaptureFact {
-        carrier: None,
+    assert_eq!(c(Mode::Svl, Fact::Wave(wave)), Some("svl_rounds".into()));
+    let capture = |carrier| CaptureFact {
+        carrier,
         scoring_team: 1,
         scoring: vec![],
         other: vec![],
     };
     assert_eq!(
-        fact_collection(Mode::Ctf, &Fact::Capture(capture)),
-        "ctf_scores"
+        c(Mode::Ctf, Fact::Capture(capture(Some(key("a"))))),
+        Some("ctf_scores".into())
+    );
+    assert_eq!(
+        c(Mode::Ctf, Fact::Capture(capture(None))),
+        None,
+        "a bot's capture"
+    );
+    let chat = |player| ChatFact {
+        player,
+        name: None,
+        message: "gg".into(),
+        team: None,
+    };
+    assert_eq!(
+        c(Mode::Svl, Fact::Chat(chat(Some(key("a"))))),
+        Some("svl_messages".into())
+    );
+    assert_eq!(
+        c(Mode::Dm, Fact::Chat(chat(None))),
+        None,
+        "the server's own line"
     );
     assert_eq!(profiles_collection(Mode::Tdm), "tdm_profiles");
-    assert_eq!(fact_collections(Mode::Tdm).count(), FACT_SUFFIXES.len());
 }
 
 #[test]
@@ -94,67 +123,118 @@ fn player_sighting_documents() {
         hat: None,
         clan_id: None,
         clan_tag: Some("[C]".into()),
-        level: None,
+        level: Some(12),
         seen_ms: 500,
     };
     assert_eq!(
         player_filter(&seen.key),
-        doc! { "profile.platform": 0, "profile.profile": "p1" }
+        doc! { "profile.platform": "0", "profile.profile": "p1" },
+        "bman-data's string platform"
     );
     assert_eq!(
         seen_update(&seen),
         doc! {
-            "$min": { "first_seen": DateTime::from_millis(500) },
-            "$max": { "last_seen": DateTime::from_millis(500) },
-            "$set": { "display_name": "ÉLan", "color": "red", "clan_tag": "[C]", "premium": true },
-            "$addToSet": { "name": "ÉLan", "name_lower": "élan", "ip": "10.0.0.1" },
+            "$setOnInsert": { "hat": "0", "clan_id": "" },
+            "$set": { "color": "red", "clan_tag": "[C]", "premium": "1" },
+            "$addToSet": { "name": "ÉLan", "ip": "10.0.0.1" },
         }
     );
-    let bare = PlayerSeen {
-        name: None,
-        ip: None,
-        color: None,
-        premium: None,
-        clan_tag: None,
-        ..seen.clone()
-    };
     assert_eq!(
-        seen_update(&bare),
-        doc! { "$min": { "first_seen": DateTime::from_millis(500) }, "$max": { "last_seen": DateTime::from_millis(500) } }
+        bare_player_update(),
+        doc! { "$setOnInsert": {
+            "name": [], "ip": [], "color": "0", "premium": "0", "hat": "0", "clan_id": "", "clan_tag": "",
+        } }
+    );
+    let id = oid(1);
+    assert_eq!(
+        bman_seen_updates(id, &seen),
+        vec![
+            doc! {
+                "q": { "_id": id },
+                "u": {
+                    "$setOnInsert": {
+                        "platform": 0, "profile": "p1",
+                        "unknown": ["color", "hat", "clan_id", "clan_tag"],
+                    },
+                    "$min": { "first_seen": DateTime::from_millis(500) },
+                    "$max": { "last_seen": DateTime::from_millis(500) },
+                    "$addToSet": { "name_lower": "élan" },
+                    "$set": { "display_name": "ÉLan", "level": 12_i64 },
+                },
+                "upsert": true,
+            },
+            doc! { "q": { "_id": id }, "u": { "$pull": { "unknown": { "$in": ["color", "clan_tag"] } } } },
+        ]
     );
     assert_eq!(
-        name_upsert(&seen.key, "ÉLan", 500),
+        name_upsert(id, "ÉLan", 500),
         doc! {
-            "q": { "profile.platform": 0, "profile.profile": "p1", "name": "ÉLan" },
+            "q": { "player": id, "name": "ÉLan" },
             "u": { "$min": { "first_used": DateTime::from_millis(500) } },
             "upsert": true,
         }
-    );
-    assert_eq!(
-        bare_player_update(7),
-        doc! { "$setOnInsert": { "first_seen": DateTime::from_millis(7), "last_seen": DateTime::from_millis(7) } }
     );
 }
 
 #[test]
 fn fact_documents() {
-    let fact = kill(3);
+    let fact = StoredFact {
+        record: FactRecord {
+            match_id: Some("s1:900".into()),
+            ..kill(3).record
+        },
+        ..kill(3)
+    };
     let data = serde_json::to_string(&fact.record.fact).unwrap();
     let change = doc! {
         "platform": 0, "profile": "a", "mu": 26.0, "sigma": 8.0, "elo": 1000.0,
         "delta_mu": 1.0, "delta_sigma": -0.5, "delta_elo": 0.0,
     };
     let stored = doc! {
-        "seq": 3_i64, "server": "s1", "mode": "dm", "time_ms": 1000_i64, "time": DateTime::from_millis(1000), "match_id": Bson::Null,
-        "data": &data, "changes": [change],
-        "killer": { "platform": 0, "profile": "a" }, "victim": { "platform": 0, "profile": "b" }, "weapon": "pistol",
+        "seq": 3_i64, "mode": "dm", "server": "s1", "time_ms": 1000_i64,
+        "time": DateTime::from_millis(1000), "match_id": "s1:900",
+        "data": &data, "changes": [change], "doc": "dm_kills",
     };
-    assert_eq!(fact_doc(&fact).unwrap(), stored);
-    assert_eq!(
-        fact_upsert(&fact).unwrap(),
-        doc! { "q": { "seq": 3_i64, "data": &data }, "u": { "$set": stored.clone() }, "upsert": true }
-    );
+    assert_eq!(bman_fact_doc(&fact, data.clone()), stored);
     assert_eq!(fact_from_doc(Mode::Dm, &stored).unwrap(), fact);
+    let upserted = bman_fact_upsert(&fact).unwrap();
+    assert_eq!(
+        upserted.get_document("q").unwrap(),
+        &doc! { "seq": 3_i64, "data": &data }
+    );
+    assert!(upserted
+        .get_document("u")
+        .unwrap()
+        .get_document("$setOnInsert")
+        .unwrap()
+        .get_object_id("_id")
+        .is_ok());
+    assert_eq!(
+        (match_key(&fact.record), match_start_ms(&fact.record)),
+        ("dm|s1:900".into(), 900)
+    );
+
+    let b_stats = ModeStats {
+        mu: 24.0,
+        sigma: 7.0,
+        ..ModeStats::initial(&Default::default())
+    };
+    let refs = write::Refs {
+        players: [(key("a"), oid(1)), (key("b"), oid(2))].into(),
+        profiles: [((Mode::Dm, oid(1)), oid(11)), ((Mode::Dm, oid(2)), oid(12))].into(),
+        matches: [("dm|s1:900".to_string(), oid(20))].into(),
+        stats: [((key("b"), Mode::Dm), b_stats)].into(),
+    };
+    assert_eq!(
+        write::bman_data_doc(&fact, &refs).unwrap(),
+        doc! {
+            "killer": oid(1), "victim": oid(2), "killer_profile": oid(11), "victim_profile": oid(12),
+            "killer_rating": { "mu": 26.0, "sigma": 8.0, "mu_delta": 1.0, "sigma_delta": -0.5 },
+            "victim_rating": { "mu": 24.0, "sigma": 7.0, "mu_delta": 0.0, "sigma_delta": 0.0 },
+            "weapon": "pist", "killer_location": "", "victim_location": "",
+            "date_created": DateTime::from_millis(1000), "match": oid(20),
+        }
+    );
 }
 
 #[test]
@@ -196,26 +276,42 @@ fn audit_documents() {
 
 #[test]
 fn stats_and_checkpoint_documents() {
-    let id = ObjectId::parse_str("60a000000000000000000001").unwrap();
+    let id = oid(1);
     let s = ModeStats {
         kills: 4,
         best_wave: 2,
+        escapes: 1,
         last_updated_ms: 9,
         ..ModeStats::initial(&Default::default())
     };
-    let set = stats_set(id, &s);
+    let set = bman_stats_set(Mode::Zbr, id, &s);
     assert_eq!(
         set,
         doc! { "$set": {
-            "player": id, "mu": s.mu, "sigma": s.sigma, "elo": 1000.0, "rating": s.rating(),
+            "mode": "zbr", "player": id, "mu": s.mu, "sigma": s.sigma, "elo": 1000.0, "rating": s.rating(),
             "games": 0_i64, "kills": 4_i64, "deaths": 0_i64, "wins": 0_i64, "losses": 0_i64, "draws": 0_i64,
-            "captures": 0_i64, "best_wave": 2_i64, "npc_kills": 0_i64, "npc_deaths": 0_i64, "matches": 0_i64, "escapes": 0_i64,
-            "last_updated": DateTime::from_millis(9),
+            "captures": 0_i64, "best_wave": 2_i64, "npc_kills": 0_i64, "npc_deaths": 0_i64, "matches": 0_i64,
+            "escapes": 1_i64, "last_updated": DateTime::from_millis(9),
         } }
     );
     assert_eq!(
         stats_from_doc(set.get_document("$set").unwrap()).unwrap(),
         s
+    );
+    let date = DateTime::from_millis(9);
+    assert_eq!(
+        profile_fields(Mode::Dm, &s),
+        doc! { "mu": s.mu, "sigma": s.sigma, "kills": 4_i64, "deaths": 0_i64, "last_updated": date }
+    );
+    assert_eq!(
+        profile_fields(Mode::Tdm, &s),
+        doc! { "mu": s.mu, "sigma": s.sigma, "kills": 4_i64, "deaths": 0_i64, "last_updated": date,
+        "elo": 1000.0, "wins": 0_i64, "losses": 0_i64 }
+    );
+    assert_eq!(
+        profile_fields(Mode::Ctf, &s),
+        doc! { "mu": s.mu, "sigma": s.sigma, "kills": 4_i64, "deaths": 0_i64, "last_updated": date,
+        "wins": 0_i64, "losses": 0_i64, "captures": 0_i64, "games": 0_i64 }
     );
     let cp = Checkpoint {
         server: "s".into(),
@@ -255,7 +351,7 @@ fn query_documents() {
     };
     assert_eq!(
         leaderboard_filter(&query),
-        doc! { "games": { "$gte": 3_i64 }, "last_updated": { "$gte": DateTime::from_millis(10) } }
+        doc! { "mode": "dm", "games": { "$gte": 3_i64 }, "last_updated": { "$gte": DateTime::from_millis(10) } }
     );
     assert_eq!(
         leaderboard_sort(Mode::Ctf),
@@ -273,8 +369,8 @@ fn query_documents() {
     assert_eq!(
         rank_filters(Mode::Dm, id, &s),
         [
-            doc! { "rating": { "$gt": s.rating() } },
-            doc! { "rating": s.rating(), "$or": [{ "games": { "$gt": 4_i64 } }, { "games": 4_i64, "player": { "$lt": id } }] },
+            doc! { "mode": "dm", "rating": { "$gt": s.rating() } },
+            doc! { "mode": "dm", "rating": s.rating(), "$or": [{ "games": { "$gt": 4_i64 } }, { "games": 4_i64, "player": { "$lt": id } }] },
         ]
     );
     // User input is a $literal separator, never a pattern or a field path.
@@ -295,7 +391,7 @@ fn query_documents() {
 fn legacy_players_decode() {
     let docs: Vec<PlayerDoc> = fixture("players")
         .iter()
-        .map(|d| player_from_doc(d).unwrap())
+        .map(|d| player_from_docs(d, None).unwrap())
         .collect();
     assert_eq!(docs[0].legacy_names, ["Sniper_Wolf", "Wolfie"]);
     let players: Vec<&PlayerExport> = docs.iter().map(|d| &d.player).collect();
@@ -364,4 +460,17 @@ fn legacy_profiles_decode() {
         stats_from_doc(&doc! { "kills": 1.5 }),
         Err(StoreError::Corrupt(_))
     ));
+}
+
+#[test]
+fn open_errors_never_show_credentials() {
+    let uri = "mongodb://bm:p%40ss@db.example:27017/bmdb";
+    assert_eq!(
+        without_credentials(
+            uri,
+            "auth failed for bm:p%40ss at db.example, password p%40ss"
+        ),
+        "auth failed for *** at db.example, password ***"
+    );
+    assert_eq!(without_credentials("mongodb://h/db", "text"), "text");
 }
