@@ -126,8 +126,8 @@ fn broken_events_are_skipped_and_the_rest_recorded() {
     assert!(bman(dir.path(), &["profile", "222"]).status.success());
     let none = bman(dir.path(), &["profile", "%"]);
     assert!(
-        !none.status.success()
-            && String::from_utf8_lossy(&none.stderr).contains("no player matches")
+        none.status.code() == Some(2)
+            && String::from_utf8_lossy(&none.stdout).contains("no player matches")
     );
     let table = bman(dir.path(), &["leaderboard", "--mode", "dm", "--all"]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("Alice"));
@@ -150,11 +150,11 @@ fn ambiguous_names_list_the_candidates() {
     std::fs::write(dir.path().join("dm1.jsonl"), journal).unwrap();
     assert!(bman(dir.path(), &["replay", "dm1.jsonl"]).status.success());
     let out = bman(dir.path(), &["profile", "sniper"]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "several match");
+    let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("Sniper One") && err.contains("Sniper Two"),
-        "{err}"
+        said.contains("Sniper One") && said.contains("Sniper Two"),
+        "{said}"
     );
     let out = bman(dir.path(), &["profile", "sniper two"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("502"));

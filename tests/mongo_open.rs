@@ -70,6 +70,8 @@ fn malformed_mongodb_url_is_one_line_at_once() {
     assert!(line.contains("notaport"), "names what is wrong: {line}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 
+    // An existing source (a missing one is refused before the target is opened).
+    bman::store::sqlite::SqliteStore::open(&dir.path().join("source.sqlite3")).unwrap();
     let mut cmd = common::binary::bman(dir.path(), "sqlite://unused.sqlite3");
     cmd.args([
         "migrate",
