@@ -1,5 +1,5 @@
 //! Traffic shaped like a real server's (tests/data/real_shaped, written from
-//! protocol.md "What real servers send" by tools/real_shaped_fixture.py),
+//! what real servers are known to send by tools/real_shaped_fixture.py),
 //! served over TCP by the simulator and recorded by the `bman` binary: bots
 //! with Steam-looking profiles never reach the store, humans are rated only
 //! against humans, Zombrains keeps its co-op stats, levels are stored, and

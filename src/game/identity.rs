@@ -28,8 +28,8 @@ enum Who {
 }
 
 impl Who {
-    /// The one rule for "is this slot a human" (protocol.md, "What real
-    /// servers send"): a bot profile ([`Profile::is_bot`]: `bot<digits>`,
+    /// The one rule for "is this slot a human" (README, "Bots are never
+    /// players"): a bot profile ([`Profile::is_bot`]: `bot<digits>`,
     /// store -1, empty id), `Bot "1"` in PlayerData, or EnemyType/EnemyRank
     /// on a spawn mark a bot or NPC; any other profile is a human.
     fn from_signs(profile: &Profile, flagged_bot: bool) -> Who {

@@ -10,8 +10,8 @@ use crate::mode::Mode;
 /// The mode `event` implies by its kind or its `GameModeID`; `None` for
 /// events every mode sends (kills, chat, connects…).
 ///
-/// Only the GameModeIDs seen on real servers are trusted (protocol.md, "What
-/// real servers send"): 0 deathmatch, 3 zombrains, 4 survival.
+/// Only the GameModeIDs seen on real servers are trusted (README, "A server
+/// that sends another mode's events"): 0 deathmatch, 3 zombrains, 4 survival.
 pub fn implied_mode(event: &Event, id: u16) -> Option<Mode> {
     match event {
         Event::MatchStart { gamemode_id, .. } | Event::RconLoggedIn { gamemode_id, .. } => {

@@ -6,7 +6,7 @@
 //! connections mid-frame, splits frames across reads, injects garbage and
 //! broken frames), so the client's resilience is exercised against the same
 //! bytes a game server would send. It speaks the dialect real servers send
-//! (protocol.md, "What real servers send"): bots as `bot<N>` Steam profiles,
+//! (README, "Bots are never players"): bots as `bot<N>` Steam profiles,
 //! NPCs with empty profiles on store -1, shuffled keys, the game's banners and
 //! console echoes, flat request_player replies.
 //!

@@ -1,4 +1,4 @@
-//! What real servers send (protocol.md, "What real servers send"): bots with
+//! What real servers send (README, "Bots are never players"): bots with
 //! Steam-looking profiles, NPCs, addbot, level-ups, Zombrains, and a server
 //! whose events belong to another mode than its configuration.
 
