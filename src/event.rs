@@ -157,15 +157,20 @@ fn flag_of(raw: &str) -> bool {
 /// A profile from an object, a JSON-encoded object, or a plain id (whose
 /// store comes from a separate field, 0 when absent; looked up only then).
 fn profile_of(raw: &str, separate_store: impl FnOnce() -> Option<i32>) -> Option<Profile> {
-    usual_profile(raw).or_else(|| any_profile(raw, separate_store))
+    match usual_profile(raw) {
+        Some(profile) => profile,
+        None => any_profile(raw, separate_store),
+    }
 }
 
 /// The form the game nearly always sends,
 /// `"{\"ProfileID\":\"<id>\",\"StoreID\":\"<store>\"}"` (or `Store`), read in
 /// place: [`any_profile`] would unescape it and parse it as a second object,
-/// which made profiles a third of the decoding cost. `None` for anything
-/// else ([`any_profile`] then decides).
-fn usual_profile(raw: &str) -> Option<Profile> {
+/// which made profiles a third of the decoding cost. An empty id (an NPC's,
+/// or "no assister", on nearly every real death) is `Some(None)`: no
+/// profile, as [`any_profile`] would also say. `None` for anything else
+/// ([`any_profile`] then decides).
+fn usual_profile(raw: &str) -> Option<Option<Profile>> {
     let rest = raw.strip_prefix(r#""{\"ProfileID\":\""#)?;
     let (id, rest) = rest.split_once(r#"\""#)?;
     let rest = rest
@@ -174,15 +179,18 @@ fn usual_profile(raw: &str) -> Option<Profile> {
     let store = rest.strip_suffix(r#"\"}""#)?;
     // Without a backslash in them, id and store need no unescaping, and the
     // `\"`s around them really are the quotes of the inner object.
-    if id.is_empty() || id.contains('\\') || store.contains('\\') {
+    if id.contains('\\') || store.contains('\\') {
         return None;
     }
-    Some(Profile {
+    if id.is_empty() {
+        return Some(None);
+    }
+    Some(Some(Profile {
         store: i64_of_text(store)
             .and_then(|s| i32::try_from(s).ok())
             .unwrap_or(0),
         id: id.to_owned(),
-    })
+    }))
 }
 
 /// [`profile_of`] for every form.
