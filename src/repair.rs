@@ -11,7 +11,7 @@
 //!
 //! It is idempotent and resumable: the bots are deleted last, so a repair cut
 //! short finds them again at the next start and runs again; a store without
-//! bot players costs one indexed query.
+//! bot players costs one query over the players' keys.
 
 use crate::mode::Mode;
 use crate::rater::{self, RatingParams};
