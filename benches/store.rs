@@ -190,13 +190,7 @@ fn bench(c: &mut Criterion) {
     populate(&store, &mut rng);
     println!("populated {PLAYERS} players in {:?}", start.elapsed());
 
-    let top = LeaderboardQuery {
-        mode: Mode::Dm,
-        limit: 20,
-        offset: 0,
-        min_games: None,
-        active_since_ms: None,
-    };
+    let top = LeaderboardQuery::everyone(Mode::Dm, 20);
     let active = LeaderboardQuery {
         min_games: Some(1_000),
         ..top.clone()
@@ -322,13 +316,7 @@ fn mongodb(_: &mut Criterion) {
         "MongoDB: populated {MONGO_PLAYERS} players in {:?}",
         start.elapsed()
     );
-    let top = LeaderboardQuery {
-        mode: Mode::Dm,
-        limit: 20,
-        offset: 0,
-        min_games: None,
-        active_since_ms: None,
-    };
+    let top = LeaderboardQuery::everyone(Mode::Dm, 20);
     percentiles_of(200, "MongoDB leaderboard top 20", || {
         black_box(store.leaderboard(&top).unwrap());
     });

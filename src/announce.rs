@@ -111,13 +111,7 @@ pub fn spawn(ctx: Arc<Context>, milestone_waves: u32) -> tokio::task::JoinHandle
 
 /// The best survival wave in the store (0 when there is none).
 fn best_wave(store: &dyn Store) -> i64 {
-    let query = LeaderboardQuery {
-        mode: Mode::Svl,
-        limit: 1,
-        offset: 0,
-        min_games: None,
-        active_since_ms: None,
-    };
+    let query = LeaderboardQuery::everyone(Mode::Svl, 1);
     match store.leaderboard(&query) {
         Ok(rows) => rows.first().map_or(0, |r| r.stats.best_wave),
         Err(e) => {

@@ -85,13 +85,7 @@ pub fn migrate(
             };
             write(batch, chunk.len(), &mut done, total)?;
         }
-        let all = LeaderboardQuery {
-            mode,
-            limit: usize::MAX,
-            offset: 0,
-            min_games: None,
-            active_since_ms: None,
-        };
+        let all = LeaderboardQuery::everyone(mode, usize::MAX);
         let rows = from.leaderboard(&all)?;
         total += rows.len();
         for chunk in rows.chunks(CHUNK) {

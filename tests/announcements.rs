@@ -70,13 +70,7 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
     // Every listed rating is the player's stored rating now (the match was last).
     let store = ingest.context.store.clone();
     let rows = store
-        .leaderboard(&LeaderboardQuery {
-            mode: Mode::Tdm,
-            limit: 100,
-            offset: 0,
-            min_games: None,
-            active_since_ms: None,
-        })
+        .leaderboard(&LeaderboardQuery::everyone(Mode::Tdm, 100))
         .unwrap();
     let ratings = text
         .split(". Rating: ")

@@ -80,13 +80,7 @@ async fn record(mode: Mode, bad_handlers: bool) -> (Vec<serde_json::Value>, u64)
     let store = recorder.store.clone();
     common::stop(ingest, recorder).await;
     let rows = store
-        .leaderboard(&bman::store::LeaderboardQuery {
-            mode,
-            limit: 1000,
-            offset: 0,
-            min_games: None,
-            active_since_ms: None,
-        })
+        .leaderboard(&bman::store::LeaderboardQuery::everyone(mode, 1000))
         .unwrap();
     let mut rows: Vec<serde_json::Value> = bman::views::leaderboard_json(mode, &rows)
         .as_array()

@@ -696,13 +696,7 @@ fn migrate_into_mongodb_keeps_bman_data_shapes() {
     let back = sqlite("back.sqlite3");
     bman::migrate::migrate(mongo.as_ref(), back.as_ref(), &|_, _| {}).unwrap();
     for mode in Mode::ALL {
-        let all = LeaderboardQuery {
-            mode,
-            limit: 100,
-            offset: 0,
-            min_games: None,
-            active_since_ms: None,
-        };
+        let all = LeaderboardQuery::everyone(mode, 100);
         assert_eq!(
             back.leaderboard(&all).unwrap(),
             source.leaderboard(&all).unwrap()
@@ -731,13 +725,7 @@ fn a_chat_only_player_has_a_profile_document_but_no_stats() {
     assert_eq!(count(&dump, "ctf_profiles"), 1);
     drop(store);
     let reopened = bman::store::open(&uri).unwrap();
-    let all = LeaderboardQuery {
-        mode: Mode::Ctf,
-        limit: 10,
-        offset: 0,
-        min_games: None,
-        active_since_ms: None,
-    };
+    let all = LeaderboardQuery::everyone(Mode::Ctf, 10);
     assert_eq!(reopened.leaderboard(&all).unwrap(), []);
     assert_eq!(reopened.profile(&key("erin")).unwrap().unwrap().modes, []);
     assert!(reopened

@@ -261,13 +261,7 @@ fn answers(store: &dyn Store) -> String {
     for mode in Mode::ALL {
         out.push(format!("{:?}", store.facts(mode).unwrap()));
         let mut board = store
-            .leaderboard(&LeaderboardQuery {
-                mode,
-                limit: 100,
-                offset: 0,
-                min_games: None,
-                active_since_ms: None,
-            })
+            .leaderboard(&LeaderboardQuery::everyone(mode, 100))
             .unwrap();
         board.retain(|r| r.player.key.id != "dave");
         out.push(format!(

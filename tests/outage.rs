@@ -152,13 +152,7 @@ fn flaky(dir: &tempfile::TempDir, name: &str, down: bool) -> Arc<FlakyStore> {
 
 /// What a run stored: facts, the leaderboard and the checkpoint.
 fn outcome(store: &dyn Store) -> (Vec<StoredFact>, Vec<LeaderboardRow>, Option<Checkpoint>) {
-    let all = LeaderboardQuery {
-        mode: Mode::Dm,
-        limit: 100,
-        offset: 0,
-        min_games: None,
-        active_since_ms: None,
-    };
+    let all = LeaderboardQuery::everyone(Mode::Dm, 100);
     (
         store.facts(Mode::Dm).unwrap(),
         store.leaderboard(&all).unwrap(),

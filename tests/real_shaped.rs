@@ -205,13 +205,7 @@ async fn a_server_that_never_answers_is_recorded_from_events_alone() {
     let err = asked.expect_err("no reply");
     assert!(err.to_string().contains("did not answer"), "{err}");
     let rows = store
-        .leaderboard(&bman::store::LeaderboardQuery {
-            mode: Mode::Dm,
-            limit: 100,
-            offset: 0,
-            min_games: None,
-            active_since_ms: None,
-        })
+        .leaderboard(&bman::store::LeaderboardQuery::everyone(Mode::Dm, 100))
         .unwrap();
     assert!(rows.len() >= 4, "humans were rated: {rows:?}");
     assert!(

@@ -323,6 +323,19 @@ pub struct LeaderboardQuery {
     pub active_since_ms: Option<i64>,
 }
 
+impl LeaderboardQuery {
+    /// The first `limit` players of `mode`, without filters.
+    pub fn everyone(mode: Mode, limit: usize) -> LeaderboardQuery {
+        LeaderboardQuery {
+            mode,
+            limit,
+            offset: 0,
+            min_games: None,
+            active_since_ms: None,
+        }
+    }
+}
+
 /// A player as lists show them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlayerSummary {
