@@ -2,7 +2,7 @@
 //! simulator's scenarios for all four modes): the ingest's per-event CPU cost.
 //! Run: `cargo bench --bench decode`.
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::rcon::codec::{encode_frame, ClientCodec};
 use bman::sim::SimOptions;
 use bytes::BytesMut;

@@ -12,7 +12,7 @@ use bman::app::{Ingest, Recorder};
 use bman::config::Settings;
 use bman::handler::{Context, Delivery, Handler};
 use bman::journal::{journal_path, JournalReader};
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::SimOptions;
 use clap::Parser;

@@ -8,7 +8,8 @@
 //! facts/s; the bot's `/leaderboard` and `/profile` replies p99 <= 50 ms with
 //! the chart render <= 30 ms) are about the tail and the throughput.
 
-use bman::mode::Mode;
+use bman::model::Mode;
+use bman::model::*;
 use bman::store::sqlite::SqliteStore;
 use bman::store::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};

@@ -9,8 +9,8 @@
 use bman::config::Settings;
 use bman::event::Event;
 use bman::handler::{Announcement, Context, Delivery, Handler, Topic};
+use bman::model::{Fact, PlayerKey};
 use bman::rcon::console_quote;
-use bman::store::{Fact, PlayerKey};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -48,7 +48,7 @@ impl Handler for Welcome {
         let name = name.clone().unwrap_or_else(|| key.id.clone());
         // Store calls block: keep them off the async workers.
         let store = ctx.store.clone();
-        let key = key.clone();
+        let key = key.key();
         let stats = tokio::task::spawn_blocking(move || store.profile(&key)).await;
         let greeting = match stats {
             Ok(Ok(Some(profile))) => match profile.modes.iter().find(|(m, _, _)| *m == mode) {

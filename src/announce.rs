@@ -5,8 +5,9 @@
 //! it they appear in the log.
 
 use crate::handler::{Announcement, Context, Topic};
-use crate::mode::Mode;
-use crate::store::{Fact, LeaderboardQuery, MatchFact, PlayerKey, Store, StoredFact, WaveFact};
+use crate::model::Mode;
+use crate::model::{Fact, LeaderboardQuery, MatchFact, PlayerKey, StoredFact, WaveFact};
+use crate::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;

@@ -7,11 +7,10 @@
 
 use crate::config::ChatCommandSettings;
 use crate::handler::{Context, Delivery, Handler};
-use crate::mode::Mode;
+use crate::model::Mode;
+use crate::model::{Fact, LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
 use crate::rcon::console_quote;
-use crate::store::{
-    Fact, LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary, Store, StoreResult,
-};
+use crate::store::{Store, StoreResult};
 use crate::views::{clip, lookup, Lookup};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -5,7 +5,7 @@
 //! section and key, and say what was expected.
 
 use crate::ini::{Entry, Ini};
-use crate::mode::Mode;
+use crate::model::Mode;
 use crate::ratings::TrueSkillParams;
 use std::collections::BTreeMap;
 use std::fmt;

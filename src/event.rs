@@ -8,6 +8,7 @@
 
 mod scan;
 
+use crate::model::{is_bot_identity, PlayerKey};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -23,34 +24,15 @@ pub struct Profile {
 }
 
 impl Profile {
-    pub const BOT_STORE: i32 = -1;
-
-    /// Whether the profile itself marks a bot or an NPC: profile id
-    /// `bot<digits>` on any store (real bots are `{"ProfileID":"bot2",
-    /// "StoreID":"0"}`), store -1, or an empty id (NPCs). The slot-level signs
-    /// (`Bot "1"` in PlayerData, EnemyType/EnemyRank on spawn) are read by the
-    /// identity cache (`game::identity`), which is what decides "human" for
-    /// live events; this is the part a stored key can still be checked by.
+    /// Whether the profile marks a bot or an NPC ([`PlayerKey::is_bot`]'s rule).
     pub fn is_bot(&self) -> bool {
-        self.store == Self::BOT_STORE || self.id.is_empty() || is_bot_id(&self.id)
+        is_bot_identity(self.store, &self.id)
     }
 
-    pub fn store_name(&self) -> &'static str {
-        match self.store {
-            0 => "Steam",
-            1 => "Discord",
-            2 => "Itch.io",
-            3 => "GameJolt",
-            -1 => "bot",
-            _ => "unknown store",
-        }
+    /// The player's identity as the rest of bman keys it.
+    pub fn key(&self) -> PlayerKey {
+        PlayerKey::new(self.store, self.id.clone())
     }
-}
-
-/// `bot` followed by one or more ASCII digits, as real servers name bots.
-fn is_bot_id(id: &str) -> bool {
-    id.strip_prefix("bot")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An event object's fields as borrowed raw JSON: parsing a frame only

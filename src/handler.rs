@@ -9,9 +9,10 @@
 //! logged with its name and keeps getting later events. Neither ever delays
 //! recording.
 
+use crate::model::{FactRecord, StoredFact};
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
-use crate::store::{FactRecord, Store, StoredFact};
+use crate::store::Store;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};

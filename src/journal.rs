@@ -6,7 +6,7 @@
 //! line, so a deleted and restarted journal is never mistaken for the old one)
 //! and the byte offset just after a line.
 
-use crate::mode::Mode;
+use crate::model::Mode;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};

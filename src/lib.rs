@@ -1,6 +1,7 @@
 //! bman: RCON ingest, ratings and Discord bot for Boring Man 2 communities.
 //!
 //! Module map, in the order data flows:
+//! - [`model`]: the domain every layer speaks: modes, player keys, facts, stats, servers.
 //! - [`config`] (with [`ini`]): `.env` secrets and `bmsettings.ini`, validated at start.
 //! - [`rcon`]: the wire codec, one supervised session per game server, request handles.
 //! - [`event`]: typed events for every id in protocol.md, tolerant decoding.
@@ -9,7 +10,7 @@
 //! - [`game`]: per-server identity cache and mode trackers: events in, facts out.
 //! - [`ratings`]: pure TrueSkill/Elo updates; [`rater`]: facts applied to players' stats.
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
-//! - [`store`]: the `Store` trait, its models and the SQLite and MongoDB backends.
+//! - [`store`]: the `Store` trait and its SQLite and MongoDB backends.
 //! - [`migrate`]: `bman migrate`, a whole store copied between backends.
 //! - [`repair`]: removes bots that earlier releases stored as players (run at start).
 //! - [`views`]: player lookup, leaderboard and profile output (CLI and bot).
@@ -18,7 +19,6 @@
 //! - [`discord`]: the Discord bot: slash commands, announcements, chat relay, admin commands.
 //! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
-//! - [`mode`]: the four game modes.
 
 pub mod announce;
 pub mod app;
@@ -31,7 +31,7 @@ pub mod handler;
 pub mod ini;
 pub mod journal;
 pub mod migrate;
-pub mod mode;
+pub mod model;
 pub mod pipeline;
 pub mod rater;
 pub mod ratings;

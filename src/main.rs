@@ -1,9 +1,9 @@
 //! The `bman` command line: a thin shell over the library.
 
 use bman::config::Settings;
-use bman::mode::Mode;
+use bman::model::LeaderboardQuery;
+use bman::model::Mode;
 use bman::sim::SimOptions;
-use bman::store::LeaderboardQuery;
 use bman::views::{self, Lookup};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

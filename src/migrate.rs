@@ -8,8 +8,9 @@
 //! lists it in the source's order. An old bman-data database has players and
 //! per-mode stats but no facts; those come over as they are.
 
-use crate::mode::Mode;
-use crate::store::{LeaderboardQuery, Store, StoreError, StoreResult, WriteBatch};
+use crate::model::LeaderboardQuery;
+use crate::model::Mode;
+use crate::store::{Store, StoreError, StoreResult, WriteBatch};
 
 /// Players, facts or stats written per `apply`.
 const CHUNK: usize = 1_000;

@@ -4,7 +4,7 @@
 
 use crate::event::GameEvent;
 use crate::journal::JournalPos;
-use crate::rcon::ServerInfo;
+use crate::model::ServerInfo;
 use std::sync::Arc;
 
 /// Capacity of one server's event stream; a full stream slows that server's

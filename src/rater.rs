@@ -2,9 +2,9 @@
 //! and counters. The live writer and `bman rerate` share it, so a rerate of
 //! stored facts gives exactly what a fresh replay of the journal gives.
 
-use crate::mode::Mode;
+use crate::model::Mode;
+use crate::model::{Fact, FactRecord, ModeStats, PlayerKey, RatingChange};
 use crate::ratings::{self, Rating, TeamOutcome, TrueSkillParams};
-use crate::store::{Fact, FactRecord, ModeStats, PlayerKey, RatingChange};
 use std::collections::{BTreeSet, HashMap};
 
 /// Rating parameters: TrueSkill for dm rounds/kills and ctf captures, Elo K for tdm kills.
@@ -275,7 +275,7 @@ pub fn rerate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{CaptureFact, KillFact, MatchFact, MatchPlayer, RoundFact};
+    use crate::model::{CaptureFact, KillFact, MatchFact, MatchPlayer, RoundFact};
 
     fn key(id: &str) -> PlayerKey {
         PlayerKey {

@@ -4,7 +4,7 @@
 //! "StoreID":"0"}`), which earlier releases stored, listed and rated as
 //! players. [`repair_bots`] recomputes every mode's stats and ratings from the
 //! stored facts (the rater leaves bots out of them, see
-//! [`Fact::humans_only`](crate::store::Fact::humans_only)), so no human keeps
+//! [`Fact::humans_only`](crate::model::Fact::humans_only)), so no human keeps
 //! points won from or lost to a bot, and then deletes the bot players with
 //! their names, IPs and stats. Facts stay as recorded (they are history), and
 //! the journal is never touched.
@@ -13,9 +13,10 @@
 //! short finds them again at the next start and runs again; a store without
 //! bot players costs one query over the players' keys.
 
-use crate::mode::Mode;
+use crate::model::Mode;
+use crate::model::PlayerKey;
 use crate::rater::{self, RatingParams};
-use crate::store::{PlayerKey, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 
 /// What a repair did.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -2,10 +2,9 @@
 //! profile and the audit log, as tables for people and JSON for scripts, over
 //! the store's queries.
 
-use crate::mode::Mode;
-use crate::store::{
-    AuditRecord, LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary, Store, StoreResult,
-};
+use crate::model::Mode;
+use crate::model::{AuditRecord, LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
+use crate::store::{Store, StoreResult};
 use serde_json::{json, Value};
 
 /// The result of looking a player up by profile id or name part.

@@ -7,11 +7,10 @@
 //! bounded inbox fills and the ingest slows down instead of dropping events.
 
 use crate::journal::JournalPos;
-use crate::mode::Mode;
+use crate::model::Mode;
+use crate::model::{Fact, FactRecord, PlayerSeen, StoredFact};
 use crate::rater::{Rater, RatingParams};
-use crate::store::{
-    Checkpoint, Fact, FactRecord, PlayerSeen, Store, StoreResult, StoredFact, WriteBatch,
-};
+use crate::store::{Checkpoint, Store, StoreResult, WriteBatch};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -6,8 +6,8 @@
 mod common;
 
 use bman::handler::{Announcement, Topic};
-use bman::mode::Mode;
-use bman::store::LeaderboardQuery;
+use bman::model::LeaderboardQuery;
+use bman::model::Mode;
 use serde_json::Value;
 use std::time::Duration;
 

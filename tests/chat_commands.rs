@@ -4,8 +4,8 @@
 
 mod common;
 
-use bman::mode::Mode;
-use bman::store::PlayerKey;
+use bman::model::Mode;
+use bman::model::PlayerKey;
 use serde_json::json;
 use std::time::Duration;
 
@@ -92,7 +92,7 @@ async fn players_ask_for_their_rank_in_game() {
         .iter()
         .filter(|p| !p.bot)
         .find_map(|p| {
-            let key: PlayerKey = p.profile.clone()?;
+            let key: PlayerKey = p.profile.as_ref()?.key();
             let profile = store.profile(&key).unwrap()?;
             let (_, stats, rank) = profile
                 .modes

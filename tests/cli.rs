@@ -5,7 +5,7 @@ mod common;
 
 use common::binary::{self, line_count, sigterm, wait_exit};
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::sim;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -146,7 +146,7 @@ fn a_missing_config_file_is_explained() {
 /// `--json`, escaped and clipped in the table, `--limit` respected.
 #[test]
 fn audit_lists_recorded_commands() {
-    use bman::store::AuditRecord;
+    use bman::model::AuditRecord;
     let dir = tempfile::tempdir().unwrap();
     let url = common::sqlite_url(dir.path());
     let records = [

@@ -7,7 +7,7 @@
 mod common;
 
 use bman::config::{DiscordSettings, Secret, Settings};
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::sim::SimHandle;
 use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInteraction, GUILD_ID};
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@ mod common;
 
 use common::binary::{self, sigterm, wait_exit};
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::sim;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -202,7 +202,8 @@ fn read_only_commands_never_create_a_store() {
 
 #[test]
 fn lookups_answer_on_stdout_with_exit_codes_and_tell_players_apart() {
-    use bman::store::{ModeStats, PlayerKey, PlayerSeen, WriteBatch};
+    use bman::model::{ModeStats, PlayerKey, PlayerSeen};
+    use bman::store::WriteBatch;
     let dir = tempfile::tempdir().unwrap();
     let database = common::sqlite_url(dir.path());
     let nyx = |store: i32, id: &str| PlayerKey {

@@ -4,7 +4,7 @@
 mod common;
 
 use bman::handler::{Context, Delivery, Handler};
-use bman::mode::Mode;
+use bman::model::Mode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,7 +80,7 @@ async fn record(mode: Mode, bad_handlers: bool) -> (Vec<serde_json::Value>, u64)
     let store = recorder.store.clone();
     common::stop(ingest, recorder).await;
     let rows = store
-        .leaderboard(&bman::store::LeaderboardQuery::everyone(mode, 1000))
+        .leaderboard(&bman::model::LeaderboardQuery::everyone(mode, 1000))
         .unwrap();
     let mut rows: Vec<serde_json::Value> = bman::views::leaderboard_json(mode, &rows)
         .as_array()

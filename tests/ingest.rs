@@ -2,7 +2,7 @@
 
 mod common;
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::sim;
 use common::*;
 use std::time::Duration;

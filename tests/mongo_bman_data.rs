@@ -8,7 +8,8 @@ mod common;
 #[path = "mongo/schema.rs"]
 mod schema;
 
-use bman::mode::Mode;
+use bman::model::Mode;
+use bman::model::*;
 use bman::store::*;
 use mongodb::bson::{doc, oid::ObjectId, Bson, DateTime, Document};
 use schema::{dump, find, insert_raw, schema_violations, with_db};

@@ -10,7 +10,8 @@ mod common;
 #[path = "mongo/schema.rs"]
 mod schema;
 
-use bman::mode::Mode;
+use bman::model::Mode;
+use bman::model::*;
 use bman::store::*;
 use mongodb::bson::{doc, oid::ObjectId, DateTime, Document};
 use schema::{dump, insert_raw, schema_violations};

@@ -4,7 +4,8 @@
 //! everything lands exactly once, as in an undisturbed run.
 
 use bman::journal::JournalPos;
-use bman::mode::Mode;
+use bman::model::Mode;
+use bman::model::*;
 use bman::rater::RatingParams;
 use bman::store::sqlite::SqliteStore;
 use bman::store::*;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;

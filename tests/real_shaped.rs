@@ -9,7 +9,7 @@ mod common;
 
 use common::binary;
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::sim::{self, SimHandle};
 use serde_json::Value;
 use std::path::Path;
@@ -205,7 +205,7 @@ async fn a_server_that_never_answers_is_recorded_from_events_alone() {
     let err = asked.expect_err("no reply");
     assert!(err.to_string().contains("did not answer"), "{err}");
     let rows = store
-        .leaderboard(&bman::store::LeaderboardQuery::everyone(Mode::Dm, 100))
+        .leaderboard(&bman::model::LeaderboardQuery::everyone(Mode::Dm, 100))
         .unwrap();
     assert!(rows.len() >= 4, "humans were rated: {rows:?}");
     assert!(

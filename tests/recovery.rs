@@ -7,7 +7,7 @@ mod common;
 
 use common::binary::{self, line_count, output, sigterm, wait_exit};
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

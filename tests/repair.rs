@@ -8,7 +8,7 @@ mod common;
 
 use common::binary;
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;

@@ -3,7 +3,7 @@
 
 mod common;
 
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::rcon::codec::frame_bytes;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,7 +6,8 @@
 
 mod common;
 
-use bman::mode::Mode;
+use bman::model::Mode;
+use bman::model::*;
 use bman::store::*;
 use std::collections::HashMap;
 

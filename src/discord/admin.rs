@@ -6,8 +6,8 @@
 use super::reply::{escape, Reply};
 use crate::config::DiscordSettings;
 use crate::handler::Context;
+use crate::model::AuditRecord;
 use crate::rcon::console_quote;
-use crate::store::AuditRecord;
 use crate::views::clip;
 use tracing::{info, warn};
 

@@ -11,7 +11,7 @@ use super::reply::{escape, Reply};
 use super::routes::Routes;
 use crate::config::Settings;
 use crate::handler::Context as AppContext;
-use crate::mode::Mode;
+use crate::model::Mode;
 use crate::store::{Store, StoreResult};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! The rating-history chart of `/profile`: a PNG drawn in memory with
 //! plotters and an embedded font, so it needs no system fonts or files.
 
-use crate::mode::Mode;
-use crate::store::RatingPoint;
+use crate::model::Mode;
+use crate::model::RatingPoint;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 use std::sync::Once;
@@ -158,7 +158,7 @@ fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, ChartError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RatingChange;
+    use crate::model::RatingChange;
 
     fn point(i: i64, mu: f64) -> RatingPoint {
         RatingPoint {

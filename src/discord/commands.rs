@@ -5,9 +5,10 @@
 
 use super::chart::rating_chart;
 use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
-use crate::mode::Mode;
+use crate::model::Mode;
+use crate::model::{LeaderboardQuery, PlayerProfile};
 use crate::rcon::ServerHandle;
-use crate::store::{LeaderboardQuery, PlayerProfile, Store, StoreResult};
+use crate::store::{Store, StoreResult};
 use crate::views::{self, clip, Lookup};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -111,7 +112,7 @@ fn find(store: &dyn Store, query: &str) -> StoreResult<Result<PlayerProfile, Rep
 }
 
 /// "rating 21.30 (mu 27.1, σ 1.9) · elo 1532 · #4 · K/D 120/80 · W/L/D 9/4/0".
-fn mode_line(mode: Mode, s: &crate::store::ModeStats, rank: usize) -> String {
+fn mode_line(mode: Mode, s: &crate::model::ModeStats, rank: usize) -> String {
     match mode {
         Mode::Zbr => format!(
             "#{rank} · NPC kills {} · deaths {} · escapes {} · won {} of {} matches",

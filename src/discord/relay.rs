@@ -8,7 +8,7 @@ use super::admin::{say_command, Caller, Permissions};
 use super::routes::Routes;
 use crate::config::Settings;
 use crate::handler::{Announcement, Context, Delivery, Handler, Topic};
-use crate::store::Fact;
+use crate::model::Fact;
 use tracing::{debug, warn};
 
 /// Relays players' chat lines (not the server's own messages, which include

@@ -316,7 +316,7 @@ pub(super) mod tests {
     pub(in crate::event) fn sim_events() -> &'static [String] {
         static EVENTS: OnceLock<Vec<String>> = OnceLock::new();
         EVENTS.get_or_init(|| {
-            crate::mode::Mode::ALL
+            crate::model::Mode::ALL
                 .into_iter()
                 .flat_map(|mode| {
                     let opts = crate::sim::SimOptions {

@@ -6,7 +6,7 @@
 
 use super::identity::{Actor, Identity};
 use super::{Cx, MatchState};
-use crate::store::model::{CaptureFact, Fact};
+use crate::model::{CaptureFact, Fact};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -6,7 +6,7 @@
 //! an event itself are more current than the cache and win over it.
 
 use crate::event::{PlayerData, Profile};
-use crate::store::model::{PlayerKey, PlayerSeen};
+use crate::model::{PlayerKey, PlayerSeen};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,7 +21,7 @@ enum Who {
     /// A bot or an NPC, by any sign (see [`Who::from_signs`]), with the
     /// profile it was seen with: a later event carrying that same profile is
     /// the same bot, even when the profile alone looks human.
-    BotProfile(Profile),
+    BotProfile(PlayerKey),
     /// A human; a snapshot of an earlier release may hold a bot's key here,
     /// which [`Who::human`] still refuses.
     Human(PlayerKey),
@@ -29,14 +29,14 @@ enum Who {
 
 impl Who {
     /// The one rule for "is this slot a human" (README, "Bots are never
-    /// players"): a bot profile ([`Profile::is_bot`]: `bot<digits>`,
+    /// players"): a bot profile ([`PlayerKey::is_bot`]: `bot<digits>`,
     /// store -1, empty id), `Bot "1"` in PlayerData, or EnemyType/EnemyRank
     /// on a spawn mark a bot or NPC; any other profile is a human.
     fn from_signs(profile: &Profile, flagged_bot: bool) -> Who {
         if flagged_bot || profile.is_bot() {
-            Who::BotProfile(profile.clone())
+            Who::BotProfile(profile.key())
         } else {
-            Who::Human(profile.clone())
+            Who::Human(profile.key())
         }
     }
 
@@ -52,7 +52,9 @@ impl Who {
     /// is known as: a known bot's own profile stays a bot.
     fn with_profile(&self, profile: &Profile) -> Who {
         match self {
-            Who::BotProfile(known) if known == profile => self.clone(),
+            Who::BotProfile(known) if known.store == profile.store && known.id == profile.id => {
+                self.clone()
+            }
             _ => Who::from_signs(profile, false),
         }
     }

@@ -30,12 +30,12 @@ mod svl;
 mod tdm;
 
 use crate::event::{Death, Event, MatchEnd, ReplyBody};
-use crate::mode::Mode;
-use crate::pipeline::IngestEvent;
-use crate::rcon::ServerInfo;
-use crate::store::model::{
+use crate::model::Mode;
+use crate::model::ServerInfo;
+use crate::model::{
     ChatFact, Fact, FactRecord, KillFact, MatchFact, MatchPlayer, PlayerKey, PlayerSeen,
 };
+use crate::pipeline::IngestEvent;
 use identity::{Actor, Identity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

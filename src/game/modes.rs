@@ -5,7 +5,7 @@
 //! worse than recording nothing.
 
 use crate::event::Event;
-use crate::mode::Mode;
+use crate::model::Mode;
 
 /// The mode `event` implies by its kind or its `GameModeID`; `None` for
 /// events every mode sends (kills, chat, connects…).

@@ -3,7 +3,7 @@
 
 use super::identity::Identity;
 use super::MatchState;
-use crate::store::model::{Fact, WaveFact};
+use crate::model::{Fact, WaveFact};
 
 /// A new wave: every human connected to the match now takes part (dead
 /// players come back at a new wave; spectators do not play). A player who

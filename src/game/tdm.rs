@@ -7,7 +7,7 @@
 
 use super::identity::Identity;
 use super::Cx;
-use crate::store::model::{Fact, PlayerKey, RoundFact};
+use crate::model::{Fact, PlayerKey, RoundFact};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

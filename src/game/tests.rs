@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::event::{decode, Profile};
+use crate::model::{CaptureFact, RoundFact, WaveFact};
 use crate::sim::{scenario, SimOptions};
-use crate::store::model::{CaptureFact, RoundFact, WaveFact};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,10 +12,7 @@ use std::sync::Arc;
 const T0: i64 = 1_760_000_000;
 
 fn key(id: &str) -> PlayerKey {
-    Profile {
-        store: 0,
-        id: id.into(),
-    }
+    PlayerKey::new(0, id)
 }
 
 fn keys(ids: &[&str]) -> Vec<PlayerKey> {
@@ -788,7 +785,7 @@ fn simulated_matches_agree_with_the_game_scoreboard() {
                     }
                     Event::PlayerConnect { profile, .. }
                     | Event::PlayerDisconnect { profile, .. } => {
-                        churn.extend(profile.clone());
+                        churn.extend(profile.as_ref().map(Profile::key));
                     }
                     Event::PlayerSpawn {
                         slot: Some(slot),
@@ -802,7 +799,7 @@ fn simulated_matches_agree_with_the_game_scoreboard() {
                             || d.victim.is_some_and(|v| npc_slots.contains(&v));
                         if let (Some(k), true, false) = (&d.killer_profile, victim_bot, d.teamkill)
                         {
-                            *bot_kills.entry(k.clone()).or_default() += 1;
+                            *bot_kills.entry(k.key()).or_default() += 1;
                         }
                     }
                     _ => {}

@@ -3,7 +3,7 @@
 //! read its connection state.
 
 use crate::event::{MatchInfo, PlayerData, Scoreboard};
-use crate::mode::Mode;
+use crate::model::{Mode, ServerInfo};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -70,13 +70,6 @@ pub(crate) enum Reply {
 pub(crate) struct Request {
     pub kind: RequestKind,
     pub reply: oneshot::Sender<Result<Reply, RequestError>>,
-}
-
-/// Identity of a configured server, shared by every event it produces.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ServerInfo {
-    pub name: String,
-    pub mode: Mode,
 }
 
 /// One server's request channel and connection state. Cheap to clone.

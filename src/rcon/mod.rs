@@ -6,4 +6,4 @@ pub mod handle;
 mod session;
 pub mod supervisor;
 
-pub use handle::{console_quote, ConnectionStatus, RequestError, ServerHandle, ServerInfo};
+pub use handle::{console_quote, ConnectionStatus, RequestError, ServerHandle};

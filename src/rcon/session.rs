@@ -4,9 +4,10 @@
 //! what happens next.
 
 use super::codec::{ClientCodec, FrameError, Packet, PacketKind};
-use super::handle::{ConnectionStatus, Reply, Request, RequestError, RequestKind, ServerInfo};
+use super::handle::{ConnectionStatus, Reply, Request, RequestError, RequestKind};
 use crate::event::{self, Event, ReplyBody};
 use crate::journal::JournalWriter;
+use crate::model::ServerInfo;
 use crate::pipeline::{now_ms, IngestEvent};
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};

@@ -4,10 +4,11 @@
 //! owns the only socket, so there are never two connections to one server.
 
 use super::backoff::Backoff;
-use super::handle::{ConnectionStatus, Request, RequestError, ServerHandle, ServerInfo};
+use super::handle::{ConnectionStatus, Request, RequestError, ServerHandle};
 use super::session::{SessionContext, SessionEnd};
 use crate::config::ServerConfig;
 use crate::journal::JournalWriter;
+use crate::model::ServerInfo;
 use crate::pipeline::IngestEvent;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -22,7 +22,7 @@ mod state;
 pub use scenario::{dump, scenario, Scenario, SimEvent, DUMP_MATCHES, EPOCH};
 pub use server::{run, serve, SimHandle, SimStats};
 
-use crate::mode::Mode;
+use crate::model::Mode;
 use std::fmt;
 
 /// Options of `bman simulate` (flattened into the CLI by the lead's `main`).

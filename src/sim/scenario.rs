@@ -13,7 +13,7 @@
 use super::state::{int, mode_info, Roster};
 use super::SimOptions;
 use crate::journal::JournalLine;
-use crate::mode::Mode;
+use crate::model::Mode;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};

@@ -681,7 +681,7 @@ fn request_reply(roster: &Roster, kind: PacketKind, text: &str) -> Option<Value>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mode::Mode;
+    use crate::model::Mode;
     use crate::rcon::codec::{ClientCodec, Frame, Packet};
     use futures::SinkExt;
     use tokio_util::codec::Framed;

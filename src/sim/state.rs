@@ -7,7 +7,7 @@
 //! rendered from the event stream itself, which keeps their kill and death
 //! counts consistent with the death events by construction.
 
-use crate::mode::Mode;
+use crate::model::Mode;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 

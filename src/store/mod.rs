@@ -4,13 +4,16 @@
 //! [`WriteBatch`]es (each atomically), and readers (CLI, bot) call the query
 //! methods from blocking tasks. A backend is chosen from `DATABASE_URL`.
 
-pub mod model;
+mod batch;
 pub mod mongo;
 pub mod sqlite;
 
-pub use model::*;
+pub use batch::{Checkpoint, WriteBatch};
 
-use crate::mode::Mode;
+use crate::model::{
+    AuditRecord, LeaderboardQuery, LeaderboardRow, Mode, ModeStats, PlayerExport, PlayerKey,
+    PlayerProfile, PlayerSummary, RatingPoint, StoredFact,
+};
 use std::collections::HashMap;
 
 /// A storage failure, with enough words for a log line.
@@ -103,97 +106,6 @@ fn user_id_to_i64(id: u64) -> StoreResult<i64> {
 
 fn user_id_from_i64(id: i64) -> StoreResult<u64> {
     u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("negative user id {id}")))
-}
-
-/// One player as `bman migrate` copies it; [`PlayerExport::sightings`] turns
-/// it back into what `apply` merges.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlayerExport {
-    pub key: PlayerKey,
-    /// The latest name (the profile id for a player never seen with one).
-    pub display_name: String,
-    /// Every name with when it was first used, oldest first.
-    pub names: Vec<(String, i64)>,
-    /// Every IP with when it was first used.
-    pub ips: Vec<(String, i64)>,
-    pub color: Option<String>,
-    pub premium: bool,
-    pub hat: Option<String>,
-    pub clan_id: Option<String>,
-    pub clan_tag: Option<String>,
-    pub first_seen_ms: i64,
-    pub last_seen_ms: i64,
-    pub level: Option<i64>,
-}
-
-impl PlayerExport {
-    pub fn summary(&self) -> PlayerSummary {
-        PlayerSummary {
-            key: self.key.clone(),
-            name: self.display_name.clone(),
-        }
-    }
-
-    /// The player's profile, given their stats and ranks.
-    pub fn into_profile(self, modes: Vec<(Mode, ModeStats, usize)>) -> PlayerProfile {
-        PlayerProfile {
-            player: self.summary(),
-            names: self.names.into_iter().map(|(name, _)| name).collect(),
-            color: self.color,
-            premium: self.premium,
-            hat: self.hat,
-            clan_id: self.clan_id,
-            clan_tag: self.clan_tag,
-            first_seen_ms: self.first_seen_ms,
-            last_seen_ms: self.last_seen_ms,
-            level: self.level,
-            modes,
-        }
-    }
-
-    /// Sightings that rebuild this player exactly: one per name and IP at its
-    /// first use, then the latest attributes (and latest name) at last seen.
-    pub fn sightings(&self) -> Vec<PlayerSeen> {
-        let bare = |seen_ms| PlayerSeen::bare(self.key.clone(), seen_ms);
-        let mut out = vec![bare(self.first_seen_ms)];
-        out.extend(self.names.iter().map(|(name, t)| PlayerSeen {
-            name: Some(name.clone()),
-            ..bare(*t)
-        }));
-        out.extend(self.ips.iter().map(|(ip, t)| PlayerSeen {
-            ip: Some(ip.clone()),
-            ..bare(*t)
-        }));
-        out.push(PlayerSeen {
-            name: (!self.names.is_empty()).then(|| self.display_name.clone()),
-            color: self.color.clone(),
-            premium: Some(self.premium),
-            hat: self.hat.clone(),
-            clan_id: self.clan_id.clone(),
-            clan_tag: self.clan_tag.clone(),
-            level: self.level,
-            ..bare(self.last_seen_ms)
-        });
-        out
-    }
-}
-
-impl PlayerSeen {
-    /// A sighting that tells nothing but the time.
-    pub fn bare(key: PlayerKey, seen_ms: i64) -> PlayerSeen {
-        PlayerSeen {
-            key,
-            name: None,
-            ip: None,
-            color: None,
-            premium: None,
-            hat: None,
-            clan_id: None,
-            clan_tag: None,
-            level: None,
-            seen_ms,
-        }
-    }
 }
 
 /// Opens the store `url` names: `sqlite://PATH`, or MongoDB for

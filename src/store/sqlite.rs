@@ -27,6 +27,7 @@
 //! append to that list; never edit an applied entry.
 
 use super::*;
+use crate::model::*;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

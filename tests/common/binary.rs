@@ -72,7 +72,7 @@ pub fn line_count(path: &Path) -> usize {
 }
 
 /// `bman leaderboard --mode M --all --json` as JSON rows.
-pub fn leaderboard(dir: &Path, database: &str, mode: bman::mode::Mode) -> Vec<Value> {
+pub fn leaderboard(dir: &Path, database: &str, mode: bman::model::Mode) -> Vec<Value> {
     let mut cmd = bman(dir, database);
     cmd.args([
         "leaderboard",

@@ -9,7 +9,7 @@ use bman::app::{open_store, Ingest, Recorder};
 use bman::config::Settings;
 use bman::handler::Handler;
 use bman::journal::{journal_path, JournalReader};
-use bman::mode::Mode;
+use bman::model::Mode;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::{SimEvent, SimOptions};
 use clap::Parser;

@@ -13,6 +13,7 @@
 //! `pending_batches`.
 
 use super::*;
+use crate::model::*;
 
 /// Old fact collections were `<mode>_<suffix>`.
 const OLD_FACT_SUFFIXES: [&str; 7] = [

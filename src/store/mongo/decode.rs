@@ -2,6 +2,7 @@
 //! strings and left fields out; missing values are a new player's.
 
 use super::*;
+use crate::model::*;
 
 fn corrupt(key: &str, value: &Bson) -> StoreError {
     StoreError::Corrupt(format!("field {key} holds {value}, not a number"))

@@ -3,6 +3,7 @@
 //! and the query documents. Plain functions, so the unit tests pin them.
 
 use super::*;
+use crate::model::*;
 
 /// Modes bman-data keeps profiles, kills and messages for.
 pub(super) const BMAN_DATA_PROFILE_MODES: [Mode; 3] = [Mode::Dm, Mode::Tdm, Mode::Ctf];

@@ -30,6 +30,7 @@ mod write;
 pub use decode::bson_from_extended_json;
 
 use super::*;
+use crate::model::*;
 use decode::*;
 use docs::*;
 use futures::TryStreamExt;

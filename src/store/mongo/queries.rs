@@ -2,6 +2,7 @@
 //! bman's own by `_id`; writes go through [`write::write_batch`].
 
 use super::*;
+use crate::model::*;
 
 /// `_id` of each of `keys` that exists, matched as bman-data matches players.
 pub(super) async fn player_ids(

@@ -3,6 +3,7 @@
 //! cut short is completed by writing it again, see [`Store::apply`]).
 
 use super::*;
+use crate::model::*;
 
 /// The `_id`s a batch's bman-data documents refer to.
 pub(super) struct Refs {

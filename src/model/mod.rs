@@ -1,0 +1,19 @@
+//! The domain: modes, players and their keys, facts, per-mode stats,
+//! servers, leaderboards and the audit trail. Every other layer speaks these
+//! types; this module depends on nothing of bman but the rating maths.
+
+mod audit;
+mod fact;
+mod leaderboard;
+mod mode;
+mod player;
+mod server;
+mod stats;
+
+pub use audit::AuditRecord;
+pub use fact::*;
+pub use leaderboard::{LeaderboardQuery, LeaderboardRow};
+pub use mode::Mode;
+pub use player::*;
+pub use server::ServerInfo;
+pub use stats::{ModeStats, RatingChange, RatingPoint};
