@@ -8,11 +8,12 @@
 //!    event, the time from its receipt (the journal's `ts_ms`) to the commit
 //!    that made it durable. Target p99 ≤ 250 ms.
 
-use bman::app::{Ingest, Recorder};
+use bman::app::Ingest;
 use bman::config::Settings;
 use bman::handler::{Context, Delivery, Handler};
 use bman::journal::{journal_path, JournalReader};
 use bman::model::Mode;
+use bman::pipeline::Recorder;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::SimOptions;
 use clap::Parser;
@@ -121,7 +122,7 @@ fn live_latency(rt: &tokio::runtime::Runtime, label: &str, extra: Vec<Arc<dyn Ha
             let epoch = JournalReader::open(&journal).ok().and_then(|r| r.epoch());
             if let Some(cp) = epoch.and_then(|e| observer.checkpoint("live", e).unwrap()) {
                 if commits.last().is_none_or(|(offset, _)| *offset < cp.offset) {
-                    commits.push((cp.offset, bman::pipeline::now_ms()));
+                    commits.push((cp.offset, bman::model::now_ms()));
                 }
             }
             tokio::time::sleep(Duration::from_millis(2)).await;

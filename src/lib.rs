@@ -37,6 +37,7 @@ pub mod rater;
 pub mod ratings;
 pub mod rcon;
 pub mod repair;
+pub mod secret;
 pub mod sim;
 pub mod store;
 pub mod views;

@@ -186,7 +186,7 @@ fn main() -> ExitCode {
                     min_games: (!all).then_some(min_games),
                     active_since_ms: active_days
                         .filter(|_| !all)
-                        .map(|d| bman::pipeline::now_ms() - i64::from(d) * 86_400_000),
+                        .map(|d| bman::model::now_ms() - i64::from(d) * 86_400_000),
                 };
                 leaderboard(&config.path(&outer), &query, json)
             }
@@ -326,7 +326,7 @@ fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), Strin
 
 fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
     let (settings, store) = open_store(config)?;
-    let params = bman::app::rating_params(&settings);
+    let params = bman::pipeline::rating_params(&settings);
     for mode in mode.map_or(Mode::ALL.to_vec(), |m| vec![m]) {
         let bar = progress_bar(0);
         let n = bman::rater::rerate(store.as_ref(), params, mode, &|done, total| {
@@ -345,7 +345,7 @@ fn repair(config: &std::path::Path) -> Result<(), String> {
     let bar = progress_bar(0);
     let report = bman::repair::repair_bots(
         store.as_ref(),
-        bman::app::rating_params(&settings),
+        bman::pipeline::rating_params(&settings),
         &|_, done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
@@ -448,7 +448,7 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
         })
         .sum::<Result<u64, String>>()?;
     let (settings, store) = open_store(config)?;
-    let recorder = bman::app::Recorder::start(store, &settings);
+    let recorder = bman::pipeline::Recorder::start(store, &settings);
     let bar = progress_bar(total);
     let (counts, already) = recorder
         .replay(files, &|done| bar.set_position(done))

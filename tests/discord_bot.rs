@@ -6,8 +6,9 @@
 
 mod common;
 
-use bman::config::{DiscordSettings, Secret, Settings};
+use bman::config::{DiscordSettings, Settings};
 use bman::model::Mode;
+use bman::secret::Secret;
 use bman::sim::SimHandle;
 use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInteraction, GUILD_ID};
 use serde_json::{json, Value};
@@ -26,7 +27,7 @@ const MESSAGE_CONTENT: u64 = 1 << 15;
 /// bman running with the bot, and how to stop it.
 struct Running {
     stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<bman::app::EventCounts, bman::app::AppError>>,
+    task: JoinHandle<Result<bman::pipeline::EventCounts, bman::app::AppError>>,
     settings: Settings,
 }
 

@@ -5,7 +5,6 @@
 
 mod common;
 
-use bman::app::Recorder;
 use bman::config::DiscordSettings;
 use bman::discord::admin::{self, AdminAction, Caller, Permissions};
 use bman::discord::commands::{self, PAGE_SIZE};
@@ -14,6 +13,7 @@ use bman::discord::routes::Routes;
 use bman::journal::JournalWriter;
 use bman::model::LeaderboardQuery;
 use bman::model::Mode;
+use bman::pipeline::Recorder;
 use bman::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

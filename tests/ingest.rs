@@ -209,7 +209,8 @@ async fn server_shutdown_ends_the_session() {
     );
     // Slow reconnects, so the reason the session ended is still the latest
     // status when the test reads it (a fast retry would replace it).
-    let recorder = bman::app::Recorder::start(bman::app::open_store(&settings).unwrap(), &settings);
+    let recorder =
+        bman::pipeline::Recorder::start(bman::app::open_store(&settings).unwrap(), &settings);
     let policy = bman::rcon::supervisor::RetryPolicy {
         min: Duration::from_secs(30),
         max: Duration::from_secs(30),

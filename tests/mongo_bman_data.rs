@@ -333,7 +333,7 @@ fn count(dump: &schema::Dump, collection: &str) -> usize {
 fn every_document_in_bman_data_collections_has_bman_data_fields_and_types() {
     let Some(uri) = uri("schema") else { return };
     let store = bman::store::open(&uri).unwrap();
-    let now = bman::pipeline::now_ms();
+    let now = bman::model::now_ms();
     let batch = scenario(now);
     store.apply(&batch).unwrap();
     let dump = assert_schema(&uri);
@@ -465,7 +465,7 @@ fn the_checker_reports_what_bman_data_would_refuse() {
 fn readers_queries_match_bman_leaderboard_and_profile() {
     let Some(uri) = uri("readers") else { return };
     let store = bman::store::open(&uri).unwrap();
-    let now = bman::pipeline::now_ms();
+    let now = bman::model::now_ms();
     store.apply(&scenario(now)).unwrap();
 
     let board = store
@@ -570,7 +570,7 @@ fn a_returning_bman_data_player_gets_no_second_document() {
     let Some(uri) = uri("returning") else { return };
     let wolf = ObjectId::new();
     let profile = ObjectId::new();
-    let updated = DateTime::from_millis(bman::pipeline::now_ms() - DAY_MS);
+    let updated = DateTime::from_millis(bman::model::now_ms() - DAY_MS);
     insert_raw(
         &uri,
         &[
@@ -606,7 +606,7 @@ fn a_returning_bman_data_player_gets_no_second_document() {
     );
     assert_eq!(store.find_players("wolf", 5).unwrap()[0].key, returning);
 
-    let now = bman::pipeline::now_ms();
+    let now = bman::model::now_ms();
     let batch = WriteBatch {
         players: vec![PlayerSeen {
             ip: Some("10.0.0.2".into()),
@@ -688,7 +688,7 @@ fn migrate_into_mongodb_keeps_bman_data_shapes() {
         bman::store::open(&format!("sqlite://{}", dir.path().join(name).display())).unwrap()
     };
     let source = sqlite("source.sqlite3");
-    source.apply(&scenario(bman::pipeline::now_ms())).unwrap();
+    source.apply(&scenario(bman::model::now_ms())).unwrap();
     let mongo = bman::store::open(&uri).unwrap();
     let counts = bman::migrate::migrate(source.as_ref(), mongo.as_ref(), &|_, _| {}).unwrap();
     assert_eq!((counts.players, counts.facts), (4, 20), "{counts}");

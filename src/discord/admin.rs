@@ -171,7 +171,7 @@ pub async fn run(
         (true, execute(ctx, server, &action).await)
     };
     let record = AuditRecord {
-        time_ms: crate::pipeline::now_ms(),
+        time_ms: crate::model::now_ms(),
         user_id: caller.user_id,
         user_name: caller.user_name.clone(),
         server: server.to_string(),

@@ -17,3 +17,10 @@ pub use mode::Mode;
 pub use player::*;
 pub use server::ServerInfo;
 pub use stats::{ModeStats, RatingChange, RatingPoint};
+
+/// Unix milliseconds now: the time unit of every record.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -5,10 +5,10 @@
 
 use super::codec::{ClientCodec, FrameError, Packet, PacketKind};
 use super::handle::{ConnectionStatus, Reply, Request, RequestError, RequestKind};
+use super::sink::FrameSink;
 use crate::event::{self, Event, ReplyBody};
-use crate::journal::JournalWriter;
-use crate::model::ServerInfo;
-use crate::pipeline::{now_ms, IngestEvent};
+use crate::model::{now_ms, ServerInfo};
+use crate::secret::Secret;
 use futures::{SinkExt, StreamExt};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -39,9 +39,9 @@ pub enum SessionEnd {
 /// What a session shares with its supervisor across reconnects.
 pub struct SessionContext {
     pub info: Arc<ServerInfo>,
-    pub password: crate::config::Secret,
-    pub journal: Option<JournalWriter>,
-    pub events: mpsc::Sender<IngestEvent>,
+    pub password: Secret,
+    /// Gets every frame first (the journal), then its decoded event.
+    pub sink: Box<dyn FrameSink>,
     pub status: watch::Sender<ConnectionStatus>,
     pub shutdown: CancellationToken,
     /// Request ids are unique for the life of the process, across sessions.
@@ -235,21 +235,7 @@ impl SessionContext {
             s.last_event = Some(SystemTime::now());
             s.events_received += 1;
         });
-        let pos = match self
-            .journal
-            .as_mut()
-            .map(|j| j.append(ts_ms, frame.id, &frame.json))
-        {
-            Some(Ok(pos)) => Some(pos),
-            Some(Err(e)) => {
-                warn!(
-                    server = self.name(),
-                    "journal write failed: {e}; the event is still processed"
-                );
-                None
-            }
-            None => None,
-        };
+        self.sink.keep(ts_ms, frame.id, &frame.json);
         let event = match event::decode(frame.id, &frame.json) {
             Ok(event) => event,
             Err(e) => {
@@ -283,15 +269,10 @@ impl SessionContext {
             _ => {}
         }
         let running = event.event != Event::ServerShutdown;
-        let ingest = IngestEvent {
-            server: self.info.clone(),
-            ts_ms,
-            pos,
-            event,
-        };
-        // Sent even while shutting down: the pipeline drains its queue before
-        // it stops, so a journaled event is never left unapplied by a clean stop.
-        if self.events.send(ingest).await.is_err() {
+        // Passed on even while shutting down: the pipeline drains its queue
+        // before it stops, so a journaled event is never left unapplied by a
+        // clean stop.
+        if !self.sink.pass_on(ts_ms, event).await {
             return Err(SessionEnd::Shutdown);
         }
         Ok(running)

@@ -6,10 +6,9 @@
 use super::backoff::Backoff;
 use super::handle::{ConnectionStatus, Request, RequestError, ServerHandle};
 use super::session::{SessionContext, SessionEnd};
-use crate::config::ServerConfig;
-use crate::journal::JournalWriter;
+use super::sink::FrameSink;
 use crate::model::ServerInfo;
-use crate::pipeline::IngestEvent;
+use crate::secret::Secret;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -42,31 +41,35 @@ impl Default for RetryPolicy {
 /// A session that lasted this long counts as healthy: backoff starts over.
 const HEALTHY_SESSION: Duration = Duration::from_secs(30);
 
-/// Starts the supervised connection of one server.
+/// Where and how to log in to one game server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub info: Arc<ServerInfo>,
+    /// `host:port`.
+    pub address: String,
+    pub password: Secret,
+}
+
+/// Starts the supervised connection of one server; every frame it receives
+/// goes to `sink`.
 pub fn spawn(
-    server: &ServerConfig,
-    journal: Option<JournalWriter>,
-    events: mpsc::Sender<IngestEvent>,
+    endpoint: Endpoint,
+    sink: Box<dyn FrameSink>,
     shutdown: CancellationToken,
     policy: RetryPolicy,
 ) -> (ServerHandle, JoinHandle<()>) {
-    let info = Arc::new(ServerInfo {
-        name: server.name.clone(),
-        mode: server.mode,
-    });
     let (request_tx, request_rx) = mpsc::channel(64);
     let (status_tx, status_rx) = watch::channel(ConnectionStatus::default());
-    let handle = ServerHandle::new(info.clone(), request_tx, status_rx);
+    let handle = ServerHandle::new(endpoint.info.clone(), request_tx, status_rx);
     let ctx = SessionContext {
-        info,
-        password: server.password.clone(),
-        journal,
-        events,
+        info: endpoint.info,
+        password: endpoint.password,
+        sink,
         status: status_tx,
         shutdown,
         next_request_id: 0,
     };
-    let task = tokio::spawn(supervise(ctx, server.address(), request_rx, policy));
+    let task = tokio::spawn(supervise(ctx, endpoint.address, request_rx, policy));
     (handle, task)
 }
 

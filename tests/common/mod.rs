@@ -5,11 +5,12 @@
 pub mod binary;
 pub mod fake_discord;
 
-use bman::app::{open_store, Ingest, Recorder};
+use bman::app::{open_store, Ingest};
 use bman::config::Settings;
 use bman::handler::Handler;
 use bman::journal::{journal_path, JournalReader};
 use bman::model::Mode;
+use bman::pipeline::Recorder;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::{SimEvent, SimOptions};
 use clap::Parser;
@@ -96,7 +97,7 @@ pub async fn start_with(
 }
 
 /// Stops the ingest, then the writer.
-pub async fn stop(ingest: Ingest, recorder: Recorder) -> bman::app::EventCounts {
+pub async fn stop(ingest: Ingest, recorder: Recorder) -> bman::pipeline::EventCounts {
     let counts = ingest.stop().await;
     recorder.stop().await;
     counts

@@ -1,0 +1,107 @@
+//! The store and its writer thread, shared by every server's stage; and
+//! `bman replay`, which feeds journal files through the same stages.
+
+use super::{EventCounts, PipelineError, ServerPipeline};
+use crate::config::Settings;
+use crate::journal::JournalReader;
+use crate::model::{ServerInfo, StoredFact};
+use crate::rater::RatingParams;
+use crate::store::Store;
+use crate::writer::{self, WriterHandle, WriterTotals};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+/// The store and its writer, shared by every server's pipeline.
+pub struct Recorder {
+    pub store: Arc<dyn Store>,
+    pub(super) writer: WriterHandle,
+    /// The writer's feed of committed match, wave, round and capture facts.
+    pub(crate) committed: broadcast::Sender<Arc<StoredFact>>,
+    thread: std::thread::JoinHandle<WriterTotals>,
+    writer_stopped: CancellationToken,
+}
+
+/// The configured rating parameters.
+pub fn rating_params(settings: &Settings) -> RatingParams {
+    RatingParams {
+        trueskill: settings.trueskill,
+        elo_k: settings.elo_k,
+    }
+}
+
+impl Recorder {
+    pub fn start(store: Arc<dyn Store>, settings: &Settings) -> Recorder {
+        let params = rating_params(settings);
+        let writer_stopped = CancellationToken::new();
+        let (committed, _) = broadcast::channel(writer::COMMITTED_CAPACITY);
+        let (writer, thread) = writer::spawn(
+            store.clone(),
+            params,
+            writer_stopped.clone(),
+            committed.clone(),
+        );
+        Recorder {
+            store,
+            writer,
+            committed,
+            thread,
+            writer_stopped,
+        }
+    }
+
+    /// Resolves if the writer thread ends while bman is running (a bug).
+    pub async fn failed(&self) {
+        self.writer_stopped.cancelled().await
+    }
+
+    /// Replays each journal file, skipping what the store already has;
+    /// returns the new events by kind and how many were already applied.
+    pub async fn replay(
+        &self,
+        files: &[PathBuf],
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(EventCounts, u64), PipelineError> {
+        let mut counts = EventCounts::default();
+        let mut already = 0;
+        let mut done = 0u64;
+        for path in files {
+            let mut reader = JournalReader::open(path)?;
+            let Some(Ok((first, _))) = JournalReader::open(path)?.next() else {
+                warn!("{}: no journal lines", path.display());
+                continue;
+            };
+            let info = Arc::new(ServerInfo {
+                name: first.server,
+                mode: first.mode,
+            });
+            let (mut pipeline, offset, _) = ServerPipeline::resume(
+                &info,
+                reader.epoch(),
+                self.store.as_ref(),
+                self.writer.clone(),
+            )?;
+            reader.seek_to(offset)?;
+            let len = reader.len();
+            // Lines before the resume point were applied and are not re-read.
+            already += crate::journal::lines_before(path, offset)?;
+            pipeline.feed(&info, reader, &|p| progress(done + p)).await;
+            done += len;
+            let (new, reread) = pipeline.finish().await;
+            counts.add(&new);
+            already += reread;
+        }
+        self.writer.flush().await;
+        Ok((counts, already))
+    }
+
+    /// Waits for the writer to commit everything and stop.
+    pub async fn stop(self) -> WriterTotals {
+        drop(self.writer);
+        tokio::task::spawn_blocking(move || self.thread.join().unwrap_or_default())
+            .await
+            .unwrap_or_default()
+    }
+}
