@@ -10,7 +10,7 @@
 
 use bman::app::Ingest;
 use bman::config::Settings;
-use bman::handler::{Context, Delivery, Handler};
+use bman::handlers::{Context, Delivery, Handler};
 use bman::journal::{journal_path, JournalReader};
 use bman::model::Mode;
 use bman::pipeline::Recorder;

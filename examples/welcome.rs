@@ -8,8 +8,8 @@
 
 use bman::config::Settings;
 use bman::event::Event;
-use bman::handler::{Announcement, Context, Delivery, Handler, Topic};
-use bman::model::{Fact, PlayerKey};
+use bman::handlers::{Announcement, Context, Delivery, Handler, Topic};
+use bman::model::PlayerKey;
 use bman::rcon::console_quote;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,7 +27,7 @@ impl Handler for Welcome {
     /// `bot<N>` profiles) are not greeted.
     fn wants(&self, delivery: &Delivery) -> bool {
         matches!(
-            &delivery.event.event.event,
+            delivery.event(),
             Event::PlayerConnect {
                 profile: Some(key),
                 ..
@@ -40,11 +40,11 @@ impl Handler for Welcome {
             profile: Some(key),
             name,
             ..
-        } = &delivery.event.event.event
+        } = delivery.event()
         else {
             return;
         };
-        let mode = delivery.event.server.mode;
+        let mode = delivery.server().mode;
         let name = name.clone().unwrap_or_else(|| key.id.clone());
         // Store calls block: keep them off the async workers.
         let store = ctx.store.clone();
@@ -60,7 +60,7 @@ impl Handler for Welcome {
             },
             _ => format!("Welcome {name}!"),
         };
-        if let Some(server) = ctx.server(&delivery.event.server.name) {
+        if let Some(server) = ctx.server(&delivery.server().name) {
             let _ = server
                 .command(&format!("say {}", console_quote(&greeting)))
                 .await;
@@ -81,39 +81,34 @@ impl Handler for Sprees {
     }
 
     fn wants(&self, delivery: &Delivery) -> bool {
-        delivery
-            .facts
-            .iter()
-            .any(|f| matches!(f.fact, Fact::Kill(_)))
+        delivery.kill().is_some()
     }
 
     async fn handle(&self, ctx: &Context, delivery: &Delivery) {
-        for fact in &delivery.facts {
-            let Fact::Kill(kill) = &fact.fact else {
-                continue;
-            };
-            let streak = {
-                let mut streaks = self.streaks.lock().unwrap();
-                streaks.remove(&kill.victim);
-                let streak = streaks.entry(kill.killer.clone()).or_default();
-                *streak += 1;
-                *streak
-            };
-            if streak % 5 == 0 {
-                let store = ctx.store.clone();
-                let killer = kill.killer.clone();
-                let name = tokio::task::spawn_blocking(move || store.profile(&killer))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .flatten()
-                    .map_or_else(|| kill.killer.id.clone(), |p| p.player.name);
-                ctx.announce(Announcement {
-                    server: Some(delivery.event.server.name.clone()),
-                    topic: Topic::Results,
-                    text: format!("{name} is on a {streak}-kill spree"),
-                });
-            }
+        let Some(kill) = delivery.kill() else {
+            return;
+        };
+        let streak = {
+            let mut streaks = self.streaks.lock().unwrap();
+            streaks.remove(&kill.victim);
+            let streak = streaks.entry(kill.killer.clone()).or_default();
+            *streak += 1;
+            *streak
+        };
+        if streak % 5 == 0 {
+            let store = ctx.store.clone();
+            let killer = kill.killer.clone();
+            let name = tokio::task::spawn_blocking(move || store.profile(&killer))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten()
+                .map_or_else(|| kill.killer.id.clone(), |p| p.player.name);
+            ctx.announce(Announcement {
+                server: Some(delivery.server().name.clone()),
+                topic: Topic::Results,
+                text: format!("{name} is on a {streak}-kill spree"),
+            });
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::config::Settings;
 use crate::discord::bot::Bot;
-use crate::handler::{Context, Dispatcher, Handler};
+use crate::handlers::{Context, Dispatcher, Handler};
 use crate::journal::JournalWriter;
 use crate::model::ServerInfo;
 use crate::pipeline::{
@@ -84,7 +84,7 @@ impl Ingest {
             recorder.committed.clone(),
         ));
         spawn_announcement_log(&context);
-        crate::announce::spawn(context.clone(), settings.discord.milestone_waves);
+        crate::handlers::announce::spawn(context.clone(), settings.discord.milestone_waves);
         let dispatcher = Dispatcher::start(handlers, context.clone());
         let mut processors = Vec::new();
         for ((info, rx), before) in streams.into_iter().zip(journaled_before) {
@@ -139,8 +139,8 @@ fn spawn_announcement_log(context: &Context) {
 /// The handlers bman runs by itself: in-game chat commands and the chat relay.
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
-        Arc::new(crate::chat_commands::ChatCommands::new(settings)),
-        Arc::new(crate::discord::relay::GameChatRelay::new(settings)),
+        Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
+        Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
     ]
 }
 

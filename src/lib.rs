@@ -20,14 +20,12 @@
 //! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 
-pub mod announce;
 pub mod app;
-pub mod chat_commands;
 pub mod config;
 pub mod discord;
 pub mod event;
 pub mod game;
-pub mod handler;
+pub mod handlers;
 pub mod ini;
 pub mod journal;
 pub mod migrate;

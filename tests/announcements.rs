@@ -5,7 +5,7 @@
 
 mod common;
 
-use bman::handler::{Announcement, Topic};
+use bman::handlers::{Announcement, Topic};
 use bman::model::LeaderboardQuery;
 use bman::model::Mode;
 use serde_json::Value;

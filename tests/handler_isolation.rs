@@ -3,7 +3,7 @@
 
 mod common;
 
-use bman::handler::{Context, Delivery, Handler};
+use bman::handlers::{Context, Delivery, Handler};
 use bman::model::Mode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

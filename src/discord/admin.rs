@@ -5,7 +5,7 @@
 
 use super::reply::{escape, Reply};
 use crate::config::DiscordSettings;
-use crate::handler::Context;
+use crate::handlers::Context;
 use crate::model::AuditRecord;
 use crate::rcon::console_quote;
 use crate::views::clip;

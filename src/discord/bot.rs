@@ -10,7 +10,7 @@ use super::relay;
 use super::reply::{escape, Reply};
 use super::routes::Routes;
 use crate::config::Settings;
-use crate::handler::Context as AppContext;
+use crate::handlers::Context as AppContext;
 use crate::model::Mode;
 use crate::store::{Store, StoreResult};
 use poise::serenity_prelude as serenity;

@@ -1,69 +1,11 @@
-//! The two-way chat relay. Game to Discord: a [`Handler`] that turns the
-//! chat lines of relaying servers into [`Topic::Chat`] announcements (the bot
-//! escapes and posts them through the outbox). Discord to game: a message in
-//! a bridged channel, from a user allowed to relay, becomes a `say` on every
-//! server bridged to that channel.
+//! The chat relay, Discord to game: a message in a bridged channel, from a
+//! user allowed to relay, becomes a `say` on every server bridged to that
+//! channel. (Game to Discord is the `handlers::relay` handler.)
 
 use super::admin::{say_command, Caller, Permissions};
 use super::routes::Routes;
-use crate::config::Settings;
-use crate::handler::{Announcement, Context, Delivery, Handler, Topic};
-use crate::model::Fact;
+use crate::handlers::Context;
 use tracing::{debug, warn};
-
-/// Relays players' chat lines (not the server's own messages, which include
-/// what the bot itself said) from servers with a chat channel.
-pub struct GameChatRelay {
-    routes: Routes,
-}
-
-impl GameChatRelay {
-    pub fn new(settings: &Settings) -> GameChatRelay {
-        GameChatRelay {
-            routes: Routes::new(settings),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Handler for GameChatRelay {
-    fn name(&self) -> &str {
-        "chat relay"
-    }
-
-    fn wants(&self, delivery: &Delivery) -> bool {
-        self.routes.relays(&delivery.event.server.name)
-            && delivery
-                .facts
-                .iter()
-                .any(|f| matches!(&f.fact, Fact::Chat(c) if c.player.is_some()))
-    }
-
-    async fn handle(&self, ctx: &Context, delivery: &Delivery) {
-        for fact in &delivery.facts {
-            let Fact::Chat(chat) = &fact.fact else {
-                continue;
-            };
-            if chat.player.is_none() {
-                continue;
-            }
-            let name = chat.name.as_deref().unwrap_or("someone");
-            let team = if chat.team.unwrap_or(0) > 0 {
-                " (team)"
-            } else {
-                ""
-            };
-            ctx.announce(Announcement {
-                server: Some(delivery.event.server.name.clone()),
-                topic: Topic::Chat,
-                text: format!(
-                    "[{}] {name}{team}: {}",
-                    delivery.event.server.name, chat.message
-                ),
-            });
-        }
-    }
-}
 
 /// Sends a Discord message from a bridged channel to the game. Returns how
 /// many servers got it, or why it was not relayed.

@@ -2,7 +2,7 @@
 //! a `[server.NAME]` section's own channel ids, else the `[discord]` ones.
 
 use crate::config::Settings;
-use crate::handler::Topic;
+use crate::handlers::Topic;
 
 #[derive(Debug, Clone)]
 struct ServerRoute {

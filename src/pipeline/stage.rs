@@ -4,7 +4,7 @@
 use super::{EventCounts, IngestEvent, PipelineError};
 use crate::event;
 use crate::game::{Tracker, TrackerOutput};
-use crate::handler::{Delivery, Dispatcher};
+use crate::handlers::{Delivery, Dispatcher};
 use crate::journal::{JournalPos, JournalReader};
 use crate::model::ServerInfo;
 use crate::store::Store;
@@ -91,10 +91,7 @@ impl ServerPipeline {
         let mut out = TrackerOutput::default();
         self.tracker.on_event(ingest, &mut out);
         if let Some(dispatcher) = &self.dispatcher {
-            dispatcher.dispatch(Delivery {
-                event: ingest.clone(),
-                facts: out.facts.clone(),
-            });
+            dispatcher.dispatch(Delivery::new(ingest.clone(), out.facts.clone()));
         }
         let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY))
             .then(|| self.tracker.snapshot());

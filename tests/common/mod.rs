@@ -7,7 +7,7 @@ pub mod fake_discord;
 
 use bman::app::{open_store, Ingest};
 use bman::config::Settings;
-use bman::handler::Handler;
+use bman::handlers::Handler;
 use bman::journal::{journal_path, JournalReader};
 use bman::model::Mode;
 use bman::pipeline::Recorder;

@@ -4,7 +4,7 @@
 //! stored ones. The Discord bot posts the announcements to channels; without
 //! it they appear in the log.
 
-use crate::handler::{Announcement, Context, Topic};
+use crate::handlers::{Announcement, Context, Topic};
 use crate::model::Mode;
 use crate::model::{Fact, LeaderboardQuery, MatchFact, PlayerKey, StoredFact, WaveFact};
 use crate::store::Store;

@@ -6,9 +6,9 @@
 //! console and cut to fit the chat line.
 
 use crate::config::ChatCommandSettings;
-use crate::handler::{Context, Delivery, Handler};
+use crate::handlers::{Context, Delivery, Handler};
 use crate::model::Mode;
-use crate::model::{Fact, LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
+use crate::model::{LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
 use crate::rcon::console_quote;
 use crate::store::{Store, StoreResult};
 use crate::views::{clip, lookup, Lookup};
@@ -168,13 +168,10 @@ impl ChatCommands {
     /// The speaker (a human, resolved by the tracker, with the name they chat
     /// under) and the command, if this is one to answer.
     fn command<'a>(&self, delivery: &'a Delivery) -> Option<(PlayerSummary, Command, &'a str)> {
-        if !self.settings.enabled || !self.servers.contains(&delivery.event.server.name) {
+        if !self.settings.enabled || !self.servers.contains(&delivery.server().name) {
             return None;
         }
-        let chat = delivery.facts.iter().find_map(|f| match &f.fact {
-            Fact::Chat(chat) => Some(chat),
-            _ => None,
-        })?;
+        let chat = delivery.chat()?;
         let key = chat.player.clone().filter(|p| !p.is_bot())?;
         let (command, arg) = Command::parse(&chat.message)?;
         if self.settings.disabled.iter().any(|d| d == command.key()) {
@@ -216,7 +213,7 @@ impl Handler for ChatCommands {
         let Some((speaker, command, arg)) = self.command(delivery) else {
             return;
         };
-        let server = &delivery.event.server;
+        let server = delivery.server();
         if !self.take_turn(&server.name, &speaker.key) {
             debug!(server = %server.name, player = %speaker.key.id, "chat command ignored: cooldown");
             return;

@@ -9,7 +9,12 @@
 //! logged with its name and keeps getting later events. Neither ever delays
 //! recording.
 
-use crate::model::{FactRecord, StoredFact};
+pub mod announce;
+pub mod chat_commands;
+pub mod relay;
+
+use crate::event::Event;
+use crate::model::{ChatFact, Fact, FactRecord, KillFact, ServerInfo, StoredFact};
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
 use crate::store::Store;
@@ -26,9 +31,50 @@ pub const HANDLER_QUEUE: usize = 1024;
 /// One live event and what the server's tracker made of it.
 #[derive(Debug)]
 pub struct Delivery {
-    pub event: IngestEvent,
+    event: IngestEvent,
+    facts: Vec<FactRecord>,
+}
+
+impl Delivery {
+    pub(crate) fn new(event: IngestEvent, facts: Vec<FactRecord>) -> Delivery {
+        Delivery { event, facts }
+    }
+
+    /// The server it came from (name and mode).
+    pub fn server(&self) -> &ServerInfo {
+        &self.event.server
+    }
+
+    /// The typed game event.
+    pub fn event(&self) -> &Event {
+        &self.event.event.event
+    }
+
+    /// When bman received it, unix ms.
+    pub fn received_ms(&self) -> i64 {
+        self.event.ts_ms
+    }
+
     /// The facts this event produced (a chat line's speaker, a kill, a match result…).
-    pub facts: Vec<FactRecord>,
+    pub fn facts(&self) -> &[FactRecord] {
+        &self.facts
+    }
+
+    /// The chat line, with its speaker resolved, if the event was one.
+    pub fn chat(&self) -> Option<&ChatFact> {
+        self.facts.iter().find_map(|f| match &f.fact {
+            Fact::Chat(chat) => Some(chat),
+            _ => None,
+        })
+    }
+
+    /// The human-vs-human kill, with both players resolved, if the event was one.
+    pub fn kill(&self) -> Option<&KillFact> {
+        self.facts.iter().find_map(|f| match &f.fact {
+            Fact::Kill(kill) => Some(kill),
+            _ => None,
+        })
+    }
 }
 
 /// Which kind of channel an announcement belongs in.
@@ -193,7 +239,7 @@ async fn run_handler(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            error!(handler = handler.name(), server = %delivery.event.server.name, "handler panicked: {message}; it keeps receiving later events");
+            error!(handler = handler.name(), server = %delivery.server().name, "handler panicked: {message}; it keeps receiving later events");
         }
     }
 }
