@@ -5,7 +5,7 @@
 //! each player gets one answer per cooldown, and every reply is quoted for the
 //! console and cut to fit the chat line.
 
-use crate::config::ChatCommandSettings;
+use crate::config::{ConfigError, SectionReader};
 use crate::handlers::{Context, Delivery, Handler};
 use crate::model::Mode;
 use crate::model::{LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
@@ -16,6 +16,56 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tracing::{debug, warn};
+
+/// The `[chat_commands]` section: in-game `!rank`, `!top`, `!stats`, `!help`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatCommandSettings {
+    pub enabled: bool,
+    /// Per player: one answered command per this many seconds.
+    pub cooldown_secs: u64,
+    /// Commands turned off, without the `!` (e.g. `stats`).
+    pub disabled: Vec<String>,
+    /// Replies are cut to this many characters (the game's chat line is short).
+    pub max_reply_chars: usize,
+}
+
+impl Default for ChatCommandSettings {
+    fn default() -> Self {
+        ChatCommandSettings {
+            enabled: true,
+            cooldown_secs: 10,
+            disabled: Vec::new(),
+            max_reply_chars: 120,
+        }
+    }
+}
+
+impl ChatCommandSettings {
+    /// The keys of `[chat_commands]`.
+    pub(crate) const KEYS: &'static [&'static str] =
+        &["enabled", "cooldown_secs", "disabled", "max_reply_chars"];
+
+    pub(crate) fn read(c: &SectionReader) -> Result<ChatCommandSettings, ConfigError> {
+        let defaults = ChatCommandSettings::default();
+        Ok(ChatCommandSettings {
+            enabled: c.flag("enabled", defaults.enabled)?,
+            cooldown_secs: c
+                .parse("cooldown_secs", "a whole number of seconds")?
+                .unwrap_or(defaults.cooldown_secs),
+            disabled: c
+                .text("disabled")
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().trim_start_matches('!').to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            max_reply_chars: c
+                .parse("max_reply_chars", "a whole number of characters")?
+                .unwrap_or(defaults.max_reply_chars)
+                .max(20),
+        })
+    }
+}
 
 /// The commands, as typed after `!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
