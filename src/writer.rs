@@ -5,12 +5,15 @@
 //! journal checkpoint, so replaying a journal twice never counts twice.
 //! When the database fails it keeps the batch and retries; meanwhile its
 //! bounded inbox fills and the ingest slows down instead of dropping events.
+//! A permanent failure (corrupt stored data) is not retried: the writer
+//! stops, and bman with it, with the journal still holding every event the
+//! store has not committed.
 
 use crate::journal::JournalPos;
 use crate::model::Mode;
 use crate::model::{Fact, FactRecord, PlayerSeen, StoredFact};
 use crate::rater::{Rater, RatingParams};
-use crate::store::{Checkpoint, Store, StoreResult, WriteBatch};
+use crate::store::{Checkpoint, Store, StoreError, StoreResult, WriteBatch};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -141,31 +144,40 @@ impl Writer {
                     match clock.block_on(async { tokio::time::timeout(left, inbox.recv()).await }) {
                         Ok(m) => m,
                         Err(_) => {
-                            self.commit();
                             waiting_since = None;
+                            if let Err(e) = self.commit() {
+                                return self.stop_on(e);
+                            }
                             continue;
                         }
                     }
                 }
             };
-            match message {
+            let step = match message {
                 None => break,
-                Some(Message::Bundle(bundle)) => {
-                    self.add(bundle);
+                Some(Message::Bundle(bundle)) => self.add(bundle).and_then(|()| {
                     waiting_since.get_or_insert_with(Instant::now);
                     if self.batch.facts.len() >= MAX_BATCH_FACTS {
-                        self.commit();
                         waiting_since = None;
+                        self.commit()
+                    } else {
+                        Ok(())
                     }
-                }
+                }),
                 Some(Message::Flush(done)) => {
-                    self.commit();
                     waiting_since = None;
+                    let step = self.commit();
                     let _ = done.send(());
+                    step
                 }
+            };
+            if let Err(e) = step {
+                return self.stop_on(e);
             }
         }
-        self.commit();
+        if let Err(e) = self.commit() {
+            return self.stop_on(e);
+        }
         info!(
             "writer stopped: {} facts in {} commits; {} events were already applied",
             self.totals.facts, self.totals.commits, self.totals.skipped_already_applied
@@ -173,12 +185,33 @@ impl Writer {
         self.totals
     }
 
-    /// Retries a store call until it succeeds (the data is never dropped).
-    fn retry<T>(&self, what: &str, mut call: impl FnMut(&dyn Store) -> StoreResult<T>) -> T {
+    /// Ends the writer on a permanent store error. What was committed stays;
+    /// what was not is still in the journals, applied at the next start.
+    fn stop_on(self, e: StoreError) -> WriterTotals {
+        error!(
+            "the store cannot take more data: {e}. The writer stops (bman stops with it) instead \
+             of retrying forever; nothing committed is lost, and the journals keep every event \
+             since the last commit. Repair or restore the database, then start bman again to \
+             apply them."
+        );
+        self.totals
+    }
+
+    /// Retries a store call until it succeeds (the data is never dropped);
+    /// a permanent error is returned instead.
+    fn retry<T>(
+        &self,
+        what: &str,
+        mut call: impl FnMut(&dyn Store) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut delay = Duration::from_millis(100);
         loop {
             match call(self.store.as_ref()) {
-                Ok(v) => return v,
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_permanent() => {
+                    error!("{what} failed: {e}");
+                    return Err(e);
+                }
                 Err(e) => {
                     error!("{what} failed: {e}; retrying in {:.1}s (events wait in the queue and the journal)", delay.as_secs_f64());
                     std::thread::sleep(delay);
@@ -188,14 +221,14 @@ impl Writer {
         }
     }
 
-    fn add(&mut self, bundle: Bundle) {
+    fn add(&mut self, bundle: Bundle) -> StoreResult<()> {
         self.totals.bundles += 1;
         if let Some(pos) = bundle.pos {
             let key = (bundle.server.clone(), pos.epoch);
             if !self.checkpoints.contains_key(&key) {
                 let stored = self.retry("reading a checkpoint", |s| {
                     s.checkpoint(&bundle.server, pos.epoch)
-                });
+                })?;
                 let checkpoint = stored.unwrap_or(Checkpoint {
                     server: bundle.server.clone(),
                     epoch: pos.epoch,
@@ -214,7 +247,7 @@ impl Writer {
                 && bundle.snapshot.is_some();
             if pos.offset <= checkpoint.offset && !last_state {
                 self.totals.skipped_already_applied += 1;
-                return;
+                return Ok(());
             }
             checkpoint.offset = pos.offset;
             if let Some(snapshot) = bundle.snapshot {
@@ -229,46 +262,48 @@ impl Writer {
         }
         self.batch.players.extend(bundle.players);
         for record in bundle.facts {
-            self.load_missing(&record);
+            self.load_missing(&record)?;
             let changes = self.rater.apply(&record);
-            let seq = self.seq();
+            let seq = self.seq()?;
             self.batch.facts.push(StoredFact {
                 seq,
                 record,
                 changes,
             });
         }
+        Ok(())
     }
 
-    fn seq(&mut self) -> i64 {
+    fn seq(&mut self) -> StoreResult<i64> {
         let next = match self.next_seq {
             Some(n) => n,
-            None => self.retry("reading the next fact number", |s| s.next_seq()),
+            None => self.retry("reading the next fact number", |s| s.next_seq())?,
         };
         self.next_seq = Some(next + 1);
-        next
+        Ok(next)
     }
 
-    fn load_missing(&mut self, record: &FactRecord) {
+    fn load_missing(&mut self, record: &FactRecord) -> StoreResult<()> {
         let missing = self.rater.missing(record);
         if missing.is_empty() {
-            return;
+            return Ok(());
         }
         let mode: Mode = record.mode;
-        let loaded = self.retry("loading player stats", |s| s.load_stats(mode, &missing));
+        let loaded = self.retry("loading player stats", |s| s.load_stats(mode, &missing))?;
         for (key, stats) in loaded {
             self.rater.load(mode, key, stats);
         }
+        Ok(())
     }
 
-    fn commit(&mut self) {
+    fn commit(&mut self) -> StoreResult<()> {
         self.batch.stats = self.rater.take_changed();
         if self.batch.is_empty() {
-            return;
+            return Ok(());
         }
         let batch = std::mem::take(&mut self.batch);
         let started = Instant::now();
-        self.retry("committing a batch", |s| s.apply(&batch));
+        self.retry("committing a batch", |s| s.apply(&batch))?;
         let took = started.elapsed();
         self.totals.facts += batch.facts.len() as u64;
         self.totals.commits += 1;
@@ -289,5 +324,6 @@ impl Writer {
                 }
             }
         }
+        Ok(())
     }
 }

@@ -17,10 +17,12 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-/// SQLite whose `apply` fails while `down` is set, like an unreachable MongoDB.
+/// SQLite whose `apply` fails while `down` is set, like an unreachable
+/// MongoDB, or reports corrupt data while `corrupt` is set.
 struct FlakyStore {
     inner: SqliteStore,
     down: AtomicBool,
+    corrupt: AtomicBool,
     failed_applies: AtomicUsize,
 }
 
@@ -30,6 +32,12 @@ impl Store for FlakyStore {
             self.failed_applies.fetch_add(1, Ordering::SeqCst);
             return Err(StoreError::Backend(
                 "server selection timeout (test outage)".into(),
+            ));
+        }
+        if self.corrupt.load(Ordering::SeqCst) {
+            self.failed_applies.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError::Corrupt(
+                "a stored row cannot be read (test)".into(),
             ));
         }
         self.inner.apply(batch)
@@ -147,6 +155,7 @@ fn flaky(dir: &tempfile::TempDir, name: &str, down: bool) -> Arc<FlakyStore> {
     Arc::new(FlakyStore {
         inner: SqliteStore::open(&dir.path().join(name)).unwrap(),
         down: AtomicBool::new(down),
+        corrupt: AtomicBool::new(false),
         failed_applies: AtomicUsize::new(0),
     })
 }
@@ -242,5 +251,52 @@ async fn an_outage_holds_the_queue_blocks_senders_and_loses_nothing() {
         outcome(store.as_ref()),
         expected,
         "everything landed exactly once"
+    );
+}
+
+/// Corrupt data is not an outage: the writer does not retry it forever but
+/// stops (which stops bman), keeping what it had committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanent_error_stops_the_writer_and_keeps_what_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = flaky(&dir, "corrupt.sqlite3", false);
+    let stopped = CancellationToken::new();
+    let (handle, writer) = bman::writer::spawn(
+        store.clone(),
+        params(),
+        stopped.clone(),
+        broadcast::channel(1).0,
+    );
+    for i in 0..50 {
+        assert!(handle.send(bundle(i)).await);
+    }
+    handle.flush().await;
+    let committed = outcome(store.as_ref());
+    assert!(!committed.0.is_empty(), "the first events were committed");
+
+    store.corrupt.store(true, Ordering::SeqCst);
+    for i in 50..100 {
+        let _ = handle.send(bundle(i)).await;
+    }
+    handle.flush().await;
+    tokio::time::timeout(Duration::from_secs(10), stopped.cancelled())
+        .await
+        .expect("the writer stops instead of retrying");
+    assert_eq!(
+        store.failed_applies.load(Ordering::SeqCst),
+        1,
+        "a permanent error is not retried"
+    );
+    assert!(
+        !handle.send(bundle(100)).await,
+        "a stopped writer takes nothing more"
+    );
+    drop(handle);
+    writer.join().unwrap();
+    store.corrupt.store(false, Ordering::SeqCst);
+    assert_eq!(
+        outcome(store.as_ref()),
+        committed,
+        "what was committed before is intact"
     );
 }

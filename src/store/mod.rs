@@ -19,12 +19,25 @@ use std::collections::HashMap;
 /// A storage failure, with enough words for a log line.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A refusal bman itself detected (a value it cannot store, a document gone missing).
     #[error("database error: {0}")]
     Backend(String),
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    #[error("database error: MongoDB: {0}")]
+    Mongo(#[source] Box<mongodb::error::Error>),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("{0} is not a store URL: use sqlite://PATH (e.g. sqlite://bman.sqlite3), mongodb://HOST/DATABASE or mongodb+srv://HOST/DATABASE")]
     UnsupportedUrl(String),
+}
+
+impl StoreError {
+    /// Errors that retrying cannot fix: the stored data itself is wrong, or
+    /// the store cannot be what bman was told to open.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, StoreError::Corrupt(_) | StoreError::UnsupportedUrl(_))
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

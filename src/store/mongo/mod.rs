@@ -81,7 +81,7 @@ impl std::fmt::Debug for MongoStore {
 
 impl From<mongodb::error::Error> for StoreError {
     fn from(e: mongodb::error::Error) -> Self {
-        StoreError::Backend(format!("MongoDB: {e}"))
+        StoreError::Mongo(Box::new(e))
     }
 }
 
