@@ -1,32 +1,42 @@
 //! bman: RCON ingest, ratings and Discord bot for Boring Man 2 communities.
 //!
-//! Module map, in the order data flows:
-//! - [`model`]: the domain every layer speaks: modes, player keys, facts, stats, servers.
-//! - [`config`] (with [`ini`]): `.env` secrets and `bmsettings.ini`, validated at start.
-//! - [`rcon`]: the wire codec, one supervised session per game server, request handles.
-//! - [`event`]: typed events for every id in protocol.md, tolerant decoding.
-//! - [`journal`]: the append-only raw event log per server; replay and recovery read it.
-//! - [`pipeline`]: what travels from a session (or a replay) to a server's tracker.
-//! - [`game`]: per-server identity cache and mode trackers: events in, facts out.
-//! - [`ratings`]: pure TrueSkill/Elo updates; [`rater`]: facts applied to players' stats.
+//! Module map, in the order data flows (README "Code map" says the same for
+//! contributors). Lower layers never import higher ones: `model`, `rcon` and
+//! `store` know nothing of journals, pipelines, configuration or Discord.
+//!
+//! - [`model`]: the domain every layer speaks: modes, player keys, facts,
+//!   per-mode stats, servers, leaderboard requests, the audit record.
+//! - [`secret`]: secrets that never print; [`config`] (with `ini`): `.env` and
+//!   `bmsettings.ini`, validated at start.
+//! - [`rcon`]: the wire codec, one supervised session per game server, request
+//!   handles; a session hands every frame to a [`rcon::FrameSink`].
+//! - [`event`]: typed events for every id the game sends, tolerant decoding.
+//! - [`journal`]: the append-only raw event log per server.
+//! - [`pipeline`]: the ingest path: the journaling frame sink, each server's
+//!   stage (tracker → handlers → writer), recovery at start, replay.
+//! - `game`: per-server identity cache and mode trackers: events in, facts out.
+//! - [`ratings`]: pure TrueSkill/Elo maths; [`rater`]: facts applied to
+//!   players' stats (live and `bman rerate`).
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
 //! - [`store`]: the `Store` trait and its SQLite and MongoDB backends.
-//! - [`migrate`]: `bman migrate`, a whole store copied between backends.
-//! - [`repair`]: removes bots that earlier releases stored as players (run at start).
-//! - [`views`]: player lookup, leaderboard and profile output (CLI and bot).
-//! - [`handler`]: the extension point for code reacting to live events; [`chat_commands`]
-//!   and [`announce`] (match results, wave milestones) are built on it and the writer's feed.
-//! - [`discord`]: the Discord bot: slash commands, announcements, chat relay, admin commands.
-//! - [`app`]: wiring for `bman run` and `bman replay`, recovery and shutdown.
+//! - [`migrate`] (`bman migrate`) and [`repair`] (bots earlier releases stored).
+//! - [`views`]: player lookup, leaderboards, profiles and stats lines, for the
+//!   CLI, the bot and the game chat.
+//! - [`handlers`]: the extension point for code reacting to live events, and
+//!   the built-in handlers (chat commands, announcements, the chat relay).
+//! - [`discord`]: the Discord bot: slash commands, announcement posting,
+//!   Discord-to-game relay, admin commands.
+//! - [`app`]: wiring for `bman run`: supervisors, pipelines, handlers, the bot,
+//!   and shutdown in order.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 
 pub mod app;
 pub mod config;
 pub mod discord;
 pub mod event;
-pub mod game;
+pub(crate) mod game;
 pub mod handlers;
-pub mod ini;
+pub(crate) mod ini;
 pub mod journal;
 pub mod migrate;
 pub mod model;
