@@ -1,4 +1,4 @@
-//! Applies facts to players' per-mode stats: ratings (design.md "Ratings")
+//! Applies facts to players' per-mode stats: ratings (README "How recording works", **Ratings**)
 //! and counters. The live writer and `bman rerate` share it, so a rerate of
 //! stored facts gives exactly what a fresh replay of the journal gives.
 

@@ -16,7 +16,7 @@ pub struct ServerConfig {
     pub port: u16,
     pub mode: Mode,
     pub password: Secret,
-    /// Discord channel overrides (issue: the bot); `None` uses the global ones.
+    /// Discord channel overrides; `None` uses the global ones.
     pub announce_channel_id: Option<u64>,
     pub chat_channel_id: Option<u64>,
     /// In-game chat commands on this server (`chat_commands = off` turns them off).

@@ -1,4 +1,4 @@
-//! The RCON wire format (protocol.md "Transport"), both directions.
+//! The RCON wire format, both directions.
 //!
 //! [`ClientCodec`] is what bman uses: it decodes server frames
 //! (`┐` + u16 size + u16 event id + JSON + `└`) and encodes client packets
@@ -42,7 +42,7 @@ pub enum FrameError {
 /// Decoder item: a frame, or a reason some bytes were skipped.
 pub type FrameResult = Result<Frame, FrameError>;
 
-/// Client packet kinds (protocol.md "Client -> server packets").
+/// Client packet kinds: what bman sends the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i16)]
 pub enum PacketKind {

@@ -264,7 +264,7 @@ impl SessionContext {
             } => pending.resolve_command(command.as_deref(), return_text.as_deref()),
             Event::Unknown { id } => debug!(
                 server = self.name(),
-                id, "event id not in protocol.md; kept raw"
+                id, "unknown event id; kept raw in the journal"
             ),
             _ => {}
         }
