@@ -8,7 +8,7 @@
 use crate::config::ChatCommandSettings;
 use crate::handler::{Context, Delivery, Handler};
 use crate::model::Mode;
-use crate::model::{Fact, LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
+use crate::model::{Fact, LeaderboardQuery, MinGames, ModeStats, PlayerKey, PlayerSummary};
 use crate::rcon::console_quote;
 use crate::store::{Store, StoreResult};
 use crate::views::{clip, lookup, Lookup};
@@ -102,13 +102,7 @@ pub fn reply(
         Command::Rank => player_line(store, speaker, mode)?,
         Command::Help => "Commands: !rank, !top, !stats NAME, !help".to_string(),
         Command::Top => {
-            let rows = store.leaderboard(&LeaderboardQuery {
-                mode,
-                limit: 5,
-                offset: 0,
-                min_games: Some(1),
-                active_since_ms: None,
-            })?;
+            let rows = store.leaderboard(&LeaderboardQuery::ranked(mode, 5, MinGames::CHAT))?;
             if rows.is_empty() {
                 format!("No {mode} ratings yet")
             } else {

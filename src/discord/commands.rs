@@ -6,7 +6,7 @@
 use super::chart::rating_chart;
 use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
 use crate::model::Mode;
-use crate::model::{LeaderboardQuery, PlayerProfile};
+use crate::model::{LeaderboardQuery, MinGames, PlayerProfile};
 use crate::rcon::ServerHandle;
 use crate::store::{Store, StoreResult};
 use crate::views::{self, clip, Lookup};
@@ -14,8 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Rows per leaderboard page.
 pub const PAGE_SIZE: usize = 10;
-/// Players need this many rated games to be ranked (as in `bman leaderboard`).
-pub const MIN_GAMES: i64 = 5;
 /// How long `/servers` waits for each game server's match info.
 pub const SERVER_QUERY_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Discord shows at most 25 autocomplete choices.
@@ -38,16 +36,16 @@ pub fn parse_page_button(custom_id: &str) -> Option<(Mode, usize)> {
 pub fn leaderboard(store: &dyn Store, mode: Mode, page: usize) -> StoreResult<Reply> {
     let page = page.max(1);
     let mut rows = store.leaderboard(&LeaderboardQuery {
-        mode,
-        limit: PAGE_SIZE + 1,
         offset: (page - 1) * PAGE_SIZE,
-        min_games: Some(MIN_GAMES),
-        active_since_ms: None,
+        ..LeaderboardQuery::ranked(mode, PAGE_SIZE + 1, MinGames::DEFAULT)
     })?;
     let has_next = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
     let description = if rows.is_empty() {
-        format!("No ranked {mode} players on page {page} (players need {MIN_GAMES} rated games).")
+        format!(
+            "No ranked {mode} players on page {page} (players need {} rated games).",
+            MinGames::DEFAULT.0
+        )
     } else {
         format!(
             "```text\n{}```",
