@@ -1,8 +1,8 @@
 //! The `bman` command line: a thin shell over the library.
 
 use bman::config::Settings;
-use bman::model::LeaderboardQuery;
 use bman::model::Mode;
+use bman::model::{LeaderboardQuery, MinGames};
 use bman::sim::SimOptions;
 use bman::views::{self, Lookup};
 use clap::{Parser, Subcommand};
@@ -77,7 +77,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         page: usize,
         /// Only players with at least this many rated games.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = MinGames::DEFAULT.0)]
         min_games: i64,
         /// Only players seen in the last D days.
         #[arg(long)]

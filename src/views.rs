@@ -1,6 +1,7 @@
-//! What the CLI (and later the bot) shows: player lookup, leaderboard,
-//! profile and the audit log, as tables for people and JSON for scripts, over
-//! the store's queries.
+//! What the CLI shows, and what the bot and the game chat share with it:
+//! player lookup, leaderboard, profile, a player's line per mode and the
+//! audit log, as text for people and JSON for scripts, over the store's
+//! queries.
 
 use crate::model::Mode;
 use crate::model::{AuditRecord, LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
@@ -173,22 +174,98 @@ pub fn profile_text(p: &PlayerProfile) -> String {
     }
     out.push_str(&format!("names: {}\n", p.names.join(", ")));
     for (mode, s, rank) in &p.modes {
-        out.push_str(&match mode {
-            Mode::Zbr => format!(
-                "{mode}: #{rank}  npc kills {}  npc deaths {}  escapes {}  won {} of {} matches\n",
-                s.npc_kills, s.npc_deaths, s.escapes, s.wins, s.matches
-            ),
-            Mode::Svl => format!(
-                "{mode}: #{rank}  best wave {}  npc kills {}  npc deaths {}  matches {}\n",
-                s.best_wave, s.npc_kills, s.npc_deaths, s.matches
-            ),
-            _ => format!(
-                "{mode}: #{rank}  rating {:.2} (mu {:.2}, sigma {:.2})  elo {:.1}  K/D {}/{}  W/L/D {}/{}/{}  captures {}\n",
-                s.rating(), s.mu, s.sigma, s.elo, s.kills, s.deaths, s.wins, s.losses, s.draws, s.captures
-            ),
-        });
+        let line = mode_line(*mode, s, *rank, LineStyle::Terminal);
+        out.push_str(&format!("{mode}: {line}\n"));
     }
     out
+}
+
+/// Who reads a [`mode_line`]: the terminal (`bman profile`), Discord
+/// (`/rating`, `/profile`: markdown) or the game chat (`!rank`, `!stats`:
+/// compact, as the chat line is short).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineStyle {
+    Terminal,
+    Discord,
+    Chat,
+}
+
+/// What a [`mode_line`] can show after the rank.
+#[derive(Clone, Copy)]
+enum Shown {
+    Rating,
+    Elo,
+    KillsDeaths,
+    WinsLossesDraws,
+    Captures,
+    BestWave,
+    NpcKills,
+    NpcDeaths,
+    Escapes,
+    Won,
+    Matches,
+}
+
+/// A player's rank and stats in `mode` on one line, without their name or a
+/// line break, e.g. `#4  rating 21.30 (mu 27.10, sigma 1.94)  elo 1531.6  …`,
+/// `#4 · rating **21.30** (mu 27.10, σ 1.94) · elo 1532 · …` or
+/// `#4 in dm, rating 21.3, K/D 120/80`. Co-op modes have no rating: they show
+/// NPC kills and deaths with best wave (survival) or escapes (zombrains).
+pub fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle) -> String {
+    use LineStyle::{Chat, Discord, Terminal};
+    use Shown::*;
+    let shown: &[Shown] = match (mode, style) {
+        (Mode::Zbr, _) => &[NpcKills, NpcDeaths, Escapes, Won],
+        (Mode::Svl, Chat) => &[BestWave, NpcKills, NpcDeaths],
+        (Mode::Svl, _) => &[BestWave, NpcKills, NpcDeaths, Matches],
+        (_, Terminal) | (Mode::Ctf, Discord) => {
+            &[Rating, Elo, KillsDeaths, WinsLossesDraws, Captures]
+        }
+        (_, Discord) => &[Rating, Elo, KillsDeaths, WinsLossesDraws],
+        (Mode::Tdm, Chat) => &[Rating, Elo, KillsDeaths],
+        (_, Chat) => &[Rating, KillsDeaths],
+    };
+    let item = |shown: Shown| match (shown, style) {
+        (Rating, Terminal) => format!(
+            "rating {:.2} (mu {:.2}, sigma {:.2})",
+            s.rating(),
+            s.mu,
+            s.sigma
+        ),
+        (Rating, Discord) => format!(
+            "rating **{:.2}** (mu {:.2}, σ {:.2})",
+            s.rating(),
+            s.mu,
+            s.sigma
+        ),
+        (Rating, Chat) => format!("rating {:.1}", s.rating()),
+        (Elo, Terminal) => format!("elo {:.1}", s.elo),
+        (Elo, _) => format!("elo {:.0}", s.elo),
+        (KillsDeaths, _) => format!("K/D {}/{}", s.kills, s.deaths),
+        (WinsLossesDraws, _) => format!("W/L/D {}/{}/{}", s.wins, s.losses, s.draws),
+        (Captures, _) => format!("captures {}", s.captures),
+        (BestWave, _) => format!("best wave {}", s.best_wave),
+        (NpcKills, Terminal) => format!("npc kills {}", s.npc_kills),
+        (NpcKills, Discord) => format!("NPC kills {}", s.npc_kills),
+        (NpcKills, Chat) => format!("{} NPC kills", s.npc_kills),
+        (NpcDeaths, Terminal) => format!("npc deaths {}", s.npc_deaths),
+        (NpcDeaths, Discord) => format!("deaths {}", s.npc_deaths),
+        (NpcDeaths, Chat) => format!("{} deaths", s.npc_deaths),
+        (Escapes, Chat) => format!("{} escapes", s.escapes),
+        (Escapes, _) => format!("escapes {}", s.escapes),
+        (Won, Chat) => format!("won {}/{}", s.wins, s.matches),
+        (Won, _) => format!("won {} of {} matches", s.wins, s.matches),
+        (Matches, _) => format!("matches {}", s.matches),
+    };
+    let (head, separator) = match style {
+        Terminal => (format!("#{rank}"), "  "),
+        Discord => (format!("#{rank}"), " · "),
+        Chat => (format!("#{rank} in {mode}"), ", "),
+    };
+    std::iter::once(head)
+        .chain(shown.iter().map(|&what| item(what)))
+        .collect::<Vec<_>>()
+        .join(separator)
 }
 
 /// Audit records as a JSON array, in the given order. `user_id` is a string:
@@ -284,7 +361,6 @@ fn printable(s: &str) -> String {
     out
 }
 
-/// Candidates of an ambiguous lookup, one per line.
 /// Several players matched: one line each with what tells them apart
 /// (platform and id, the modes they played with their games, last seen).
 pub fn candidates_text(store: &dyn Store, candidates: &[PlayerSummary]) -> StoreResult<String> {
@@ -343,6 +419,88 @@ mod tests {
         // The extremes format without overflowing.
         utc_time(i64::MIN);
         utc_time(i64::MAX);
+    }
+
+    #[test]
+    fn mode_lines_per_style() {
+        let s = ModeStats {
+            mu: 27.104,
+            sigma: 1.935,
+            elo: 1531.6,
+            games: 212,
+            kills: 120,
+            deaths: 80,
+            wins: 9,
+            losses: 4,
+            draws: 1,
+            captures: 3,
+            best_wave: 12,
+            npc_kills: 340,
+            npc_deaths: 7,
+            matches: 15,
+            escapes: 2,
+            last_updated_ms: 0,
+        };
+        let rated = "#4  rating 21.30 (mu 27.10, sigma 1.94)  elo 1531.6  K/D 120/80  W/L/D 9/4/1  captures 3";
+        let discord =
+            "#4 · rating **21.30** (mu 27.10, σ 1.94) · elo 1532 · K/D 120/80 · W/L/D 9/4/1";
+        for (mode, style, line) in [
+            (Mode::Dm, LineStyle::Terminal, rated.to_string()),
+            (Mode::Ctf, LineStyle::Terminal, rated.to_string()),
+            (
+                Mode::Svl,
+                LineStyle::Terminal,
+                "#4  best wave 12  npc kills 340  npc deaths 7  matches 15".into(),
+            ),
+            (
+                Mode::Zbr,
+                LineStyle::Terminal,
+                "#4  npc kills 340  npc deaths 7  escapes 2  won 9 of 15 matches".into(),
+            ),
+            (Mode::Tdm, LineStyle::Discord, discord.to_string()),
+            (
+                Mode::Ctf,
+                LineStyle::Discord,
+                format!("{discord} · captures 3"),
+            ),
+            (
+                Mode::Svl,
+                LineStyle::Discord,
+                "#4 · best wave 12 · NPC kills 340 · deaths 7 · matches 15".into(),
+            ),
+            (
+                Mode::Zbr,
+                LineStyle::Discord,
+                "#4 · NPC kills 340 · deaths 7 · escapes 2 · won 9 of 15 matches".into(),
+            ),
+            (
+                Mode::Dm,
+                LineStyle::Chat,
+                "#4 in dm, rating 21.3, K/D 120/80".into(),
+            ),
+            (
+                Mode::Tdm,
+                LineStyle::Chat,
+                "#4 in tdm, rating 21.3, elo 1532, K/D 120/80".into(),
+            ),
+            (
+                Mode::Ctf,
+                LineStyle::Chat,
+                "#4 in ctf, rating 21.3, K/D 120/80".into(),
+            ),
+            (
+                Mode::Svl,
+                LineStyle::Chat,
+                "#4 in svl, best wave 12, 340 NPC kills, 7 deaths".into(),
+            ),
+            (
+                Mode::Zbr,
+                LineStyle::Chat,
+                "#4 in zbr, 340 NPC kills, 7 deaths, 2 escapes, won 9/15".into(),
+            ),
+        ] {
+            assert_eq!(mode_line(mode, &s, 4, style), line, "{mode} {style:?}");
+        }
     }
 
     #[test]

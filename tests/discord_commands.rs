@@ -11,8 +11,8 @@ use bman::discord::commands::{self, PAGE_SIZE};
 use bman::discord::relay;
 use bman::discord::routes::Routes;
 use bman::journal::JournalWriter;
-use bman::model::LeaderboardQuery;
 use bman::model::Mode;
+use bman::model::{LeaderboardQuery, MinGames};
 use bman::pipeline::Recorder;
 use bman::store::Store;
 use std::path::{Path, PathBuf};
@@ -78,7 +78,7 @@ async fn leaderboard_rating_and_profile_replies() {
             mode: Mode::Dm,
             limit: 1000,
             offset: 0,
-            min_games: Some(commands::MIN_GAMES),
+            min_games: Some(MinGames::DEFAULT.0),
             active_since_ms: None,
         })
         .unwrap();

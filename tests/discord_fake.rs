@@ -1,4 +1,4 @@
-//! The fake Discord (`tests/common/fake_discord.rs`) driven by the real
+//! The fake Discord (`tests/common/fake_discord/`) driven by the real
 //! serenity/poise client: REST recording and replies, 429s, the gateway
 //! handshake, slash commands, autocomplete, buttons and MESSAGE_CREATE.
 

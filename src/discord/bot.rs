@@ -1,295 +1,24 @@
-//! The poise layer: slash command declarations that call the plain reply
-//! functions, the conversion of a [`Reply`] to Discord's types, button and
-//! message events, and the bot's start and stop. Nothing here decides
-//! anything the functions in `commands`, `admin` and `relay` do not.
+//! The bot's life: the poise framework and serenity client built from the
+//! settings, gateway events (button clicks, bridged chat messages) and
+//! command errors, announcements forwarded to the outbox, a restart without
+//! the Message Content intent when Discord refuses it, and the stop. The
+//! commands themselves are declared in `slash`.
 
-use super::admin::{self, AdminAction, Caller, Permissions};
-use super::commands::{self, SERVER_QUERY_TIMEOUT};
+use super::admin::{Caller, Permissions};
 use super::outbox::Outbox;
 use super::relay;
-use super::reply::{escape, Reply};
+use super::reply::escape;
 use super::routes::Routes;
+use super::slash::{self, all_commands, BotData, Error};
 use crate::config::Settings;
-use crate::handlers::Context as AppContext;
-use crate::model::Mode;
-use crate::store::{Store, StoreResult};
+use crate::handlers;
+
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
-type Ctx<'a> = poise::Context<'a, BotData, Error>;
-
-/// What every command can reach.
-pub struct BotData {
-    app: Arc<AppContext>,
-    routes: Routes,
-    permissions: Permissions,
-}
-
-/// The game modes as a slash command choice.
-#[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
-pub enum ModeChoice {
-    #[name = "dm"]
-    Dm,
-    #[name = "tdm"]
-    Tdm,
-    #[name = "ctf"]
-    Ctf,
-    #[name = "svl"]
-    Svl,
-    #[name = "zbr"]
-    Zbr,
-}
-
-impl From<ModeChoice> for Mode {
-    fn from(choice: ModeChoice) -> Mode {
-        match choice {
-            ModeChoice::Dm => Mode::Dm,
-            ModeChoice::Tdm => Mode::Tdm,
-            ModeChoice::Ctf => Mode::Ctf,
-            ModeChoice::Svl => Mode::Svl,
-            ModeChoice::Zbr => Mode::Zbr,
-        }
-    }
-}
-
-/// Runs a synchronous store query off the async workers.
-async fn blocking<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    Ok(tokio::task::spawn_blocking(job).await?)
-}
-
-/// Builds a reply from the store off the async workers and sends it.
-async fn send_from_store(
-    ctx: Ctx<'_>,
-    build: impl FnOnce(&dyn Store) -> StoreResult<Reply> + Send + 'static,
-) -> Result<(), Error> {
-    let store = ctx.data().app.store.clone();
-    let reply = blocking(move || build(store.as_ref())).await??;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
-}
-
-/// A [`Reply`] as poise sends it (mentions are off framework-wide).
-fn to_poise(reply: Reply) -> poise::CreateReply {
-    let mut out = poise::CreateReply::default()
-        .content(reply.content.clone())
-        .ephemeral(reply.ephemeral);
-    if let Some(embed) = &reply.embed {
-        out = out.embed(to_embed(embed, reply.image.as_ref()));
-    }
-    if !reply.buttons.is_empty() {
-        out = out.components(to_components(&reply));
-    }
-    if let Some(image) = reply.image {
-        out = out.attachment(serenity::CreateAttachment::bytes(image.png, image.filename));
-    }
-    out
-}
-
-fn to_embed(
-    embed: &super::reply::Embed,
-    image: Option<&super::reply::Image>,
-) -> serenity::CreateEmbed {
-    let mut out = serenity::CreateEmbed::new().title(&embed.title);
-    if !embed.description.is_empty() {
-        out = out.description(&embed.description);
-    }
-    for (name, value, inline) in &embed.fields {
-        out = out.field(name, value, *inline);
-    }
-    if let (true, Some(image)) = (embed.show_image, image) {
-        out = out.image(format!("attachment://{}", image.filename));
-    }
-    out
-}
-
-fn to_components(reply: &Reply) -> Vec<serenity::CreateActionRow> {
-    vec![serenity::CreateActionRow::Buttons(
-        reply
-            .buttons
-            .iter()
-            .map(|b| {
-                serenity::CreateButton::new(&b.custom_id)
-                    .label(&b.label)
-                    .style(serenity::ButtonStyle::Secondary)
-                    .disabled(b.disabled)
-            })
-            .collect(),
-    )]
-}
-
-async fn autocomplete_player(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let (store, partial) = (ctx.data().app.store.clone(), partial.to_string());
-    let choices = blocking(move || commands::player_choices(store.as_ref(), &partial))
-        .await
-        .unwrap_or_default();
-    serenity::CreateAutocompleteResponse::new().set_choices(
-        choices
-            .into_iter()
-            .map(|(label, value)| serenity::AutocompleteChoice::new(label, value))
-            .collect(),
-    )
-}
-
-async fn autocomplete_server(ctx: Ctx<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    let names = commands::server_choices(ctx.data().app.servers(), partial);
-    serenity::CreateAutocompleteResponse::new().set_choices(
-        names
-            .into_iter()
-            .map(serenity::AutocompleteChoice::from)
-            .collect(),
-    )
-}
-
-/// A mode's leaderboard, with previous/next page buttons.
-#[poise::command(slash_command)]
-async fn leaderboard(
-    ctx: Ctx<'_>,
-    #[description = "Game mode"] mode: ModeChoice,
-    #[description = "Page (10 players per page)"]
-    #[min = 1]
-    page: Option<u32>,
-) -> Result<(), Error> {
-    let page = page.unwrap_or(1) as usize;
-    send_from_store(ctx, move |store| {
-        commands::leaderboard(store, mode.into(), page)
-    })
-    .await
-}
-
-/// A player's rating in one mode or in every mode they played.
-#[poise::command(slash_command)]
-async fn rating(
-    ctx: Ctx<'_>,
-    #[description = "Name (or part of it) or profile id"]
-    #[autocomplete = "autocomplete_player"]
-    player: String,
-    #[description = "Game mode (all when left out)"] mode: Option<ModeChoice>,
-) -> Result<(), Error> {
-    send_from_store(ctx, move |store| {
-        commands::rating(store, &player, mode.map(Mode::from))
-    })
-    .await
-}
-
-/// A player's stats per mode, names, clan and rating history chart.
-#[poise::command(slash_command)]
-async fn profile(
-    ctx: Ctx<'_>,
-    #[description = "Name (or part of it) or profile id"]
-    #[autocomplete = "autocomplete_player"]
-    player: String,
-) -> Result<(), Error> {
-    ctx.defer().await?;
-    send_from_store(ctx, move |store| commands::profile(store, &player)).await
-}
-
-/// Every configured game server: connection, map, mode, players, scores.
-#[poise::command(slash_command)]
-async fn servers(ctx: Ctx<'_>) -> Result<(), Error> {
-    ctx.defer().await?;
-    let reply = commands::servers(ctx.data().app.servers(), SERVER_QUERY_TIMEOUT).await;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
-}
-
-/// Who invoked a command, with the roles the interaction reports (no cache
-/// or HTTP lookup needed).
-fn caller_of(ctx: Ctx<'_>) -> Caller {
-    let author = ctx.author();
-    let member = match ctx {
-        poise::Context::Application(app) => app.interaction.member.as_deref(),
-        poise::Context::Prefix(_) => None,
-    };
-    Caller {
-        user_id: author.id.get(),
-        user_name: author.name.clone(),
-        role_ids: member
-            .map(|m| m.roles.iter().map(|r| r.get()).collect())
-            .unwrap_or_default(),
-    }
-}
-
-async fn run_admin(ctx: Ctx<'_>, server: String, action: AdminAction) -> Result<(), Error> {
-    ctx.defer_ephemeral().await?;
-    let caller = caller_of(ctx);
-    let data = ctx.data();
-    let reply = admin::run(&data.app, &data.permissions, &caller, &server, action).await;
-    ctx.send(to_poise(reply)).await?;
-    Ok(())
-}
-
-/// Run a console command on a game server (admins only).
-#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
-async fn rcon(
-    ctx: Ctx<'_>,
-    #[description = "Server name"]
-    #[autocomplete = "autocomplete_server"]
-    server: String,
-    #[description = "Console command"] command: String,
-) -> Result<(), Error> {
-    run_admin(ctx, server, AdminAction::Rcon { command }).await
-}
-
-/// Say something in a game server's chat (admins only).
-#[poise::command(
-    slash_command,
-    rename = "say",
-    default_member_permissions = "MANAGE_GUILD"
-)]
-async fn say_cmd(
-    ctx: Ctx<'_>,
-    #[description = "Server name"]
-    #[autocomplete = "autocomplete_server"]
-    server: String,
-    #[description = "Text"] text: String,
-) -> Result<(), Error> {
-    run_admin(ctx, server, AdminAction::Say { text }).await
-}
-
-/// Kick a player from a game server (admins only).
-#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
-async fn kick(
-    ctx: Ctx<'_>,
-    #[description = "Server name"]
-    #[autocomplete = "autocomplete_server"]
-    server: String,
-    #[description = "Player name as shown in game"] player: String,
-    #[description = "Reason shown to the player"] reason: Option<String>,
-) -> Result<(), Error> {
-    run_admin(ctx, server, AdminAction::Kick { player, reason }).await
-}
-
-/// Ban a player from a game server (admins only).
-#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
-async fn ban(
-    ctx: Ctx<'_>,
-    #[description = "Server name"]
-    #[autocomplete = "autocomplete_server"]
-    server: String,
-    #[description = "Player name as shown in game"] player: String,
-    #[description = "Reason shown to the player"] reason: Option<String>,
-) -> Result<(), Error> {
-    run_admin(ctx, server, AdminAction::Ban { player, reason }).await
-}
-
-/// Every slash command the bot registers.
-pub fn all_commands() -> Vec<poise::Command<BotData, Error>> {
-    vec![
-        leaderboard(),
-        rating(),
-        profile(),
-        servers(),
-        rcon(),
-        say_cmd(),
-        kick(),
-        ban(),
-    ]
-}
 
 /// Buttons (leaderboard pages) and messages in bridged chat channels.
 async fn on_event(
@@ -300,26 +29,7 @@ async fn on_event(
     match event {
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(click),
-        } => {
-            let Some((mode, page)) = commands::parse_page_button(&click.data.custom_id) else {
-                return Ok(());
-            };
-            let store = data.app.store.clone();
-            let reply =
-                blocking(move || commands::leaderboard(store.as_ref(), mode, page)).await??;
-            let mut message = serenity::CreateInteractionResponseMessage::new()
-                .components(to_components(&reply))
-                .allowed_mentions(serenity::CreateAllowedMentions::new());
-            if let Some(embed) = &reply.embed {
-                message = message.embed(to_embed(embed, None));
-            }
-            click
-                .create_response(
-                    http,
-                    serenity::CreateInteractionResponse::UpdateMessage(message),
-                )
-                .await?;
-        }
+        } => slash::turn_page(http, data, click).await?,
         serenity::FullEvent::Message { new_message: m } if !m.author.bot => {
             if data.routes.bridged(m.channel_id.get()).is_empty() || m.content.trim().is_empty() {
                 return Ok(());
@@ -376,7 +86,11 @@ async fn on_error(error: poise::FrameworkError<'_, BotData, Error>) {
 }
 
 /// Posts every announcement (escaped, mentions off) to its channel.
-fn forward_announcements(app: &AppContext, routes: Routes, outbox: Outbox) -> JoinHandle<()> {
+fn forward_announcements(
+    app: &handlers::Context,
+    routes: Routes,
+    outbox: Outbox,
+) -> JoinHandle<()> {
     let mut announcements = app.subscribe();
     tokio::spawn(async move {
         loop {
@@ -431,7 +145,7 @@ struct ClientSpec {
     token: String,
     proxy: Option<String>,
     guild: Option<serenity::GuildId>,
-    app: Arc<AppContext>,
+    app: Arc<handlers::Context>,
     routes: Routes,
     permissions: Permissions,
 }
@@ -526,7 +240,7 @@ impl Bot {
     pub async fn start(
         settings: &Settings,
         token: &str,
-        app: Arc<AppContext>,
+        app: Arc<handlers::Context>,
     ) -> Result<Bot, BotError> {
         let spec = ClientSpec {
             token: token.to_string(),

@@ -6,16 +6,14 @@
 use super::chart::rating_chart;
 use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
 use crate::model::Mode;
-use crate::model::{LeaderboardQuery, PlayerProfile};
+use crate::model::{LeaderboardQuery, MinGames, PlayerProfile};
 use crate::rcon::ServerHandle;
 use crate::store::{Store, StoreResult};
-use crate::views::{self, clip, Lookup};
+use crate::views::{self, clip, mode_line, LineStyle, Lookup};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Rows per leaderboard page.
 pub const PAGE_SIZE: usize = 10;
-/// Players need this many rated games to be ranked (as in `bman leaderboard`).
-pub const MIN_GAMES: i64 = 5;
 /// How long `/servers` waits for each game server's match info.
 pub const SERVER_QUERY_TIMEOUT: Duration = Duration::from_millis(1500);
 /// Discord shows at most 25 autocomplete choices.
@@ -38,16 +36,16 @@ pub fn parse_page_button(custom_id: &str) -> Option<(Mode, usize)> {
 pub fn leaderboard(store: &dyn Store, mode: Mode, page: usize) -> StoreResult<Reply> {
     let page = page.max(1);
     let mut rows = store.leaderboard(&LeaderboardQuery {
-        mode,
-        limit: PAGE_SIZE + 1,
         offset: (page - 1) * PAGE_SIZE,
-        min_games: Some(MIN_GAMES),
-        active_since_ms: None,
+        ..LeaderboardQuery::ranked(mode, PAGE_SIZE + 1, MinGames::DEFAULT)
     })?;
     let has_next = rows.len() > PAGE_SIZE;
     rows.truncate(PAGE_SIZE);
     let description = if rows.is_empty() {
-        format!("No ranked {mode} players on page {page} (players need {MIN_GAMES} rated games).")
+        format!(
+            "No ranked {mode} players on page {page} (players need {} rated games).",
+            MinGames::DEFAULT.0
+        )
     } else {
         format!(
             "```text\n{}```",
@@ -111,33 +109,6 @@ fn find(store: &dyn Store, query: &str) -> StoreResult<Result<PlayerProfile, Rep
     })
 }
 
-/// "rating 21.30 (mu 27.1, σ 1.9) · elo 1532 · #4 · K/D 120/80 · W/L/D 9/4/0".
-fn mode_line(mode: Mode, s: &crate::model::ModeStats, rank: usize) -> String {
-    match mode {
-        Mode::Zbr => format!(
-            "#{rank} · NPC kills {} · deaths {} · escapes {} · won {} of {} matches",
-            s.npc_kills, s.npc_deaths, s.escapes, s.wins, s.matches
-        ),
-        Mode::Svl => format!(
-            "#{rank} · best wave {} · NPC kills {} · deaths {} · matches {}",
-            s.best_wave, s.npc_kills, s.npc_deaths, s.matches
-        ),
-        _ => format!(
-            "#{rank} · rating **{:.2}** (mu {:.2}, σ {:.2}) · elo {:.0} · K/D {}/{} · W/L/D {}/{}/{}{}",
-            s.rating(),
-            s.mu,
-            s.sigma,
-            s.elo,
-            s.kills,
-            s.deaths,
-            s.wins,
-            s.losses,
-            s.draws,
-            if mode == Mode::Ctf { format!(" · captures {}", s.captures) } else { String::new() }
-        ),
-    }
-}
-
 /// `/rating player [mode]`: the player's rating in one mode or every mode played.
 pub fn rating(store: &dyn Store, query: &str, mode: Option<Mode>) -> StoreResult<Reply> {
     let profile = match find(store, query)? {
@@ -149,7 +120,7 @@ pub fn rating(store: &dyn Store, query: &str, mode: Option<Mode>) -> StoreResult
         .modes
         .iter()
         .filter(|(m, _, _)| mode.is_none_or(|wanted| wanted == *m))
-        .map(|(m, s, rank)| format!("**{m}** {}", mode_line(*m, s, *rank)))
+        .map(|(m, s, rank)| format!("**{m}** {}", mode_line(*m, s, *rank, LineStyle::Discord)))
         .collect();
     Ok(Reply::text(if lines.is_empty() {
         match mode {
@@ -172,7 +143,10 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
     let mut fields: Vec<(String, String, bool)> = profile
         .modes
         .iter()
-        .map(|(m, s, rank)| (m.as_str().to_uppercase(), mode_line(*m, s, *rank), false))
+        .map(|(m, s, rank)| {
+            let line = mode_line(*m, s, *rank, LineStyle::Discord);
+            (m.as_str().to_uppercase(), line, false)
+        })
         .collect();
     let names: Vec<String> = profile
         .names

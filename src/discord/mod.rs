@@ -7,10 +7,11 @@
 //! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
 //! - [`chart`]: the rating-history PNG.
 //! - [`reply`]: the Discord-independent reply model and markdown escaping.
-//! - [`bot`]: the thin poise layer that wires the above to Discord.
+//! - [`slash`]: the slash command declarations (poise) and their replies in Discord's types.
+//! - [`bot`]: the client's life: framework, gateway events, start, intent fallback and stop.
 //!
 //! The logic modules never touch Discord types, so they are tested directly;
-//! `bot` is tested end to end against a local fake Discord.
+//! `slash` and `bot` are tested end to end against a local fake Discord.
 
 pub mod admin;
 pub mod bot;
@@ -20,3 +21,4 @@ pub mod outbox;
 pub mod relay;
 pub mod reply;
 pub mod routes;
+pub mod slash;

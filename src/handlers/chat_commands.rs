@@ -8,10 +8,10 @@
 use crate::config::{ConfigError, SectionReader};
 use crate::handlers::{Context, Delivery, Handler};
 use crate::model::Mode;
-use crate::model::{LeaderboardQuery, ModeStats, PlayerKey, PlayerSummary};
+use crate::model::{LeaderboardQuery, MinGames, PlayerKey, PlayerSummary};
 use crate::rcon::console_quote;
 use crate::store::{Store, StoreResult};
-use crate::views::{clip, lookup, Lookup};
+use crate::views::{clip, lookup, mode_line, LineStyle, Lookup};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -102,40 +102,15 @@ impl Command {
     }
 }
 
-/// One player's line: rating, rank and K/D (survival: best wave and NPC kills).
-fn stats_line(name: &str, mode: Mode, stats: &ModeStats, rank: usize) -> String {
-    match mode {
-        Mode::Zbr => format!(
-            "{name}: #{rank} in zbr, {} NPC kills, {} deaths, {} escapes, won {}/{}",
-            stats.npc_kills, stats.npc_deaths, stats.escapes, stats.wins, stats.matches
-        ),
-        Mode::Svl => format!(
-            "{name}: #{rank} in svl, best wave {}, {} NPC kills, {} deaths",
-            stats.best_wave, stats.npc_kills, stats.npc_deaths
-        ),
-        Mode::Tdm => format!(
-            "{name}: #{rank} in tdm, rating {:.1}, elo {:.0}, K/D {}/{}",
-            stats.rating(),
-            stats.elo,
-            stats.kills,
-            stats.deaths
-        ),
-        _ => format!(
-            "{name}: #{rank} in {mode}, rating {:.1}, K/D {}/{}",
-            stats.rating(),
-            stats.kills,
-            stats.deaths
-        ),
-    }
-}
-
 fn player_line(store: &dyn Store, player: &PlayerSummary, mode: Mode) -> StoreResult<String> {
     let Some(profile) = store.profile(&player.key)? else {
         return Ok(format!("No stats for {} yet", player.name));
     };
     let name = &profile.player.name;
     Ok(match profile.modes.iter().find(|(m, _, _)| *m == mode) {
-        Some((_, stats, rank)) => stats_line(name, mode, stats, *rank),
+        Some((_, stats, rank)) => {
+            format!("{name}: {}", mode_line(mode, stats, *rank, LineStyle::Chat))
+        }
         None => format!("{name} has no {mode} games yet"),
     })
 }
@@ -152,13 +127,7 @@ pub fn reply(
         Command::Rank => player_line(store, speaker, mode)?,
         Command::Help => "Commands: !rank, !top, !stats NAME, !help".to_string(),
         Command::Top => {
-            let rows = store.leaderboard(&LeaderboardQuery {
-                mode,
-                limit: 5,
-                offset: 0,
-                min_games: Some(1),
-                active_since_ms: None,
-            })?;
+            let rows = store.leaderboard(&LeaderboardQuery::ranked(mode, 5, MinGames::CHAT))?;
             if rows.is_empty() {
                 format!("No {mode} ratings yet")
             } else {
@@ -192,7 +161,6 @@ pub fn reply(
     })
 }
 
-/// Cuts `text` to at most `max` characters, marking the cut.
 /// The built-in chat command handler.
 pub struct ChatCommands {
     settings: ChatCommandSettings,

@@ -1,7 +1,22 @@
-//! Leaderboard requests and rows.
+//! Leaderboard requests and rows, and who a leaderboard ranks.
 
 use super::{Mode, ModeStats, PlayerSummary};
 use serde::{Deserialize, Serialize};
+
+/// The fewest rated games ([`ModeStats::games`]) a player needs to appear on
+/// a leaderboard. The one place bman's thresholds are set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinGames(pub i64);
+
+impl MinGames {
+    /// `bman leaderboard` (the default of `--min-games`, as the README's
+    /// command table says) and the bot's `/leaderboard`: 5 rated games.
+    pub const DEFAULT: MinGames = MinGames(5);
+    /// `!top` in the game chat: one rated game. `!rank` and `!stats` show the
+    /// store's profile ranks, which count every player of the mode, so this
+    /// lower bar keeps `!top`'s places in line with them.
+    pub const CHAT: MinGames = MinGames(1);
+}
 
 /// A leaderboard request. `None` disables a filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +38,14 @@ impl LeaderboardQuery {
             offset: 0,
             min_games: None,
             active_since_ms: None,
+        }
+    }
+
+    /// The first `limit` players of `mode` with at least `min_games`.
+    pub fn ranked(mode: Mode, limit: usize, min_games: MinGames) -> LeaderboardQuery {
+        LeaderboardQuery {
+            min_games: Some(min_games.0),
+            ..LeaderboardQuery::everyone(mode, limit)
         }
     }
 }

@@ -12,7 +12,7 @@ mod stats;
 
 pub use audit::AuditRecord;
 pub use fact::*;
-pub use leaderboard::{LeaderboardQuery, LeaderboardRow};
+pub use leaderboard::{LeaderboardQuery, LeaderboardRow, MinGames};
 pub use mode::Mode;
 pub use player::*;
 pub use server::ServerInfo;
