@@ -10,6 +10,42 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use tracing::{error, info, warn};
 
+/// Why a command failed: the line the user reads, with the underlying error
+/// kept as its source.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Config(#[from] bman::config::ConfigError),
+    #[error(
+        "{0}\nbman reads its servers from this file. Copy the sample from the repository \
+         (bmsettings.ini) or pass --config PATH."
+    )]
+    NoConfig(#[source] bman::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] bman::store::StoreError),
+    /// A step that failed, in the user's words, and why.
+    #[error("{what}: {source}")]
+    Failed {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A request bman refuses, with what to do instead.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// `map_err(failed("replay failed"))`: the step's words, then the error.
+fn failed<E: std::error::Error + Send + Sync + 'static>(
+    what: impl Into<String>,
+) -> impl FnOnce(E) -> CliError {
+    let what = what.into();
+    move |e| CliError::Failed {
+        what,
+        source: Box::new(e),
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "bman",
@@ -216,9 +252,9 @@ fn main() -> ExitCode {
 }
 
 /// Settings for commands that only read the store: a missing file is fine.
-fn load_settings_for_store(path: &std::path::Path) -> Result<Settings, String> {
+fn load_settings_for_store(path: &std::path::Path) -> Result<Settings, CliError> {
     if !path.exists() {
-        return Settings::parse(path, "", &|k| std::env::var(k).ok()).map_err(|e| e.to_string());
+        return Ok(Settings::parse(path, "", &|k| std::env::var(k).ok())?);
     }
     load_settings(path)
 }
@@ -233,27 +269,26 @@ fn missing_sqlite_file(url: &str) -> Option<&str> {
 /// The configured store, which must already exist (see [`missing_sqlite_file`]).
 fn open_existing_store(
     config: &std::path::Path,
-) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), CliError> {
     let settings = load_settings_for_store(config)?;
     if let Some(path) = missing_sqlite_file(settings.database_url.expose()) {
-        return Err(format!(
+        return Err(CliError::Refused(format!(
             "no store at {path} yet: `bman run` or `bman replay` creates it (or set DATABASE_URL to an existing store)"
-        ));
+        )));
     }
     open_configured_store(settings)
 }
 
 fn open_store(
     config: &std::path::Path,
-) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), CliError> {
     open_configured_store(load_settings_for_store(config)?)
 }
 
 fn open_configured_store(
     settings: Settings,
-) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), String> {
-    let store =
-        bman::app::open_store(&settings).map_err(|e| format!("cannot open the store: {e}"))?;
+) -> Result<(Settings, std::sync::Arc<dyn bman::store::Store>), CliError> {
+    let store = bman::app::open_store(&settings).map_err(failed("cannot open the store"))?;
     Ok((settings, store))
 }
 
@@ -261,9 +296,9 @@ fn leaderboard(
     config: &std::path::Path,
     query: &LeaderboardQuery,
     json: bool,
-) -> Result<(), String> {
+) -> Result<(), CliError> {
     let (_, store) = open_existing_store(config)?;
-    let rows = store.leaderboard(query).map_err(|e| e.to_string())?;
+    let rows = store.leaderboard(query)?;
     if json {
         println!("{}", views::leaderboard_json(query.mode, &rows));
     } else if !rows.is_empty() {
@@ -283,16 +318,15 @@ fn leaderboard(
 const NO_SUCH_PLAYER: u8 = 2;
 const SEVERAL_PLAYERS: u8 = 3;
 
-fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<ExitCode, String> {
+fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<ExitCode, CliError> {
     let (_, store) = open_existing_store(config)?;
-    match views::lookup(store.as_ref(), query).map_err(|e| e.to_string())? {
+    match views::lookup(store.as_ref(), query)? {
         Lookup::NotFound => {
             println!("no player matches {query:?}");
             Ok(ExitCode::from(NO_SUCH_PLAYER))
         }
         Lookup::Ambiguous(candidates) => {
-            let list =
-                views::candidates_text(store.as_ref(), &candidates).map_err(|e| e.to_string())?;
+            let list = views::candidates_text(store.as_ref(), &candidates)?;
             println!(
                 "{query:?} matches several players; be more precise or use a profile id:\n{list}"
             );
@@ -300,9 +334,8 @@ fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<ExitCode
         }
         Lookup::Found(player) => {
             let profile = store
-                .profile(&player.key)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("player {} vanished", player.name))?;
+                .profile(&player.key)?
+                .ok_or_else(|| CliError::Refused(format!("player {} vanished", player.name)))?;
             if json {
                 println!("{}", views::profile_json(&profile));
             } else {
@@ -313,9 +346,9 @@ fn profile(config: &std::path::Path, query: &str, json: bool) -> Result<ExitCode
     }
 }
 
-fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), String> {
+fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), CliError> {
     let (_, store) = open_existing_store(config)?;
-    let records = store.audit_log(limit).map_err(|e| e.to_string())?;
+    let records = store.audit_log(limit)?;
     if json {
         println!("{}", views::audit_json(&records));
     } else {
@@ -324,7 +357,7 @@ fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), Strin
     Ok(())
 }
 
-fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
+fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), CliError> {
     let (settings, store) = open_store(config)?;
     let params = bman::pipeline::rating_params(&settings);
     for mode in mode.map_or(Mode::ALL.to_vec(), |m| vec![m]) {
@@ -333,14 +366,14 @@ fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), String> {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
         })
-        .map_err(|e| format!("rerate of {mode} failed: {e}"))?;
+        .map_err(failed(format!("rerate of {mode} failed")))?;
         bar.finish_and_clear();
         println!("{mode}: re-rated {n} facts");
     }
     Ok(())
 }
 
-fn repair(config: &std::path::Path) -> Result<(), String> {
+fn repair(config: &std::path::Path) -> Result<(), CliError> {
     let (settings, store) = open_store(config)?;
     let bar = progress_bar(0);
     let report = bman::repair::repair_bots(
@@ -351,7 +384,7 @@ fn repair(config: &std::path::Path) -> Result<(), String> {
             bar.set_position(done as u64);
         },
     )
-    .map_err(|e| format!("repair failed: {e}"))?;
+    .map_err(failed("repair failed"))?;
     bar.finish_and_clear();
     if report.bots.is_empty() {
         println!("nothing to repair: no bots are recorded as players");
@@ -366,23 +399,20 @@ fn repair(config: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-fn load_settings(path: &std::path::Path) -> Result<Settings, String> {
+fn load_settings(path: &std::path::Path) -> Result<Settings, CliError> {
     Settings::load(path, &|k| std::env::var(k).ok()).map_err(|e| match e {
-        bman::config::ConfigError::Read { .. } => format!(
-            "{e}\nbman reads its servers from this file. Copy the sample from the repository \
-             (bmsettings.ini) or pass --config PATH."
-        ),
-        e => e.to_string(),
+        bman::config::ConfigError::Read { .. } => CliError::NoConfig(e),
+        e => e.into(),
     })
 }
 
-async fn run(config: &std::path::Path) -> Result<(), String> {
+async fn run(config: &std::path::Path) -> Result<(), CliError> {
     let settings = load_settings(config)?;
     if settings.servers.is_empty() {
-        return Err(format!(
+        return Err(CliError::Refused(format!(
             "{}: no game servers configured: add ports to [bm] or a [server.NAME] section",
             config.display()
-        ));
+        )));
     }
     for s in &settings.servers {
         info!(server = %s.name, "{} server at {}", s.mode, s.address());
@@ -419,7 +449,7 @@ async fn run(config: &std::path::Path) -> Result<(), String> {
     bman::app::run(&settings, shutdown_signal())
         .await
         .map(|_| ())
-        .map_err(|e| format!("cannot start: {e}"))
+        .map_err(failed("cannot start"))
 }
 
 /// A server on this machine that refuses connections: most likely a first
@@ -432,28 +462,28 @@ fn is_local_and_silent(host: &str, port: u16) -> bool {
             .is_err()
 }
 
-async fn simulate(opts: SimOptions) -> Result<(), String> {
+async fn simulate(opts: SimOptions) -> Result<(), CliError> {
     bman::sim::run(opts, shutdown_signal())
         .await
-        .map_err(|e| format!("simulator failed: {e}"))
+        .map_err(failed("simulator failed"))
 }
 
-async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), String> {
+async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), CliError> {
     let total: u64 = files
         .iter()
         .map(|f| {
             std::fs::metadata(f)
                 .map(|m| m.len())
-                .map_err(|e| format!("{}: {e}", f.display()))
+                .map_err(failed(f.display().to_string()))
         })
-        .sum::<Result<u64, String>>()?;
+        .sum::<Result<u64, CliError>>()?;
     let (settings, store) = open_store(config)?;
     let recorder = bman::pipeline::Recorder::start(store, &settings);
     let bar = progress_bar(total);
     let (counts, already) = recorder
         .replay(files, &|done| bar.set_position(done))
         .await
-        .map_err(|e| format!("replay failed: {e}"))?;
+        .map_err(failed("replay failed"))?;
     recorder.stop().await;
     bar.finish_and_clear();
     if json {
@@ -475,19 +505,20 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
 }
 
 /// A byte progress bar on a terminal; hidden when stderr is not one.
-fn migrate(from: &str, to: &str) -> Result<(), String> {
+fn migrate(from: &str, to: &str) -> Result<(), CliError> {
     if let Some(path) = missing_sqlite_file(from) {
-        return Err(format!("no store to migrate from at {path}"));
+        return Err(CliError::Refused(format!(
+            "no store to migrate from at {path}"
+        )));
     }
-    let source =
-        bman::store::open(from).map_err(|e| format!("cannot open the source store: {e}"))?;
-    let target = bman::store::open(to).map_err(|e| format!("cannot open the target store: {e}"))?;
+    let source = bman::store::open(from).map_err(failed("cannot open the source store"))?;
+    let target = bman::store::open(to).map_err(failed("cannot open the target store"))?;
     let bar = progress_bar(0);
     let counts = bman::migrate::migrate(source.as_ref(), target.as_ref(), &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })
-    .map_err(|e| format!("migration failed: {e}"))?;
+    .map_err(failed("migration failed"))?;
     bar.finish_and_clear();
     println!("migrated {counts}");
     Ok(())

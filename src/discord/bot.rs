@@ -137,7 +137,7 @@ pub struct Bot {
 /// Why the bot did not start.
 #[derive(Debug, thiserror::Error)]
 #[error("the Discord bot could not start: {0}")]
-pub struct BotError(String);
+pub struct BotError(#[source] serenity::Error);
 
 /// What a client is built from; kept so it can be built again.
 #[derive(Clone)]
@@ -199,7 +199,7 @@ impl ClientSpec {
         serenity::ClientBuilder::new_with_http(http, intents)
             .framework(framework)
             .await
-            .map_err(|e| BotError(e.to_string()))
+            .map_err(BotError)
     }
 }
 
