@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 
 /// One value with the line it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub value: String,
     pub line: usize,
 }
 
 /// Sections in file order; keys lower-cased.
 #[derive(Debug, Default, Clone)]
-pub struct Ini {
+pub(crate) struct Ini {
     pub sections: Vec<(String, BTreeMap<String, Entry>)>,
     /// The line of each section's header.
     pub header_lines: BTreeMap<String, usize>,

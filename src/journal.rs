@@ -33,7 +33,7 @@ pub struct JournalPos {
 }
 
 /// How many lines of the journal at `path` end at or before byte `offset`.
-pub fn lines_before(path: &Path, offset: u64) -> io::Result<u64> {
+pub(crate) fn lines_before(path: &Path, offset: u64) -> io::Result<u64> {
     let mut prefix = BufReader::new(File::open(path)?.take(offset));
     let mut lines = 0;
     loop {
@@ -104,7 +104,7 @@ impl JournalWriter {
     }
 
     /// Where the next line will start: the bytes of complete lines so far.
-    pub fn end_offset(&self) -> u64 {
+    pub(crate) fn end_offset(&self) -> u64 {
         self.offset
     }
 
@@ -206,7 +206,7 @@ impl JournalReader {
     }
 
     /// Continues reading after `offset` (a position taken from this file).
-    pub fn seek_to(&mut self, offset: u64) -> io::Result<()> {
+    pub(crate) fn seek_to(&mut self, offset: u64) -> io::Result<()> {
         self.reader.seek(SeekFrom::Start(offset))?;
         self.offset = offset;
         self.line_no = 0;

@@ -16,7 +16,7 @@ pub struct RatingParams {
 
 /// Per-(player, mode) stats in memory, and which ones changed since the last take.
 #[derive(Debug)]
-pub struct Rater {
+pub(crate) struct Rater {
     params: RatingParams,
     stats: HashMap<(PlayerKey, Mode), ModeStats>,
     dirty: BTreeSet<(PlayerKey, Mode)>,
@@ -49,7 +49,7 @@ impl Rater {
     }
 
     /// The stats changed since the last call, for writing.
-    pub fn take_changed(&mut self) -> Vec<(PlayerKey, Mode, ModeStats)> {
+    pub(crate) fn take_changed(&mut self) -> Vec<(PlayerKey, Mode, ModeStats)> {
         std::mem::take(&mut self.dirty)
             .into_iter()
             .filter_map(|(key, mode)| {
@@ -69,12 +69,6 @@ impl Rater {
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
-    }
-
-    /// Forgets everything in memory (the cache is rebuilt from the store on demand).
-    pub fn clear(&mut self) {
-        self.stats.clear();
-        self.dirty.clear();
     }
 
     fn entry(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64) -> &mut ModeStats {

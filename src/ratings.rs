@@ -19,7 +19,7 @@ use skillratings::trueskill::{trueskill, trueskill_two_teams, TrueSkillConfig, T
 use skillratings::Outcomes;
 
 /// Every player's Elo rating before their first rated kill.
-pub const ELO_START: f64 = 1000.0;
+pub(crate) const ELO_START: f64 = 1000.0;
 
 /// TrueSkill environment. Field names and defaults follow the Python
 /// `trueskill` package so a config written for the old tools means the same.
@@ -84,15 +84,6 @@ pub struct Rating {
     pub mu: f64,
     /// Uncertainty of the estimate.
     pub sigma: f64,
-}
-
-impl Rating {
-    /// `mu - 3*sigma`: a skill the player very likely has, so leaderboards
-    /// rank by it and a lucky newcomer does not top the board after one game.
-    #[must_use]
-    pub fn conservative(&self) -> f64 {
-        self.mu - 3.0 * self.sigma
-    }
 }
 
 impl From<Rating> for TrueSkillRating {
@@ -171,7 +162,7 @@ pub fn rate_two_teams(
 /// the killer gains `k * (1 - expected)` and the victim loses the same, so
 /// the pair's total is unchanged. Returns `(killer_after, victim_after)`.
 #[must_use]
-pub fn elo_kill(killer: f64, victim: f64, k: f64) -> (f64, f64) {
+pub(crate) fn elo_kill(killer: f64, victim: f64, k: f64) -> (f64, f64) {
     let expected = 1.0 / (1.0 + 10f64.powf((victim - killer) / 400.0));
     let delta = k * (1.0 - expected);
     (killer + delta, victim - delta)
@@ -202,19 +193,6 @@ mod tests {
                 sigma: 25.0 / 3.0
             }
         );
-    }
-
-    #[test]
-    fn conservative_is_mu_minus_three_sigma() {
-        let r = Rating {
-            mu: 30.0,
-            sigma: 2.5,
-        };
-        assert_eq!(r.conservative(), 22.5);
-        assert!(close(
-            TrueSkillParams::default().initial().conservative(),
-            0.0
-        ));
     }
 
     #[test]

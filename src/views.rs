@@ -184,7 +184,7 @@ pub fn profile_text(p: &PlayerProfile) -> String {
 /// (`/rating`, `/profile`: markdown) or the game chat (`!rank`, `!stats`:
 /// compact, as the chat line is short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineStyle {
+pub(crate) enum LineStyle {
     Terminal,
     Discord,
     Chat,
@@ -211,7 +211,7 @@ enum Shown {
 /// `#4 · rating **21.30** (mu 27.10, σ 1.94) · elo 1532 · …` or
 /// `#4 in dm, rating 21.3, K/D 120/80`. Co-op modes have no rating: they show
 /// NPC kills and deaths with best wave (survival) or escapes (zombrains).
-pub fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle) -> String {
+pub(crate) fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle) -> String {
     use LineStyle::{Chat, Discord, Terminal};
     use Shown::*;
     let shown: &[Shown] = match (mode, style) {
@@ -327,7 +327,7 @@ pub fn audit_table(records: &[AuditRecord]) -> String {
 
 /// Unix ms as UTC `YYYY-MM-DD HH:MM:SS` (proleptic Gregorian, Howard
 /// Hinnant's days-to-civil algorithm: exact for every i64, no date crate).
-pub fn utc_time(ms: i64) -> String {
+pub(crate) fn utc_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let z = days + 719_468;
@@ -390,7 +390,7 @@ pub fn candidates_text(store: &dyn Store, candidates: &[PlayerSummary]) -> Store
 
 /// Cuts `s` to at most `width` characters, marking a cut with `…` (tables,
 /// chat replies and Discord fields all have a width).
-pub fn clip(s: &str, width: usize) -> String {
+pub(crate) fn clip(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
         s.to_string()
     } else {

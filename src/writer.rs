@@ -22,13 +22,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 /// Longest time a received event waits before its batch commits.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// A batch this large commits at once.
 const MAX_BATCH_FACTS: usize = 5_000;
 /// Capacity of the writer's inbox (bundles, one per event).
 pub const INBOX_CAPACITY: usize = 4_096;
 /// How many committed facts may wait for a slow listener before it misses some.
-pub const COMMITTED_CAPACITY: usize = 1_024;
+pub(crate) const COMMITTED_CAPACITY: usize = 1_024;
 
 /// What one event produced on one server, with where it sits in the journal.
 #[derive(Debug, Clone)]

@@ -83,7 +83,7 @@ const CONFIG_KEYS: &[&str] = &[
 ];
 
 /// The default database when `DATABASE_URL` is unset: the embedded SQLite file.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://bman.sqlite3";
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://bman.sqlite3";
 
 impl Settings {
     /// Loads `path` and the environment (pass `std::env::var` or a test map).

@@ -12,7 +12,7 @@ use crate::views::clip;
 use tracing::{info, warn};
 
 /// Longest text `/say` (and the chat relay) sends to the game.
-pub const MAX_SAY_CHARS: usize = 160;
+pub(crate) const MAX_SAY_CHARS: usize = 160;
 /// Longest raw console command `/rcon` accepts.
 const MAX_COMMAND_CHARS: usize = 400;
 
@@ -45,7 +45,7 @@ impl Permissions {
     }
 
     /// Admin commands: only listed users and holders of listed roles.
-    pub fn is_admin(&self, caller: &Caller) -> bool {
+    pub(crate) fn is_admin(&self, caller: &Caller) -> bool {
         self.admin_user_ids.contains(&caller.user_id)
             || caller
                 .role_ids
@@ -54,7 +54,7 @@ impl Permissions {
     }
 
     /// Talking to the game from the chat channel: admins and the relay lists.
-    pub fn may_relay(&self, caller: &Caller) -> bool {
+    pub(crate) fn may_relay(&self, caller: &Caller) -> bool {
         self.is_admin(caller)
             || self.relay_user_ids.contains(&caller.user_id)
             || caller
@@ -86,7 +86,7 @@ pub enum AdminAction {
 
 impl AdminAction {
     /// How the audit log and replies name it.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let with_reason = |verb: &str, player: &str, reason: &Option<String>| match reason {
             Some(r) => format!("{verb} {player} ({r})"),
             None => format!("{verb} {player}"),
@@ -100,7 +100,7 @@ impl AdminAction {
     }
 
     /// The console line to send, or why it is refused.
-    pub fn console_command(&self) -> Result<String, String> {
+    pub(crate) fn console_command(&self) -> Result<String, String> {
         let with_reason = |verb: &str, player: &str, reason: &Option<String>| {
             if player.trim().is_empty() {
                 return Err("name a player".to_string());
@@ -122,7 +122,7 @@ impl AdminAction {
 }
 
 /// `say "<text>"`, quoted and cut to [`MAX_SAY_CHARS`].
-pub fn say_command(text: &str) -> Result<String, String> {
+pub(crate) fn say_command(text: &str) -> Result<String, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("nothing to say".into());

@@ -113,7 +113,7 @@ fn forward_announcements(
 /// serenity's own rate limiter sends its requests straight to discord.com,
 /// bypassing the proxy, so behind a proxy it is off: the proxy owns the
 /// buckets, and the outbox still waits out any 429 it passes on.
-pub fn http_client(token: &str, proxy: Option<&str>) -> serenity::Http {
+pub(crate) fn http_client(token: &str, proxy: Option<&str>) -> serenity::Http {
     let mut builder = serenity::HttpBuilder::new(token);
     if let Some(proxy) = proxy {
         builder = builder

@@ -20,7 +20,7 @@ pub const SERVER_QUERY_TIMEOUT: Duration = Duration::from_millis(1500);
 const MAX_CHOICES: usize = 25;
 
 /// The custom id of a leaderboard page button: `lb:<mode>:<page>`.
-pub fn page_button_id(mode: Mode, page: usize) -> String {
+pub(crate) fn page_button_id(mode: Mode, page: usize) -> String {
     format!("lb:{mode}:{page}")
 }
 
@@ -225,7 +225,7 @@ pub fn player_choices(store: &dyn Store, partial: &str) -> Vec<(String, String)>
 }
 
 /// Configured server names containing `partial` (case-insensitive).
-pub fn server_choices(servers: &[ServerHandle], partial: &str) -> Vec<String> {
+pub(crate) fn server_choices(servers: &[ServerHandle], partial: &str) -> Vec<String> {
     let partial = partial.to_lowercase();
     servers
         .iter()

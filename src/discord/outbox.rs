@@ -18,13 +18,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 /// Discord's limit on a message's content.
-pub const MAX_MESSAGE_CHARS: usize = 2_000;
+pub(crate) const MAX_MESSAGE_CHARS: usize = 2_000;
 /// Lines kept while Discord is unreachable; beyond it the oldest are dropped.
-pub const MAX_QUEUED_LINES: usize = 10_000;
+pub(crate) const MAX_QUEUED_LINES: usize = 10_000;
 /// Attempts per message before it is given up (429s do not count).
 const ATTEMPTS: u32 = 4;
 /// Least time between two messages.
-pub const PACE: Duration = Duration::from_secs(1);
+pub(crate) const PACE: Duration = Duration::from_secs(1);
 /// First wait after a 429; it doubles while they repeat. serenity does not
 /// pass the response's `retry_after` on, so this is a conservative guess.
 const RATE_LIMITED_WAIT: Duration = Duration::from_secs(1);
@@ -44,7 +44,7 @@ struct Queue {
 
 /// The sending side; cheap to clone.
 #[derive(Clone)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     queue: Arc<Mutex<Queue>>,
     wake: Arc<Notify>,
 }

@@ -75,7 +75,7 @@ pub fn escape(text: &str) -> String {
 }
 
 /// Text for inside a code block: the block cannot be closed from inside.
-pub fn code_safe(text: &str) -> String {
+pub(crate) fn code_safe(text: &str) -> String {
     text.replace('`', "ʹ")
 }
 

@@ -51,7 +51,7 @@ impl Routes {
     }
 
     /// Whether `server` relays its chat.
-    pub fn relays(&self, server: &str) -> bool {
+    pub(crate) fn relays(&self, server: &str) -> bool {
         self.channel(Some(server), Topic::Chat).is_some()
     }
 
@@ -65,7 +65,7 @@ impl Routes {
     }
 
     /// Every channel with a chat bridge (the bot only reads messages there).
-    pub fn chat_channels(&self) -> Vec<u64> {
+    pub(crate) fn chat_channels(&self) -> Vec<u64> {
         let mut channels: Vec<u64> = self.servers.iter().filter_map(|s| s.chat).collect();
         channels.sort_unstable();
         channels.dedup();

@@ -17,7 +17,7 @@ pub(super) type Error = Box<dyn std::error::Error + Send + Sync>;
 type Ctx<'a> = poise::Context<'a, BotData, Error>;
 
 /// What every command can reach.
-pub struct BotData {
+pub(crate) struct BotData {
     pub(super) app: Arc<handlers::Context>,
     pub(super) routes: Routes,
     pub(super) permissions: Permissions,
@@ -25,7 +25,7 @@ pub struct BotData {
 
 /// The game modes as a slash command choice.
 #[derive(Debug, Clone, Copy, poise::ChoiceParameter)]
-pub enum ModeChoice {
+pub(crate) enum ModeChoice {
     #[name = "dm"]
     Dm,
     #[name = "tdm"]
@@ -268,7 +268,7 @@ async fn ban(
 }
 
 /// Every slash command the bot registers.
-pub fn all_commands() -> Vec<poise::Command<BotData, Error>> {
+pub(crate) fn all_commands() -> Vec<poise::Command<BotData, Error>> {
     vec![
         leaderboard(),
         rating(),

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 /// Flag team -> slot of the player carrying that flag.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Flags {
+pub(crate) struct Flags {
     carriers: BTreeMap<i32, i32>,
 }
 
@@ -32,7 +32,7 @@ impl Flags {
 /// human carrier counts for the scoring team even if their team was unknown).
 /// A bot's capture still rates the humans of both teams (the scoring team
 /// won it), but credits no capture; an unknown carrier makes no fact.
-pub fn scored(
+pub(crate) fn scored(
     game: &mut MatchState,
     identity: &Identity,
     (slot, carrier): (Option<i32>, Actor),

@@ -98,7 +98,7 @@ impl Actor {
 
 /// Slot id -> [`Slot`] for the players currently connected.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Identity {
+pub(crate) struct Identity {
     slots: BTreeMap<i32, Slot>,
 }
 
@@ -202,7 +202,7 @@ impl Identity {
     }
 
     /// A team change; returns the human who changed, if it is one.
-    pub fn set_team(&mut self, slot: i32, team: i32) -> Option<PlayerKey> {
+    pub(crate) fn set_team(&mut self, slot: i32, team: i32) -> Option<PlayerKey> {
         let entry = self.slots.get_mut(&slot)?;
         entry.team = Some(team);
         entry.who.human().cloned()
@@ -211,7 +211,7 @@ impl Identity {
     /// Merges one `PlayerData` (match_end, request_player). Without a usable
     /// profile the slot keeps its identity only if the name still matches, as
     /// a different name in a known slot means it changed hands.
-    pub fn player_data(&mut self, pd: &PlayerData, seen_ms: i64) -> Option<PlayerSeen> {
+    pub(crate) fn player_data(&mut self, pd: &PlayerData, seen_ms: i64) -> Option<PlayerSeen> {
         let slot = pd.slot?;
         let old = self.slots.remove(&slot);
         let who = Who::from_player_data(pd)
@@ -239,7 +239,7 @@ impl Identity {
 
     /// A scoreboard lists everyone connected: it replaces the whole map, since
     /// connects and disconnects may have been missed while bman was away.
-    pub fn rebuild(&mut self, players: &[PlayerData], seen_ms: i64) -> Vec<PlayerSeen> {
+    pub(crate) fn rebuild(&mut self, players: &[PlayerData], seen_ms: i64) -> Vec<PlayerSeen> {
         let mut old = std::mem::take(&mut self.slots);
         players
             .iter()
@@ -255,7 +255,7 @@ impl Identity {
 
     /// Who did something: a non-bot profile in the event wins over the cache
     /// (and is learned); a bot profile marks a bot; otherwise the cache decides.
-    pub fn resolve(&mut self, slot: Option<i32>, profile: Option<&Profile>) -> Actor {
+    pub(crate) fn resolve(&mut self, slot: Option<i32>, profile: Option<&Profile>) -> Actor {
         if let (Some(slot), Some(_)) = (slot.filter(|s| *s >= 0), profile) {
             self.learn(slot, profile);
         }

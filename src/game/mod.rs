@@ -42,14 +42,14 @@ use std::collections::BTreeMap;
 
 /// What one event produced.
 #[derive(Debug, Default)]
-pub struct TrackerOutput {
+pub(crate) struct TrackerOutput {
     pub players: Vec<PlayerSeen>,
     pub facts: Vec<FactRecord>,
 }
 
 /// The tracker of one server; see the module docs.
 #[derive(Debug, Clone)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     server: String,
     mode: Mode,
     state: State,
@@ -252,7 +252,10 @@ impl Tracker {
             .expect("tracker state has only string map keys and plain values")
     }
 
-    pub fn restore(server: &ServerInfo, snapshot: &str) -> Result<Tracker, serde_json::Error> {
+    pub(crate) fn restore(
+        server: &ServerInfo,
+        snapshot: &str,
+    ) -> Result<Tracker, serde_json::Error> {
         Ok(Tracker {
             state: serde_json::from_str(snapshot)?,
             ..Tracker::new(server)
@@ -611,7 +614,7 @@ mod pairs {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 
-    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+    pub(crate) fn serialize<S: Serializer, K: Serialize, V: Serialize>(
         map: &BTreeMap<K, V>,
         s: S,
     ) -> Result<S::Ok, S::Error> {

@@ -12,7 +12,7 @@ use crate::model::Mode;
 ///
 /// Only the GameModeIDs seen on real servers are trusted (README, "A server
 /// that sends another mode's events"): 0 deathmatch, 3 zombrains, 4 survival.
-pub fn implied_mode(event: &Event, id: u16) -> Option<Mode> {
+pub(crate) fn implied_mode(event: &Event, id: u16) -> Option<Mode> {
     match event {
         Event::MatchStart { gamemode_id, .. } | Event::RconLoggedIn { gamemode_id, .. } => {
             mode_of_id((*gamemode_id)?)

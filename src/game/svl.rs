@@ -8,7 +8,7 @@ use crate::model::{Fact, WaveFact};
 /// A new wave: every human connected to the match now takes part (dead
 /// players come back at a new wave; spectators do not play). A player who
 /// joins mid-match is only in the waves that start after they connected.
-pub fn new_wave(
+pub(crate) fn new_wave(
     game: &mut MatchState,
     identity: &Identity,
     wave: i64,

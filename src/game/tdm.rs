@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 /// The rounds of one match.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rounds {
+pub(crate) struct Rounds {
     /// Rounds finished so far: the next round fact is number `played + 1`.
     played: i64,
     current: Option<Round>,
@@ -40,7 +40,7 @@ impl Rounds {
 
     /// During a round, `key` (re)spawned on or switched to `team`; spectators
     /// and unknown teams do not change which side they played for.
-    pub fn set_team(&mut self, key: &PlayerKey, team: Option<i32>) {
+    pub(crate) fn set_team(&mut self, key: &PlayerKey, team: Option<i32>) {
         if let (Some(round), Some(team @ (1 | 2))) = (&mut self.current, team) {
             round.teams.insert(key.clone(), team);
         }

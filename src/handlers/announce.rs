@@ -17,7 +17,7 @@ use tracing::warn;
 const MAX_RATING_LINES: usize = 8;
 
 /// Team names as the game shows them.
-pub fn team_name(team: i32) -> &'static str {
+pub(crate) fn team_name(team: i32) -> &'static str {
     match team {
         1 => "USC",
         2 => "The Man",
@@ -27,7 +27,7 @@ pub fn team_name(team: i32) -> &'static str {
 
 /// What a match's rounds and captures added up to (from its committed facts).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct MatchTally {
+pub(crate) struct MatchTally {
     /// The team scores after the last round (the game reports running totals).
     pub round_scores: Option<(i64, i64)>,
     pub rounds: i64,
@@ -61,7 +61,7 @@ impl MatchTally {
 
 /// Announces finished matches (with rating changes and the team summary),
 /// every `milestone_waves`-th survival wave, and new best-wave records.
-pub struct MatchAnnouncer {
+pub(crate) struct MatchAnnouncer {
     milestone_waves: u32,
     /// The community's best survival wave (all servers).
     record: i64,
@@ -199,7 +199,7 @@ fn name_of(store: &dyn Store, key: &PlayerKey) -> String {
 
 /// "SERVER (mode) on MAP: WINNER wins. USC 5 – 3 The Man after 8 rounds.
 /// Top: A 12/3, B 9/4. Rating: A 21.3 (+1.20), B 18.0 (−0.40)".
-pub fn match_text(
+pub(crate) fn match_text(
     store: &dyn Store,
     server: &str,
     mode: Mode,
@@ -280,14 +280,14 @@ fn team_summary(store: &dyn Store, mode: Mode, tally: &MatchTally) -> Option<Str
 
 /// One player's conservative TrueSkill rating (mu − 3σ) before and after a match.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RatingMove {
+pub(crate) struct RatingMove {
     pub name: String,
     pub before: f64,
     pub after: f64,
 }
 
 /// The match's players whose stored rating changed during it, biggest gain first.
-pub fn rating_moves(store: &dyn Store, mode: Mode, m: &MatchFact) -> Vec<RatingMove> {
+pub(crate) fn rating_moves(store: &dyn Store, mode: Mode, m: &MatchFact) -> Vec<RatingMove> {
     let (Some(started), false) = (m.started_ms, mode.is_coop()) else {
         return Vec::new();
     };

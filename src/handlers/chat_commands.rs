@@ -162,7 +162,7 @@ pub fn reply(
 }
 
 /// The built-in chat command handler.
-pub struct ChatCommands {
+pub(crate) struct ChatCommands {
     settings: ChatCommandSettings,
     /// Servers where commands are on.
     servers: HashSet<String>,

@@ -26,7 +26,7 @@ use tokio::sync::{broadcast, mpsc};
 use tracing::{error, info, warn};
 
 /// How many deliveries may wait for one handler before it starts missing some.
-pub const HANDLER_QUEUE: usize = 1024;
+pub(crate) const HANDLER_QUEUE: usize = 1024;
 
 /// One live event and what the server's tracker made of it.
 #[derive(Debug)]
@@ -173,7 +173,7 @@ struct Slot {
 
 /// Hands deliveries to every interested handler without ever waiting.
 #[derive(Clone)]
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     slots: Arc<Vec<Slot>>,
 }
 

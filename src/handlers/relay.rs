@@ -8,7 +8,7 @@ use crate::discord::routes::Routes;
 
 /// Relays players' chat lines (not the server's own messages, which include
 /// what the bot itself said) from servers with a chat channel.
-pub struct GameChatRelay {
+pub(crate) struct GameChatRelay {
     routes: Routes,
 }
 

@@ -119,7 +119,7 @@ impl Fact {
     /// `bot<N>` profiles for Steam players may name bots, and these are left
     /// out (from teams, rosters, waves, a chat's speaker). `None` when nothing
     /// is left to count: a kill of or by a bot, a bot's NPC kill or escape.
-    pub fn humans_only(&self) -> Option<Cow<'_, Fact>> {
+    pub(crate) fn humans_only(&self) -> Option<Cow<'_, Fact>> {
         if self.named().iter().all(|key| !key.is_bot()) {
             return Some(Cow::Borrowed(self));
         }

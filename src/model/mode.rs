@@ -47,12 +47,12 @@ impl Mode {
 
     /// Co-op modes against NPCs (survival, zombrains): no skill rating, but
     /// NPC kills, deaths, best wave and matches.
-    pub fn is_coop(self) -> bool {
+    pub(crate) fn is_coop(self) -> bool {
         matches!(self, Mode::Svl | Mode::Zbr)
     }
 
     /// Modes whose players have two teams.
-    pub fn is_team_mode(self) -> bool {
+    pub(crate) fn is_team_mode(self) -> bool {
         matches!(self, Mode::Tdm | Mode::Ctf)
     }
 }

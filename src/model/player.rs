@@ -14,7 +14,7 @@ pub struct PlayerKey {
 
 impl PlayerKey {
     /// The store id the public docs give bots and NPCs.
-    pub const BOT_STORE: i32 = -1;
+    pub(crate) const BOT_STORE: i32 = -1;
 
     pub fn new(store: i32, id: impl Into<String>) -> PlayerKey {
         PlayerKey {
@@ -33,7 +33,7 @@ impl PlayerKey {
         is_bot_identity(self.store, &self.id)
     }
 
-    pub fn store_name(&self) -> &'static str {
+    pub(crate) fn store_name(&self) -> &'static str {
         match self.store {
             0 => "Steam",
             1 => "Discord",
@@ -47,7 +47,7 @@ impl PlayerKey {
 
 /// The one rule for "this identity is a bot or an NPC", shared by
 /// [`PlayerKey::is_bot`] and the wire profile's check.
-pub fn is_bot_identity(store: i32, id: &str) -> bool {
+pub(crate) fn is_bot_identity(store: i32, id: &str) -> bool {
     store == PlayerKey::BOT_STORE || id.is_empty() || is_bot_id(id)
 }
 
@@ -131,7 +131,7 @@ impl PlayerExport {
     }
 
     /// The player's profile, given their stats and ranks.
-    pub fn into_profile(self, modes: Vec<(Mode, ModeStats, usize)>) -> PlayerProfile {
+    pub(crate) fn into_profile(self, modes: Vec<(Mode, ModeStats, usize)>) -> PlayerProfile {
         PlayerProfile {
             player: self.summary(),
             names: self.names.into_iter().map(|(name, _)| name).collect(),
@@ -149,7 +149,7 @@ impl PlayerExport {
 
     /// Sightings that rebuild this player exactly: one per name and IP at its
     /// first use, then the latest attributes (and latest name) at last seen.
-    pub fn sightings(&self) -> Vec<PlayerSeen> {
+    pub(crate) fn sightings(&self) -> Vec<PlayerSeen> {
         let bare = |seen_ms| PlayerSeen::bare(self.key.clone(), seen_ms);
         let mut out = vec![bare(self.first_seen_ms)];
         out.extend(self.names.iter().map(|(name, t)| PlayerSeen {

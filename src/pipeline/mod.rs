@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 /// Capacity of one server's event stream; a full stream slows that server's
 /// reader down (backpressure) instead of dropping events.
-pub const SERVER_STREAM_CAPACITY: usize = 1024;
+pub(crate) const SERVER_STREAM_CAPACITY: usize = 1024;
 
 /// One received event, journaled and decoded.
 #[derive(Debug, Clone)]

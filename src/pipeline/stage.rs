@@ -18,7 +18,7 @@ use tracing::warn;
 const SNAPSHOT_EVERY: u64 = 256;
 
 /// Everything downstream of one server's RCON session: its tracker, feeding the writer.
-pub struct ServerPipeline {
+pub(crate) struct ServerPipeline {
     tracker: Tracker,
     writer: WriterHandle,
     /// Handlers see live events only (a replayed `!rank` must not answer again).

@@ -6,7 +6,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     min: Duration,
     max: Duration,
     next: Duration,
@@ -23,7 +23,7 @@ impl Backoff {
 
     /// The delay to wait now: the current step less up to 25% jitter (never
     /// below `min`); the step then doubles up to `max`.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let step = self.next;
         self.next = (self.next * 2).min(self.max);
         let jitter = step.mul_f64(0.25 * random_unit());

@@ -12,12 +12,12 @@ use std::io;
 use tokio_util::codec::{Decoder, Encoder};
 
 /// `┐`, the start of every server frame.
-pub const START_MARK: [u8; 3] = [0xe2, 0x94, 0x90];
+pub(crate) const START_MARK: [u8; 3] = [0xe2, 0x94, 0x90];
 /// `└`, the last bytes of every frame payload (counted in the size).
-pub const END_MARK: [u8; 3] = [0xe2, 0x94, 0x94];
+pub(crate) const END_MARK: [u8; 3] = [0xe2, 0x94, 0x94];
 const HEADER_LEN: usize = START_MARK.len() + 4;
 /// The largest payload a frame can announce (the size field is 16 bits).
-pub const MAX_PAYLOAD: usize = u16::MAX as usize;
+pub(crate) const MAX_PAYLOAD: usize = u16::MAX as usize;
 
 /// One server frame: the event id and its JSON text (end mark stripped).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +40,12 @@ pub enum FrameError {
 }
 
 /// Decoder item: a frame, or a reason some bytes were skipped.
-pub type FrameResult = Result<Frame, FrameError>;
+pub(crate) type FrameResult = Result<Frame, FrameError>;
 
 /// Client packet kinds: what bman sends the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i16)]
-pub enum PacketKind {
+pub(crate) enum PacketKind {
     Login = 0,
     Ping = 1,
     Command = 2,
@@ -57,7 +57,7 @@ pub enum PacketKind {
 }
 
 impl PacketKind {
-    pub fn from_i16(v: i16) -> Option<Self> {
+    pub(crate) fn from_i16(v: i16) -> Option<Self> {
         use PacketKind::*;
         Some(match v {
             0 => Login,
@@ -75,7 +75,7 @@ impl PacketKind {
 
 /// One client packet. `Debug` hides the text of a login (it is the password).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Packet {
+pub(crate) struct Packet {
     pub kind: PacketKind,
     pub text: String,
 }
@@ -202,11 +202,11 @@ impl Encoder<Packet> for ClientCodec {
 
 /// The game server's side (used by the simulator): decodes packets, encodes frames.
 #[derive(Debug, Default)]
-pub struct ServerCodec;
+pub(crate) struct ServerCodec;
 
 /// What the server side read: a packet, or an unknown kind (kept for logging).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClientPacket {
+pub(crate) enum ClientPacket {
     Known(Packet),
     Unknown { kind: i16, text: String },
 }

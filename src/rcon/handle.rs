@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long a request waits for its reply unless the caller says otherwise.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connection state of one server, for `/servers` and logs.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -21,13 +21,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 /// A connection that has received nothing for this long is dead (pings come every 5 s).
-pub const DEAD_LINK_AFTER: Duration = Duration::from_secs(20);
+pub(crate) const DEAD_LINK_AFTER: Duration = Duration::from_secs(20);
 /// How long the server has to answer a login with its first frame.
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why a session ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionEnd {
+pub(crate) enum SessionEnd {
     /// bman is shutting down.
     Shutdown,
     /// The server closed or never acknowledged the login: most likely a wrong password.
@@ -37,7 +37,7 @@ pub enum SessionEnd {
 }
 
 /// What a session shares with its supervisor across reconnects.
-pub struct SessionContext {
+pub(crate) struct SessionContext {
     pub info: Arc<ServerInfo>,
     pub password: Secret,
     /// Gets every frame first (the journal), then its decoded event.

@@ -35,7 +35,7 @@ pub enum StoreError {
 impl StoreError {
     /// Errors that retrying cannot fix: the stored data itself is wrong, or
     /// the store cannot be what bman was told to open.
-    pub fn is_permanent(&self) -> bool {
+    pub(crate) fn is_permanent(&self) -> bool {
         matches!(self, StoreError::Corrupt(_) | StoreError::UnsupportedUrl(_))
     }
 }
