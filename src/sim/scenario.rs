@@ -12,6 +12,7 @@
 
 use super::state::{int, mode_info, Roster};
 use super::SimOptions;
+use crate::event::ids;
 use crate::journal::JournalLine;
 use crate::model::Mode;
 use serde_json::{json, Map, Value};
@@ -22,6 +23,8 @@ use std::io::{self, Write};
 pub const EPOCH: i64 = 1_760_000_000;
 /// Matches a `--dump` writes when `--matches` is not given.
 pub const DUMP_MATCHES: u32 = 3;
+/// An id the game does not send, once per match: the ingest must keep it.
+const MYSTERY_ID: u16 = 99;
 
 /// One scenario event: the frame's event id and its JSON text as sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,12 +433,12 @@ impl Gen {
         let (next_map, next_file) = info.maps[(self.match_no + 1) % info.maps.len()];
         self.pause(20, 60);
         if self.rng.chance(0.5) {
-            self.emit(39, json!({ "WarmupTime": 30 }));
+            self.emit(ids::WARMUP_START, json!({ "WarmupTime": 30 }));
             self.pause(25, 30);
         }
         let md5 = format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64());
         self.emit(
-            29,
+            ids::MATCH_START,
             json!({ "MapName": map, "MapFile": file, "GameModeID": info.id, "WorkshopID": 0, "MD5": md5 }),
         );
         self.mystery_pending = true;
@@ -461,10 +464,10 @@ impl Gen {
             if let Value::Object(o) = &mut end {
                 self.roster.put_player_data(o);
             }
-            self.emit(27, end);
+            self.emit(ids::MATCH_END, end);
         }
         self.emit(
-            57,
+            ids::GAME_OVER,
             json!({
                 "WinnerText": winner.text, "WinnerColor": winner.color, "WinnerID": winner.id,
                 "WinnerTeam": winner.team, "GameModeID": info.id, "CurrentMapName": map, "CurrentMapFile": file,
@@ -493,10 +496,13 @@ impl Gen {
         if form == 4 || self.rng.chance(0.2) {
             ev["Store"] = json!(p.store);
         }
-        self.emit(4, ev);
+        self.emit(ids::PLAYER_CONNECT, ev);
         self.online.insert(slot, idx);
         let profile = self.profile_json(slot);
-        self.emit(12, json!({ "PlayerID": slot, "Profile": profile }));
+        self.emit(
+            ids::PLAYER_LOADED,
+            json!({ "PlayerID": slot, "Profile": profile }),
+        );
         if self.mode.is_team_mode() {
             let team = self.smaller_team();
             self.change_team(slot, team, false);
@@ -522,13 +528,13 @@ impl Gen {
         };
         let slot = self.free_slot();
         self.emit(
-            35,
+            ids::COMMAND_ENTERED,
             json!({ "Command": format!("addbot \"{team}\" \"0\""), "Source": "0",
                     "ReturnText": format!("ADDBOT: Added bot to team {team}") }),
         );
         self.bots.push((slot, bot_name(self.bots.len())));
         self.emit(
-            8,
+            ids::PLAYER_TEAM_CHANGE,
             json!({ "PlayerID": slot, "Profile": bot_profile(slot), "OldTeam": -1, "NewTeam": team,
                     "Autobalanced": 0 }),
         );
@@ -557,11 +563,11 @@ impl Gen {
                 "Command": format!("kick {} {}", quote(&p.name), quote("AFK")), "Source": "0",
                 "ReturnText": format!("KICK: Kicking player {}...", p.name),
             });
-            self.emit(35, ev);
+            self.emit(ids::COMMAND_ENTERED, ev);
         }
         let profile = self.profile_json(slot);
         self.emit(
-            7,
+            ids::PLAYER_DISCONNECT,
             json!({
                 "IP": p.ip, "PlayerID": slot, "Profile": profile, "IsAdmin": u8::from(p.admin),
                 "Kicked": u8::from(kicked), "KickReason": if kicked { "AFK" } else { "" },
@@ -573,7 +579,7 @@ impl Gen {
     fn change_team(&mut self, slot: i64, team: i64, autobalanced: bool) {
         let (old, profile) = (self.team(slot), self.profile_json(slot));
         self.emit(
-            8,
+            ids::PLAYER_TEAM_CHANGE,
             json!({ "PlayerID": slot, "Profile": profile, "OldTeam": old, "NewTeam": team,
                     "Autobalanced": u8::from(autobalanced) }),
         );
@@ -608,7 +614,7 @@ impl Gen {
             "Color": color, "Team": team, "Weap1": self.rng.range(1, 60), "Weap2": self.rng.range(1, 60),
             "Equip": self.rng.range(0, 12), "OffWeap": self.rng.range(0, 8), "OffWeap2": -1,
         });
-        self.emit(5, ev);
+        self.emit(ids::PLAYER_SPAWN, ev);
     }
 
     fn spawn_npc(&mut self, slot: i64, wave: i64) {
@@ -624,7 +630,7 @@ impl Gen {
             "Weap2": -1, "Equip": -1, "OffWeap": -1, "OffWeap2": -1,
             "EnemyType": kind, "EnemyRank": self.rng.range(0, wave / 3),
         });
-        self.emit(5, ev);
+        self.emit(ids::PLAYER_SPAWN, ev);
     }
 
     /// A player_death; `killer` -1 is the world, `killer == victim` a suicide.
@@ -662,7 +668,7 @@ impl Gen {
         self.place(&mut ev, victim, "Victim");
         self.place(&mut ev, if suicide { -1 } else { killer }, "Killer");
         self.place(&mut ev, assister, "Assist");
-        self.emit(6, ev);
+        self.emit(ids::PLAYER_DEATH, ev);
     }
 
     /// Adds `<prefix>X/Y` for a real player, except now and then (positions
@@ -726,11 +732,11 @@ impl Gen {
                     "Sudden death!",
                 ]);
                 let ev = json!({ "Message": msg, "Color": self.rng.range(0, 0xff_ffff) });
-                self.emit(33, ev);
+                self.emit(ids::LOG_MESSAGE, ev);
             }
-            13..=15 => self.player_event(9),
-            16..=18 => self.player_event(62),
-            _ => self.player_event(10),
+            13..=15 => self.player_event(ids::PLAYER_LEVEL_UP),
+            16..=18 => self.player_event(ids::PLAYER_LOADOUT),
+            _ => self.player_event(ids::PLAYER_GET_POWERUP),
         }
     }
 
@@ -738,29 +744,33 @@ impl Gen {
         self.mystery_pending = false;
         let ev =
             json!({ "Mystery": "an event id bman does not know", "Value": self.rng.range(0, 9) });
-        self.emit(99, ev);
+        self.emit(MYSTERY_ID, ev);
     }
 
-    /// level_up (9), player_loadout (62) or player_get_powerup (10) of a human.
+    /// A human's level-up, loadout or power-up.
     fn player_event(&mut self, id: u16) {
         let Some(slot) = self.rng.pick(&self.humans()) else {
             return;
         };
         // A level-up names the slot `ID`, the other events `PlayerID`.
-        let slot_key = if id == 9 { "ID" } else { "PlayerID" };
+        let slot_key = if id == ids::PLAYER_LEVEL_UP {
+            "ID"
+        } else {
+            "PlayerID"
+        };
         let mut ev = json!({ slot_key: slot, "Profile": self.profile_json(slot) });
-        if id == 9 {
+        if id == ids::PLAYER_LEVEL_UP {
             let persona = &mut self.personas[self.online[&slot]];
             persona.level += 1;
             ev["Level"] = json!(persona.level);
         }
         let mut put = |k: &str, lo: i64, hi: i64| ev[k] = json!(self.rng.range(lo, hi));
         match id {
-            9 => {
+            ids::PLAYER_LEVEL_UP => {
                 put("SkinWeapon", -1, 60);
                 put("SkinType", 0, 40);
             }
-            62 => {
+            ids::PLAYER_LOADOUT => {
                 put("Weap1", 1, 60);
                 put("Weap2", 1, 60);
                 put("Dualwield", 0, 1);
@@ -804,7 +814,7 @@ impl Gen {
                         "NameColor": 0xff_ff00 })
             }
         };
-        self.emit(42, ev);
+        self.emit(ids::CHAT_MESSAGE, ev);
     }
 
     fn dm_match(&mut self) -> Winner {
@@ -863,7 +873,7 @@ impl Gen {
             self.pause(5, 10);
             if round == ROUNDS / 2 + 1 {
                 let [s1, s2] = self.roster.team_scores;
-                self.emit(16, json!({ "Score1": s1, "Score2": s2 }));
+                self.emit(ids::TDM_SWITCH_SIDES, json!({ "Score1": s1, "Score2": s2 }));
                 self.connect(None);
             }
             if self.team_size(1).abs_diff(self.team_size(2)) >= 2 {
@@ -889,7 +899,7 @@ impl Gen {
                 self.spawn(slot);
             }
             let start = self.head_count();
-            self.emit(13, start);
+            self.emit(ids::TDM_ROUND_START, start);
             let mut lost = [0u32; 2];
             for step in 0..self.rng.range(4, 14) {
                 if self.alive(Some(1)).is_empty() || self.alive(Some(2)).is_empty() {
@@ -922,7 +932,7 @@ impl Gen {
                 let mut flag = self.head_count();
                 flag["FlagX"] = json!(self.pos());
                 flag["FlagY"] = json!(self.pos());
-                self.emit(15, flag);
+                self.emit(ids::TDM_FLAG_UNLOCKED, flag);
                 (if a1 > a2 { 1 } else { 2 }, 2)
             } else {
                 (
@@ -943,7 +953,7 @@ impl Gen {
                 "Players1": self.team_size(1), "Players2": self.team_size(2), "Winner": winner,
                 "Score1": scores[0], "Score2": scores[1], "RoundEndType": end_type, "Flawless": u8::from(flawless),
             });
-            self.emit(14, end);
+            self.emit(ids::TDM_ROUND_END, end);
         }
         team_winner(self.roster.team_scores)
     }
@@ -984,20 +994,23 @@ impl Gen {
         team_winner(self.roster.team_scores)
     }
 
-    /// A generator destroyed (21) by one team and repaired (22) by the other.
+    /// A generator destroyed by one team and repaired by the other. Each goes
+    /// out under the other's id (the game numbers 21 repaired, 22 destroyed):
+    /// the decoder reads both alike, and the dumps under tests/data/expected
+    /// pin the ids as sent.
     fn generator(&mut self) {
         let team = self.rng.range(1, 2);
         if let Some(killer) = self.rng.pick(&self.alive(Some(3 - team))) {
             let profile = self.profile_json(killer);
             self.emit(
-                21,
+                ids::CTF_GENERATOR_REPAIRED,
                 json!({ "ID": 1, "Team": team, "KillerID": killer, "KillerProfile": profile }),
             );
         }
         if let Some(fixer) = self.rng.pick(&self.alive(Some(team))) {
             let profile = self.profile_json(fixer);
             self.emit(
-                22,
+                ids::CTF_GENERATOR_DESTROYED,
                 json!({ "ID": 1, "Team": team, "RepairerID": fixer, "RepairerProfile": profile }),
             );
         }
@@ -1013,7 +1026,7 @@ impl Gen {
         let mut scores = self.roster.team_scores;
         scores[team as usize - 1] += 1;
         let fields = json!({ "ScoringTeam": team, "Score1": scores[0], "Score2": scores[1] });
-        self.flag_event(20, carrier, fields);
+        self.flag_event(ids::CTF_SCORED, carrier, fields);
     }
 
     /// One attack on the enemy flag: a capture, a carrier killed (flag returned
@@ -1026,18 +1039,18 @@ impl Gen {
         };
         let taken =
             json!({ "FlagTeam": enemy, "WasHome": 1, "FlagX": self.pos(), "FlagY": self.pos() });
-        self.flag_event(17, carrier, taken);
+        self.flag_event(ids::CTF_TAKEN, carrier, taken);
         match self.rng.range(0, 9) {
             0..=4 => self.score(carrier, team),
             5..=7 => {
                 let killer = self.rng.pick(&self.alive(Some(enemy))).unwrap_or(-1);
                 self.death(killer, carrier);
                 let dropped = json!({ "FlagTeam": enemy, "Thrown": 0, "FlagX": self.pos(), "FlagY": self.pos() });
-                self.flag_event(18, carrier, dropped);
+                self.flag_event(ids::CTF_DROPPED, carrier, dropped);
                 match self.rng.pick(&self.alive(Some(team))) {
                     Some(mate) if self.rng.chance(0.5) => {
                         let retaken = json!({ "FlagTeam": enemy, "WasHome": 0, "FlagX": self.pos(), "FlagY": self.pos() });
-                        self.flag_event(17, mate, retaken);
+                        self.flag_event(ids::CTF_TAKEN, mate, retaken);
                         self.score(mate, team);
                     }
                     _ => self.flag_return(killer),
@@ -1045,7 +1058,7 @@ impl Gen {
             }
             _ => {
                 let thrown = json!({ "FlagTeam": enemy, "Thrown": 1, "FlagX": self.pos(), "FlagY": self.pos() });
-                self.flag_event(18, carrier, thrown);
+                self.flag_event(ids::CTF_DROPPED, carrier, thrown);
                 self.flag_return(-1);
             }
         }
@@ -1057,7 +1070,7 @@ impl Gen {
             "ReturnPlayerID": by, "ReturnProfile": self.profile_json(by), "ReturnType": u8::from(by < 0),
             "FlagX": self.pos(), "FlagY": self.pos(),
         });
-        self.emit(19, ev);
+        self.emit(ids::CTF_RETURNED, ev);
     }
 
     fn svl_match(&mut self) -> Winner {
@@ -1074,7 +1087,7 @@ impl Gen {
                 "WaveNumber": wave, "Enemies": enemies, "Chests": 1 + wave / 2, "ChestPrice": price,
                 "ChestCrash": u8::from(self.rng.chance(0.2)),
             });
-            self.emit(30, ev);
+            self.emit(ids::SURVIVAL_NEW_WAVE, ev);
             if wave == 4 {
                 self.connect(None);
             }
@@ -1083,7 +1096,7 @@ impl Gen {
                 self.rng
                     .pick(&["Kill all enemies", "Hold the flag", "Defuse the bomb"]);
             self.emit(
-                31,
+                ids::SURVIVAL_WAVE_BEGINS,
                 json!({ "WaveObjective": objective, "WaveNumber": wave }),
             );
             let mission = self.rng.chance(0.5).then(|| self.mission_start());
@@ -1110,8 +1123,13 @@ impl Gen {
             }
             let wiped = self.alive(None).is_empty();
             if let Some(mission) = mission {
-                // Completed (48) unless everyone died (49).
-                self.emit(if wiped { 49 } else { 48 }, mission);
+                // Completed unless everyone died; see `mission_start` for the ids.
+                let outcome = if wiped {
+                    ids::SURVIVAL_FAIL_MISSION
+                } else {
+                    ids::SURVIVAL_TAKE_MISSION
+                };
+                self.emit(outcome, mission);
             }
             if wiped {
                 return Winner {
@@ -1148,8 +1166,11 @@ impl Gen {
         }
     }
 
-    /// A survival mission starts (47); returns its fields for the outcome
-    /// event. Servers name them `Mission`/`Reward` or `Type`/`Amount`.
+    /// A survival mission starts; returns its fields for the outcome event.
+    /// Servers name them `Mission`/`Reward` or `Type`/`Amount`. The start goes
+    /// out as 47 and a completion as 48, where the game numbers 47 complete
+    /// and 48 take: the decoder reads all three alike, and the dumps under
+    /// tests/data/expected pin the ids as sent.
     fn mission_start(&mut self) -> Value {
         let name = self.rng.pick(&[
             "Kill 10 enemies",
@@ -1162,7 +1183,7 @@ impl Gen {
         } else {
             json!({ "Type": name, "Amount": reward })
         };
-        self.emit(47, fields.clone());
+        self.emit(ids::SURVIVAL_COMPLETE_MISSION, fields.clone());
         fields
     }
 
@@ -1181,7 +1202,7 @@ impl Gen {
             "PlayerID": slot, "Profile": self.profile_json(slot), "ChestID": self.rng.range(0, 5),
             "ChestCost": price, "PlayerMoney": money,
         });
-        self.emit(32, ev);
+        self.emit(ids::SURVIVAL_BUY_CHEST, ev);
     }
 
     /// Zombrains: hordes of zombies, dead players revived by the living,
@@ -1189,7 +1210,7 @@ impl Gen {
     /// still alive. Some matches the zombies win.
     fn zbr_match(&mut self) -> Winner {
         self.refill_lobby();
-        self.emit(52, json!({}));
+        self.emit(ids::ZOMBRAINS_BEGIN, json!({}));
         for slot in self.fighters() {
             self.spawn(slot);
         }
@@ -1210,7 +1231,7 @@ impl Gen {
             }
             if horde == hordes {
                 let ev = json!({ "LandingX": self.pos(), "LandingY": self.pos() });
-                self.emit(53, ev);
+                self.emit(ids::ZOMBRAINS_HELICOPTER_ARRIVING, ev);
             }
             for _ in 0..self.rng.range(3, 3 + horde * 2) {
                 let slot = (self.npc_base..)
@@ -1224,12 +1245,15 @@ impl Gen {
             }
         }
         let boarding = json!({ "X": self.pos(), "Y": self.pos() });
-        self.emit(54, boarding);
+        self.emit(ids::ZOMBRAINS_HELICOPTER_BOARDING, boarding);
         let mut boarded = Vec::new();
         for slot in self.alive(None) {
             if self.rng.chance(0.8) {
                 let profile = self.profile_json(slot);
-                self.emit(55, json!({ "PlayerID": slot, "Profile": profile }));
+                self.emit(
+                    ids::ZOMBRAINS_HELICOPTER_PLAYER_BOARDED,
+                    json!({ "PlayerID": slot, "Profile": profile }),
+                );
                 boarded.push(slot);
             }
         }
@@ -1264,7 +1288,10 @@ impl Gen {
             if !self.alive(None).is_empty() && self.rng.chance(0.25) {
                 if let Some(slot) = self.rng.pick(&down) {
                     let profile = self.profile_json(slot);
-                    self.emit(50, json!({ "PlayerID": slot, "Profile": profile }));
+                    self.emit(
+                        ids::ZOMBRAINS_REVIVE,
+                        json!({ "PlayerID": slot, "Profile": profile }),
+                    );
                 }
             }
             if self.rng.chance(0.1) {
@@ -1287,7 +1314,7 @@ impl Gen {
             let profile = self.profile_json(slot);
             let ev =
                 json!({ "Weapon": weapon, "Cost": cost, "PlayerID": slot, "Profile": profile });
-            self.emit(51, ev);
+            self.emit(ids::ZOMBRAINS_BUY_WEAPON, ev);
         }
     }
 
@@ -1296,7 +1323,10 @@ impl Gen {
     fn zbr_end(&mut self, boarded: &[i64]) -> Winner {
         let alive = self.alive(None);
         let dead = self.roster.listed().count() - alive.len();
-        self.emit(56, json!({ "Alive": alive.len(), "Dead": dead }));
+        self.emit(
+            ids::ZOMBRAINS_END,
+            json!({ "Alive": alive.len(), "Dead": dead }),
+        );
         match boarded.first().or(alive.first()) {
             Some(&slot) => {
                 let p = &self.roster.players[&slot];
@@ -1369,11 +1399,13 @@ mod tests {
         };
         let ends = scenario(&unlimited)
             .take(20_000)
-            .filter(|e| e.id == 27)
+            .filter(|e| e.id == ids::MATCH_END)
             .count();
         assert!(ends > 3, "only {ends} matches in 20000 events");
         assert_eq!(
-            scenario(&opts(Mode::Tdm, 1)).filter(|e| e.id == 27).count(),
+            scenario(&opts(Mode::Tdm, 1))
+                .filter(|e| e.id == ids::MATCH_END)
+                .count(),
             3
         );
     }
@@ -1400,18 +1432,18 @@ mod tests {
                 for (id, ev) in events(mode, seed) {
                     let slot = |k: &str| int(ev.get(k)).unwrap_or(-1);
                     match id {
-                        29 => tally.clear(),
-                        4 | 7 => {
+                        ids::MATCH_START => tally.clear(),
+                        ids::PLAYER_CONNECT | ids::PLAYER_DISCONNECT => {
                             tally.remove(&slot("PlayerID"));
                         }
-                        6 => {
+                        ids::PLAYER_DEATH => {
                             tally.entry(slot("VictimID")).or_default().1 += 1;
                             let killer = slot("KillerID");
                             if killer >= 0 && killer != slot("VictimID") && slot("Teamkill") != 1 {
                                 tally.entry(killer).or_default().0 += 1;
                             }
                         }
-                        27 => {
+                        ids::MATCH_END => {
                             ends += 1;
                             let data: Vec<_> = ev
                                 .iter()
@@ -1448,7 +1480,9 @@ mod tests {
                 assert_eq!(ends, 3);
             }
         }
-        assert!(!events(Mode::Zbr, 1).iter().any(|(id, _)| *id == 27));
+        assert!(!events(Mode::Zbr, 1)
+            .iter()
+            .any(|(id, _)| *id == ids::MATCH_END));
     }
 
     #[test]
@@ -1478,7 +1512,9 @@ mod tests {
         assert!(profiles.iter().any(|p| p == NPC_PROFILE), "no assister");
         assert!(profiles.iter().any(|p| p.is_empty()), "server chat");
         let plain = evs.iter().any(|(id, e)| {
-            *id == 4 && e.contains_key("Store") && !s(e.get("Profile")).starts_with('{')
+            *id == ids::PLAYER_CONNECT
+                && e.contains_key("Store")
+                && !s(e.get("Profile")).starts_with('{')
         });
         assert!(
             plain,
@@ -1486,7 +1522,7 @@ mod tests {
         );
         let mut by_number: HashMap<String, Vec<i64>> = HashMap::new();
         for (id, e) in &evs {
-            if *id == 4 {
+            if *id == ids::PLAYER_CONNECT {
                 let (p, store) =
                     super::super::state::parse_profile(e.get("Profile"), e.get("Store"));
                 by_number.entry(p).or_default().push(store);
@@ -1507,7 +1543,7 @@ mod tests {
         let evs = events(Mode::Tdm, 2);
         let chat: Vec<String> = evs
             .iter()
-            .filter(|(id, _)| *id == 42)
+            .filter(|(id, _)| *id == ids::CHAT_MESSAGE)
             .map(|(_, e)| s(e.get("Message")))
             .collect();
         for needle in [
@@ -1530,12 +1566,12 @@ mod tests {
             );
         }
         assert!(chat.iter().any(|m| m.starts_with("!stats ") && m.len() > 7));
-        assert!(evs.iter().any(|(id, e)| *id == 42
+        assert!(evs.iter().any(|(id, e)| *id == ids::CHAT_MESSAGE
             && s(e.get("PlayerID")) == "-1"
             && s(e.get("Profile")).is_empty()));
         let names: Vec<String> = evs
             .iter()
-            .filter(|(id, _)| *id == 4)
+            .filter(|(id, _)| *id == ids::PLAYER_CONNECT)
             .map(|(_, e)| s(e.get("PlayerName")))
             .collect();
         for needle in ["\"", "└", "@everyone"] {
@@ -1552,12 +1588,12 @@ mod tests {
             let evs: Vec<_> = (5..8).flat_map(|seed| events(mode, seed)).collect();
             let bots: Vec<String> = evs
                 .iter()
-                .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
+                .filter(|(id, e)| *id == ids::PLAYER_SPAWN && s(e.get("Profile")).contains("\"bot"))
                 .map(|(_, e)| s(e.get("PlayerID")))
                 .collect();
             let deaths: Vec<&Map<String, Value>> = evs
                 .iter()
-                .filter(|(id, _)| *id == 6)
+                .filter(|(id, _)| *id == ids::PLAYER_DEATH)
                 .map(|(_, e)| e)
                 .collect();
             let has = |f: &dyn Fn(&Map<String, Value>) -> bool| deaths.iter().any(|e| f(e));
@@ -1595,7 +1631,10 @@ mod tests {
                 mode.is_team_mode(),
                 "{mode} teamkill"
             );
-            assert!(evs.iter().any(|(id, _)| *id == 99), "{mode} unknown id");
+            assert!(
+                evs.iter().any(|(id, _)| *id == MYSTERY_ID),
+                "{mode} unknown id"
+            );
         }
     }
 
@@ -1606,9 +1645,9 @@ mod tests {
             let mut left: Vec<(String, String)> = Vec::new();
             let mut reused = false;
             for (id, e) in &evs {
-                match id {
-                    7 => left.push((s(e.get("PlayerID")), s(e.get("IP")))),
-                    4 => {
+                match *id {
+                    ids::PLAYER_DISCONNECT => left.push((s(e.get("PlayerID")), s(e.get("IP")))),
+                    ids::PLAYER_CONNECT => {
                         reused |= left.iter().any(|(slot, ip)| {
                             *slot == s(e.get("PlayerID")) && *ip != s(e.get("IP"))
                         })
@@ -1633,9 +1672,9 @@ mod tests {
             let mut fewest = i64::MAX;
             for e in scenario(&o) {
                 match e.id {
-                    4 => online += 1,
-                    7 => online -= 1,
-                    27 | 57 => fewest = fewest.min(online),
+                    ids::PLAYER_CONNECT => online += 1,
+                    ids::PLAYER_DISCONNECT => online -= 1,
+                    ids::MATCH_END | ids::GAME_OVER => fewest = fewest.min(online),
                     _ => {}
                 }
             }
@@ -1651,31 +1690,40 @@ mod tests {
         let tdm = events(Mode::Tdm, 1);
         let ends: Vec<String> = tdm
             .iter()
-            .filter(|(id, _)| *id == 14)
+            .filter(|(id, _)| *id == ids::TDM_ROUND_END)
             .map(|(_, e)| s(e.get("Winner")))
             .collect();
         assert!(ends.contains(&"1".into()) && ends.contains(&"2".into()));
-        assert!(tdm.iter().any(|(id, _)| *id == 16) && tdm.iter().any(|(id, _)| *id == 13));
+        assert!(
+            tdm.iter().any(|(id, _)| *id == ids::TDM_SWITCH_SIDES)
+                && tdm.iter().any(|(id, _)| *id == ids::TDM_ROUND_START)
+        );
         assert!(tdm
             .iter()
-            .any(|(id, e)| *id == 8 && s(e.get("Autobalanced")) == "1"));
+            .any(|(id, e)| *id == ids::PLAYER_TEAM_CHANGE && s(e.get("Autobalanced")) == "1"));
         let draws = (1..6)
             .flat_map(|seed| events(Mode::Tdm, seed))
-            .filter(|(id, e)| *id == 14 && s(e.get("Winner")) == "0");
+            .filter(|(id, e)| *id == ids::TDM_ROUND_END && s(e.get("Winner")) == "0");
         assert!(draws.count() > 0, "no drawn round in five seeds");
 
         let ctf = events(Mode::Ctf, 1);
-        for id in 17..=22 {
+        for id in ids::CTF_TAKEN..=ids::CTF_GENERATOR_DESTROYED {
             assert!(ctf.iter().any(|(i, _)| *i == id), "ctf event {id}");
         }
         let mut team = HashMap::new();
         for (id, e) in &ctf {
-            match id {
-                5 | 8 => {
-                    let t = e.get(if *id == 5 { "Team" } else { "NewTeam" });
+            match *id {
+                ids::PLAYER_SPAWN | ids::PLAYER_TEAM_CHANGE => {
+                    let t = e.get(if *id == ids::PLAYER_SPAWN {
+                        "Team"
+                    } else {
+                        "NewTeam"
+                    });
                     team.insert(s(e.get("PlayerID")), s(t));
                 }
-                20 => assert_eq!(team[&s(e.get("CarrierID"))], s(e.get("ScoringTeam"))),
+                ids::CTF_SCORED => {
+                    assert_eq!(team[&s(e.get("CarrierID"))], s(e.get("ScoringTeam")))
+                }
                 _ => {}
             }
         }
@@ -1683,28 +1731,34 @@ mod tests {
         let svl = events(Mode::Svl, 1);
         let humans: Vec<String> = svl
             .iter()
-            .filter(|(id, _)| *id == 4)
+            .filter(|(id, _)| *id == ids::PLAYER_CONNECT)
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
         let npcs: Vec<String> = svl
             .iter()
             .filter(|(id, e)| {
-                *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank")
+                *id == ids::PLAYER_SPAWN
+                    && e.contains_key("EnemyType")
+                    && e.contains_key("EnemyRank")
             })
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
         assert!(!npcs.is_empty() && npcs.iter().all(|n| !humans.contains(n)));
         for (id, e) in &svl {
-            if *id == 5 && e.contains_key("EnemyType") {
+            if *id == ids::PLAYER_SPAWN && e.contains_key("EnemyType") {
                 assert_eq!(s(e.get("Profile")), NPC_PROFILE);
             }
         }
         // Missions carry Mission/Reward or Type/Amount.
         let missions: Vec<_> = svl
             .iter()
-            .filter(|(id, _)| (47..=49).contains(id))
+            .filter(|(id, _)| {
+                (ids::SURVIVAL_COMPLETE_MISSION..=ids::SURVIVAL_FAIL_MISSION).contains(id)
+            })
             .collect();
-        assert!(missions.iter().any(|(id, _)| *id == 47));
+        assert!(missions
+            .iter()
+            .any(|(id, _)| *id == ids::SURVIVAL_COMPLETE_MISSION));
         for (_, e) in missions {
             assert!(e.contains_key("Mission") || e.contains_key("Type"), "{e:?}");
             assert!(
@@ -1712,20 +1766,24 @@ mod tests {
                 "{e:?}"
             );
         }
-        for id in [30, 31, 32] {
+        for id in [
+            ids::SURVIVAL_NEW_WAVE,
+            ids::SURVIVAL_WAVE_BEGINS,
+            ids::SURVIVAL_BUY_CHEST,
+        ] {
             assert!(svl.iter().any(|(i, _)| *i == id), "svl event {id}");
         }
         let mut wave = 0;
         let mut late = false;
         for (id, e) in &svl {
-            match id {
-                30 => wave = int(e.get("WaveNumber")).unwrap(),
-                4 => late |= wave > 3,
+            match *id {
+                ids::SURVIVAL_NEW_WAVE => wave = int(e.get("WaveNumber")).unwrap(),
+                ids::PLAYER_CONNECT => late |= wave > 3,
                 _ => {}
             }
         }
         assert!(late, "nobody joined after wave 3");
-        assert!(!svl.iter().any(|(id, e)| *id == 5
+        assert!(!svl.iter().any(|(id, e)| *id == ids::PLAYER_SPAWN
             && s(e.get("Team")) != "2"
             && s(e.get("Profile")).contains("-1")));
     }
@@ -1739,7 +1797,7 @@ mod tests {
                     ..opts(mode, 9)
                 };
                 assert!(
-                    scenario(&o).filter(|e| e.id == 57).count() == 3,
+                    scenario(&o).filter(|e| e.id == ids::GAME_OVER).count() == 3,
                     "{mode} {players}"
                 );
             }
@@ -1792,7 +1850,7 @@ mod tests {
     fn bot_slots(evs: &[(u16, Map<String, Value>)]) -> Vec<String> {
         let mut slots: Vec<String> = evs
             .iter()
-            .filter(|(id, e)| *id == 5 && s(e.get("Profile")).contains("\"bot"))
+            .filter(|(id, e)| *id == ids::PLAYER_SPAWN && s(e.get("Profile")).contains("\"bot"))
             .map(|(_, e)| {
                 let slot = s(e.get("PlayerID"));
                 let want = format!("{{\"ProfileID\":\"bot{slot}\",\"StoreID\":\"0\"}}");
@@ -1818,9 +1876,9 @@ mod tests {
         for mode in [Mode::Svl, Mode::Zbr] {
             let evs = parsed(&with(mode, 1, |o| o.bots = Some(2)));
             assert_eq!(bot_slots(&evs).len(), 2, "{mode}");
-            let addbot = evs
-                .iter()
-                .any(|(id, e)| *id == 35 && s(e.get("Command")).starts_with("addbot"));
+            let addbot = evs.iter().any(|(id, e)| {
+                *id == ids::COMMAND_ENTERED && s(e.get("Command")).starts_with("addbot")
+            });
             assert!(!addbot, "{mode}: no console bots in co-op");
         }
     }
@@ -1831,13 +1889,14 @@ mod tests {
             let evs = events(mode, 1);
             let mut added = 0;
             for (i, (id, e)) in evs.iter().enumerate() {
-                if *id != 35 || !s(e.get("Command")).starts_with("addbot") {
+                if *id != ids::COMMAND_ENTERED || !s(e.get("Command")).starts_with("addbot") {
                     continue;
                 }
                 added += 1;
                 let (change_id, change) = &evs[i + 1];
                 assert_eq!(
-                    *change_id, 8,
+                    *change_id,
+                    ids::PLAYER_TEAM_CHANGE,
                     "{mode}: the bot is first seen in a team change"
                 );
                 let slot = s(change.get("PlayerID"));
@@ -1862,9 +1921,10 @@ mod tests {
                 assert!(!before, "{mode}: bot{slot} seen before addbot");
                 let spawn = evs[i + 2..]
                     .iter()
-                    .position(|(id, e)| *id == 5 && s(e.get("PlayerID")) == slot);
+                    .position(|(id, e)| *id == ids::PLAYER_SPAWN && s(e.get("PlayerID")) == slot);
                 let death = evs[i + 2..].iter().position(|(id, e)| {
-                    *id == 6 && (s(e.get("VictimID")) == slot || s(e.get("KillerID")) == slot)
+                    *id == ids::PLAYER_DEATH
+                        && (s(e.get("VictimID")) == slot || s(e.get("KillerID")) == slot)
                 });
                 assert!(
                     spawn.is_some() && death.is_none_or(|d| Some(d) > spawn),
@@ -1885,7 +1945,9 @@ mod tests {
             let spawned: Vec<String> = evs
                 .iter()
                 .filter(|(id, e)| {
-                    *id == 5 && e.contains_key("EnemyType") && e.contains_key("EnemyRank")
+                    *id == ids::PLAYER_SPAWN
+                        && e.contains_key("EnemyType")
+                        && e.contains_key("EnemyRank")
                 })
                 .map(|(_, e)| {
                     assert_eq!(s(e.get("Profile")), NPC_PROFILE);
@@ -1908,36 +1970,43 @@ mod tests {
     fn zombrains_match_order_and_both_outcomes() {
         let evs = events(Mode::Zbr, 1);
         let matches: Vec<&[(u16, Map<String, Value>)]> = evs
-            .split_inclusive(|(id, _)| *id == 57)
-            .filter(|m| m.iter().any(|(id, _)| *id == 57))
+            .split_inclusive(|(id, _)| *id == ids::GAME_OVER)
+            .filter(|m| m.iter().any(|(id, _)| *id == ids::GAME_OVER))
             .collect();
         assert_eq!(matches.len(), 3);
         let (mut won, mut lost) = (0, 0);
         for m in matches {
-            let ids: Vec<u16> = m.iter().map(|(id, _)| *id).collect();
-            let at = |id: u16| ids.iter().position(|&i| i == id);
-            let last = |id: u16| ids.iter().rposition(|&i| i == id);
-            assert!(!ids.contains(&27), "no match_end in zombrains");
+            let sent: Vec<u16> = m.iter().map(|(id, _)| *id).collect();
+            let at = |id: u16| sent.iter().position(|&i| i == id);
+            let last = |id: u16| sent.iter().rposition(|&i| i == id);
+            assert!(!sent.contains(&ids::MATCH_END), "no match_end in zombrains");
             assert!(
-                !ids.iter()
-                    .any(|id| (30..=32).contains(id) || (47..=49).contains(id)),
+                !sent
+                    .iter()
+                    .any(
+                        |id| (ids::SURVIVAL_NEW_WAVE..=ids::SURVIVAL_BUY_CHEST).contains(id)
+                            || (ids::SURVIVAL_COMPLETE_MISSION..=ids::SURVIVAL_FAIL_MISSION)
+                                .contains(id)
+                    ),
                 "no survival events"
             );
             let (start, begin, end, over) = (
-                at(29).unwrap(),
-                at(52).unwrap(),
-                at(56).unwrap(),
-                at(57).unwrap(),
+                at(ids::MATCH_START).unwrap(),
+                at(ids::ZOMBRAINS_BEGIN).unwrap(),
+                at(ids::ZOMBRAINS_END).unwrap(),
+                at(ids::GAME_OVER).unwrap(),
             );
-            assert!(start < begin && begin < end && over == ids.len() - 1);
+            assert!(start < begin && begin < end && over == sent.len() - 1);
             assert_eq!(m[start].1["GameModeID"], "3");
-            for id in [50, 51] {
-                assert!(ids.contains(&id), "zombrains event {id}");
+            for id in [ids::ZOMBRAINS_REVIVE, ids::ZOMBRAINS_BUY_WEAPON] {
+                assert!(sent.contains(&id), "zombrains event {id}");
             }
             for (id, e) in m {
-                match id {
-                    50 => assert!(e.contains_key("PlayerID") && e.contains_key("Profile")),
-                    51 => {
+                match *id {
+                    ids::ZOMBRAINS_REVIVE => {
+                        assert!(e.contains_key("PlayerID") && e.contains_key("Profile"))
+                    }
+                    ids::ZOMBRAINS_BUY_WEAPON => {
                         for k in ["Weapon", "Cost", "PlayerID", "Profile"] {
                             assert!(e.contains_key(k), "{k}");
                         }
@@ -1957,20 +2026,26 @@ mod tests {
             );
             let boarded: Vec<String> = m
                 .iter()
-                .filter(|(id, _)| *id == 55)
+                .filter(|(id, _)| *id == ids::ZOMBRAINS_HELICOPTER_PLAYER_BOARDED)
                 .map(|(_, e)| s(e.get("PlayerID")))
                 .collect();
             if alive > 0 {
                 won += 1;
-                let (heli, boarding) = (at(53).unwrap(), at(54).unwrap());
+                let (heli, boarding) = (
+                    at(ids::ZOMBRAINS_HELICOPTER_ARRIVING).unwrap(),
+                    at(ids::ZOMBRAINS_HELICOPTER_BOARDING).unwrap(),
+                );
                 assert!(heli < boarding && boarding < end);
-                assert!(at(55).is_none_or(|b| b > boarding) && last(55).is_none_or(|b| b < end));
+                assert!(
+                    at(ids::ZOMBRAINS_HELICOPTER_PLAYER_BOARDED).is_none_or(|b| b > boarding)
+                        && last(ids::ZOMBRAINS_HELICOPTER_PLAYER_BOARDED).is_none_or(|b| b < end)
+                );
                 let winner = s(over_ev.get("WinnerID"));
                 assert!(boarded.is_empty() || boarded[0] == winner);
                 let name = m
                     .iter()
                     .rev()
-                    .find(|(id, e)| *id == 5 && s(e.get("PlayerID")) == winner)
+                    .find(|(id, e)| *id == ids::PLAYER_SPAWN && s(e.get("PlayerID")) == winner)
                     .map(|(_, e)| s(e.get("Name")))
                     .unwrap();
                 assert_eq!(
@@ -1979,7 +2054,7 @@ mod tests {
                 );
             } else {
                 lost += 1;
-                assert!(boarded.is_empty() && at(54).is_none());
+                assert!(boarded.is_empty() && at(ids::ZOMBRAINS_HELICOPTER_BOARDING).is_none());
                 assert_eq!(s(over_ev.get("WinnerID")), "-1");
                 assert_eq!(s(over_ev.get("WinnerText")), "ZOMBIES WIN");
             }
@@ -1988,10 +2063,14 @@ mod tests {
         // Humans kill zombies and die to them (the zombies' weapon is -1).
         let npcs: Vec<String> = evs
             .iter()
-            .filter(|(id, e)| *id == 5 && e.contains_key("EnemyType"))
+            .filter(|(id, e)| *id == ids::PLAYER_SPAWN && e.contains_key("EnemyType"))
             .map(|(_, e)| s(e.get("PlayerID")))
             .collect();
-        let deaths = || evs.iter().filter(|(id, _)| *id == 6).map(|(_, e)| e);
+        let deaths = || {
+            evs.iter()
+                .filter(|(id, _)| *id == ids::PLAYER_DEATH)
+                .map(|(_, e)| e)
+        };
         assert!(deaths().any(|e| npcs.contains(&s(e.get("VictimID")))));
         assert!(deaths()
             .any(|e| npcs.contains(&s(e.get("KillerID"))) && s(e.get("KillerWeapon")) == "-1"));
@@ -2007,7 +2086,7 @@ mod tests {
             (Mode::Zbr, "3"),
         ] {
             for (id, e) in events(mode, 4) {
-                if matches!(id, 27 | 29 | 57) {
+                if matches!(id, ids::MATCH_END | ids::MATCH_START | ids::GAME_OVER) {
                     assert_eq!(s(e.get("GameModeID")), gid, "{mode} event {id}");
                     let file = s(e
                         .get("MapFile")
@@ -2016,11 +2095,16 @@ mod tests {
                     assert!(file.starts_with("maps\\") && file.ends_with('\\'), "{file}");
                 }
                 if mode != Mode::Zbr {
-                    assert!(!(50..=56).contains(&id), "{mode}: zombrains event {id}");
+                    assert!(
+                        !(ids::ZOMBRAINS_REVIVE..=ids::ZOMBRAINS_END).contains(&id),
+                        "{mode}: zombrains event {id}"
+                    );
                 }
                 if mode != Mode::Svl {
                     assert!(
-                        !(30..=32).contains(&id) && !(47..=49).contains(&id),
+                        !(ids::SURVIVAL_NEW_WAVE..=ids::SURVIVAL_BUY_CHEST).contains(&id)
+                            && !(ids::SURVIVAL_COMPLETE_MISSION..=ids::SURVIVAL_FAIL_MISSION)
+                                .contains(&id),
                         "{mode}: survival event {id}"
                     );
                 }
@@ -2035,7 +2119,7 @@ mod tests {
             assert_eq!(a, scenario(&opts(mode, 5)).collect::<Vec<_>>());
             let first_keys: std::collections::BTreeSet<String> = a
                 .iter()
-                .filter(|e| e.id == 6)
+                .filter(|e| e.id == ids::PLAYER_DEATH)
                 .map(|e| e.json[2..].split('"').next().unwrap().to_owned())
                 .collect();
             assert!(first_keys.len() > 5, "{mode}: {first_keys:?}");
@@ -2049,7 +2133,7 @@ mod tests {
         let mut levels: HashMap<String, i64> = HashMap::new();
         let mut seen = 0;
         for (id, e) in &evs {
-            if *id != 9 {
+            if *id != ids::PLAYER_LEVEL_UP {
                 continue;
             }
             seen += 1;
@@ -2073,11 +2157,11 @@ mod tests {
         let evs = events(Mode::Dm, 1);
         assert!(evs
             .iter()
-            .filter(|(id, _)| *id == 5)
+            .filter(|(id, _)| *id == ids::PLAYER_SPAWN)
             .all(|(_, e)| e.contains_key("Hat2")));
         assert!(evs
             .iter()
-            .filter(|(id, _)| *id == 42)
+            .filter(|(id, _)| *id == ids::CHAT_MESSAGE)
             .all(|(_, e)| e.contains_key("NameColor")));
         let kicks: Vec<Mode> = Mode::ALL
             .into_iter()
@@ -2085,12 +2169,15 @@ mod tests {
                 let evs = events(mode, 3);
                 evs.windows(2).any(|w| {
                     let ((a, cmd), (b, gone)) = (&w[0], &w[1]);
-                    if (*a, *b) != (35, 7) {
+                    if (*a, *b) != (ids::COMMAND_ENTERED, ids::PLAYER_DISCONNECT) {
                         return false;
                     }
                     let name = evs
                         .iter()
-                        .find(|(id, e)| *id == 4 && s(e.get("PlayerID")) == s(gone.get("PlayerID")))
+                        .find(|(id, e)| {
+                            *id == ids::PLAYER_CONNECT
+                                && s(e.get("PlayerID")) == s(gone.get("PlayerID"))
+                        })
                         .map(|(_, e)| s(e.get("PlayerName")))
                         .unwrap();
                     assert_eq!(s(cmd.get("Source")), "0");

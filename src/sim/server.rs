@@ -6,7 +6,7 @@
 //!   when `--password ""`). Otherwise the server closes the connection without
 //!   sending a single byte (the real server just stops talking to such a
 //!   client; closing makes the refusal observable instead of a silent hang).
-//! - After login: rcon_logged_in (36), an rcon_ping (41) every `--ping-secs`,
+//! - After login: rcon_logged_in, an rcon_ping every `--ping-secs`,
 //!   and the scenario, throttled to 6 events/s until the client confirms
 //!   (kind 6), then at `--rate`.
 //! - The scenario is delivered exactly once across connections: it pauses
@@ -23,6 +23,7 @@
 use super::scenario::{scenario, shuffled, Rng, Scenario, SimEvent};
 use super::state::{mode_info, Roster};
 use super::{dump, SimOptions};
+use crate::event::ids;
 use crate::rcon::codec::{
     encode_frame, frame_bytes, ClientPacket, PacketKind, ServerCodec, END_MARK, START_MARK,
 };
@@ -174,7 +175,7 @@ impl SimHandle {
         timeout(within, met).await.unwrap_or(false)
     }
 
-    /// Sends server_shutdown (1) to the connected client, closes every
+    /// Sends server_shutdown to the connected client, closes every
     /// connection and the listener, and waits for all of it to finish.
     pub async fn shutdown(&self) {
         self.shared.stop.cancel();
@@ -360,7 +361,7 @@ impl Session {
             "RconIP": rcon_ip, "RconPort": self.peer.port().to_string(),
             "RconSocket": self.generation.to_string(), "GameModeID": info.id.to_string(), "MapName": roster_map,
         });
-        self.send(36, hello).await?;
+        self.send(ids::RCON_LOGGED_IN, hello).await?;
 
         let ping_every =
             (self.shared.opts.ping_secs > 0.0).then(|| secs(self.shared.opts.ping_secs));
@@ -373,7 +374,7 @@ impl Session {
             tokio::select! {
                 biased;
                 _ = self.shared.stop.cancelled() => {
-                    return self.send(1, json!({})).await;
+                    return self.send(ids::SERVER_SHUTDOWN, json!({})).await;
                 }
                 _ = async { active.wait_for(|g| *g != generation).await.map(|_| ()) } => {
                     tracing::debug!(peer = %self.peer, "simulate: replaced by a newer login");
@@ -384,7 +385,7 @@ impl Session {
                     None => return Ok(()),
                 },
                 _ = sleep_until(next_ping.unwrap_or_else(Instant::now)), if next_ping.is_some() => {
-                    self.send(41, json!({})).await?;
+                    self.send(ids::RCON_PING, json!({})).await?;
                     self.shared.count(|s| s.pings_sent += 1);
                     next_ping = ping_every.map(|d| Instant::now() + d);
                 }
@@ -454,7 +455,7 @@ impl Session {
             PacketKind::Command => {
                 self.shared.count(|s| s.commands.push(packet.text.clone()));
                 let reply = command_reply(&self.shared.delivery().roster, &packet.text);
-                self.send(35, reply).await?;
+                self.send(ids::COMMAND_ENTERED, reply).await?;
             }
             PacketKind::RequestPlayer
             | PacketKind::RequestMatch
@@ -469,7 +470,7 @@ impl Session {
                 let reply =
                     request_reply(&self.shared.delivery().roster, packet.kind, &packet.text);
                 match reply {
-                    Some(reply) => self.send(34, reply).await?,
+                    Some(reply) => self.send(ids::REQUEST_DATA, reply).await?,
                     None => tracing::debug!(?packet, "simulate: request not answered"),
                 }
             }
@@ -537,7 +538,7 @@ impl Session {
             let mut frame = BytesMut::new();
             let result = match self.rng.range(0, 2) {
                 0 => encode_frame(
-                    33,
+                    ids::LOG_MESSAGE,
                     br#"{"Message":"end mark missing","Color":"0"}"#,
                     &mut frame,
                 )
@@ -545,8 +546,8 @@ impl Session {
                     let at = frame.len() - END_MARK.len();
                     frame[at..].copy_from_slice(b"XYZ");
                 }),
-                1 => encode_frame(33, br#"{"Message":"trunc"#, &mut frame),
-                _ => encode_frame(33, b"{\"Message\":\"\xff\xfe\"}", &mut frame),
+                1 => encode_frame(ids::LOG_MESSAGE, br#"{"Message":"trunc"#, &mut frame),
+                _ => encode_frame(ids::LOG_MESSAGE, b"{\"Message\":\"\xff\xfe\"}", &mut frame),
             };
             result.map(|()| frame.to_vec()).unwrap_or_default()
         } else {
@@ -605,7 +606,7 @@ pub(crate) fn parse_params(text: &str) -> Option<Vec<String>> {
     }
 }
 
-/// command_entered (35) for an RCON command (Source 1), with the game's text
+/// command_entered for an RCON command (Source 1), with the game's text
 /// where it is known. Commands change nothing: the scenario is fixed, so a
 /// kick is acknowledged but the player stays, and addbot adds nobody.
 fn command_reply(roster: &Roster, text: &str) -> Value {
@@ -632,7 +633,7 @@ fn command_reply(roster: &Roster, text: &str) -> Value {
     json!({ "Command": text, "Source": "1", "ReturnText": return_text })
 }
 
-/// request_data (34) for a request packet; `None` means no reply (a
+/// request_data for a request packet; `None` means no reply (a
 /// malformed request, or request_player for a player who is not there).
 fn request_reply(roster: &Roster, kind: PacketKind, text: &str) -> Option<Value> {
     let params = parse_params(text)?;
@@ -743,7 +744,7 @@ mod tests {
         loop {
             let f = next_frame(client).await.expect("connection closed");
             let v: Value = serde_json::from_str(&f.json).unwrap();
-            if f.id == 35 && v["Source"] == "1" {
+            if f.id == ids::COMMAND_ENTERED && v["Source"] == "1" {
                 return (v, skipped);
             }
             skipped.push(f.id);
@@ -792,13 +793,13 @@ mod tests {
         .unwrap();
         let mut client = login(&sim, "admin").await;
         let hello = next_frame(&mut client).await.unwrap();
-        assert_eq!(hello.id, 36);
+        assert_eq!(hello.id, ids::RCON_LOGGED_IN);
         let hello: Value = serde_json::from_str(&hello.json).unwrap();
         assert_eq!(hello["MapName"], "Cargo");
         assert_eq!(hello["RconIP"], "::ffff:127.0.0.1");
         assert_eq!(hello["GameModeID"], "0");
 
-        frame_with_id(&mut client, 41).await;
+        frame_with_id(&mut client, ids::RCON_PING).await;
         client
             .send(Packet::new(PacketKind::Ping, "1"))
             .await
@@ -820,7 +821,7 @@ mod tests {
             ))
             .await
             .unwrap();
-        let board = frame_with_id(&mut client, 34).await;
+        let board = frame_with_id(&mut client, ids::REQUEST_DATA).await;
         assert_eq!(board["CaseID"], "7");
         assert_eq!(board["RequestID"], "req \"7\" \\");
         assert_eq!(board["GamemodeName"], "Deathmatch");
@@ -839,7 +840,10 @@ mod tests {
         );
         assert!(stats.pings_sent >= 1);
         sim.shutdown().await;
-        assert_eq!(frame_with_id(&mut client, 1).await["EventID"], "1");
+        assert_eq!(
+            frame_with_id(&mut client, ids::SERVER_SHUTDOWN).await["EventID"],
+            "1"
+        );
         assert!(next_frame(&mut client).await.is_none());
     }
 
@@ -856,7 +860,10 @@ mod tests {
 
         let open = serve(opts(|o| o.password.clear())).await.unwrap();
         let mut client = login(&open, "whatever").await;
-        assert_eq!(next_frame(&mut client).await.unwrap().id, 36);
+        assert_eq!(
+            next_frame(&mut client).await.unwrap().id,
+            ids::RCON_LOGGED_IN
+        );
     }
 
     #[tokio::test]
@@ -913,7 +920,7 @@ mod tests {
             .send(Packet::new(PacketKind::RequestMatch, r#""m1" "1""#))
             .await
             .unwrap();
-        let player = frame_with_id(&mut client, 34).await;
+        let player = frame_with_id(&mut client, ids::REQUEST_DATA).await;
         assert_eq!(
             (player["CaseID"].as_str(), player["RequestID"].as_str()),
             (Some("3"), Some("p2"))
@@ -929,7 +936,7 @@ mod tests {
             !keys.clone().any(|k| k.starts_with("PlayerData")),
             "{keys:?}"
         );
-        let status = frame_with_id(&mut client, 34).await;
+        let status = frame_with_id(&mut client, ids::REQUEST_DATA).await;
         assert_eq!(
             (status["CaseID"].as_str(), status["RequestID"].as_str()),
             (Some("5"), Some("m1"))
@@ -974,7 +981,10 @@ mod tests {
             .unwrap();
         let (reply, before) = command_answer(&mut client).await;
         assert_eq!(reply["Command"], r#"say "hi""#);
-        assert!(!before.contains(&34), "request answered: {before:?}");
+        assert!(
+            !before.contains(&ids::REQUEST_DATA),
+            "request answered: {before:?}"
+        );
         assert_eq!(before.len(), 1 + events, "rcon_logged_in and the scenario");
     }
 
@@ -1006,7 +1016,7 @@ mod tests {
                 let Some(f) = next_frame(&mut client).await else {
                     break;
                 };
-                if f.id != 36 && serde_json::from_str::<Value>(&f.json).is_ok() {
+                if f.id != ids::RCON_LOGGED_IN && serde_json::from_str::<Value>(&f.json).is_ok() {
                     got.push((f.id, f.json));
                 }
             }
@@ -1027,9 +1037,15 @@ mod tests {
     async fn a_new_login_replaces_the_old_session() {
         let sim = serve(opts(|o| o.ping_secs = 0.0)).await.unwrap();
         let mut first = login(&sim, "admin").await;
-        assert_eq!(next_frame(&mut first).await.unwrap().id, 36);
+        assert_eq!(
+            next_frame(&mut first).await.unwrap().id,
+            ids::RCON_LOGGED_IN
+        );
         let mut second = login(&sim, "admin").await;
-        assert_eq!(frame_with_id(&mut second, 36).await["RconSocket"], "2");
+        assert_eq!(
+            frame_with_id(&mut second, ids::RCON_LOGGED_IN).await["RconSocket"],
+            "2"
+        );
         while next_frame(&mut first).await.is_some() {}
         let stats = sim.stats();
         assert_eq!((stats.logins_ok, stats.max_concurrent), (2, 2));
