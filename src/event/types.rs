@@ -1,4 +1,4 @@
-//! The typed events and their payloads, as [`decode`](super::decode) makes
+//! The typed events and their payloads, as [`decode`](fn@super::decode) makes
 //! them from a frame.
 
 #[cfg(doc)]

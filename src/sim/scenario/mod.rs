@@ -13,7 +13,7 @@
 //! This file drives a match (warm-up, start, the mode's script, the end);
 //! `actions` holds what every mode does (connects, spawns, deaths, chat),
 //! `cast` who plays and what they say, and `dm`, `tdm`, `ctf`, `svl`, `zbr`
-//! the per-mode scripts. Every draw comes from one [`Rng`] in a fixed order:
+//! the per-mode scripts. Every draw comes from one `Rng` in a fixed order:
 //! reordering calls changes every later event, and so the dumps under
 //! tests/data/expected.
 
