@@ -297,7 +297,7 @@ impl<'a> Cursor<'a> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
-    use crate::event::serde_object;
+    use crate::event::fields::serde_object;
     use proptest::prelude::*;
     use std::sync::OnceLock;
 

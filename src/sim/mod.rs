@@ -14,7 +14,9 @@
 //! - [`server`]: the RCON server that delivers a scenario exactly once across
 //!   reconnects and answers requests from what it has sent so far.
 //! - `state`: the roster both of them derive from the emitted events.
+//! - `rng`: the seeded random numbers both of them draw from.
 
+mod rng;
 pub mod scenario;
 pub mod server;
 mod state;

@@ -7,6 +7,7 @@
 //! rendered from the event stream itself, which keeps their kill and death
 //! counts consistent with the death events by construction.
 
+use crate::event::ids;
 use crate::model::Mode;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -117,7 +118,7 @@ fn text(v: Option<&Value>) -> String {
     }
 }
 
-/// Decodes every `Profile` form of protocol.md into (profile id, store):
+/// Decodes every `Profile` form the game sends into (profile id, store):
 /// a JSON-encoded string with `StoreID` or `Store`, or a plain id with the
 /// store in a separate field (Steam when that field is missing).
 pub(crate) fn parse_profile(profile: Option<&Value>, store: Option<&Value>) -> (String, i64) {
@@ -223,12 +224,12 @@ impl Roster {
         }
         let slot = |key: &str| int(ev.get(key)).unwrap_or(-1);
         match id {
-            4 => {
+            ids::PLAYER_CONNECT => {
                 let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
                 let player = Player::new(text(ev.get("PlayerName")), profile, store);
                 self.players.insert(slot("PlayerID"), player);
             }
-            5 => {
+            ids::PLAYER_SPAWN => {
                 let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
                 let p = self
                     .players
@@ -249,12 +250,12 @@ impl Roster {
                 p.npc = ev.contains_key("EnemyType");
                 p.bot = is_bot_profile(&p.profile, store);
             }
-            6 => self.apply_death(ev),
-            7 => {
+            ids::PLAYER_DEATH => self.apply_death(ev),
+            ids::PLAYER_DISCONNECT => {
                 self.players.remove(&slot("PlayerID"));
             }
             // A bot the console adds mid-match is first seen here.
-            8 => {
+            ids::PLAYER_TEAM_CHANGE => {
                 let (profile, store) = parse_profile(ev.get("Profile"), ev.get("Store"));
                 let p = self
                     .players
@@ -263,18 +264,18 @@ impl Roster {
                 p.team = int(ev.get("NewTeam")).unwrap_or(p.team);
                 p.alive = false;
             }
-            14 | 16 | 20 => {
+            ids::TDM_ROUND_END | ids::TDM_SWITCH_SIDES | ids::CTF_SCORED => {
                 self.team_scores = [
                     int(ev.get("Score1")).unwrap_or(0),
                     int(ev.get("Score2")).unwrap_or(0),
                 ];
-                if id == 20 {
+                if id == ids::CTF_SCORED {
                     if let Some(p) = self.players.get_mut(&slot("CarrierID")) {
                         p.score += CAPTURE_SCORE;
                     }
                 }
             }
-            29 => {
+            ids::MATCH_START => {
                 self.map = (text(ev.get("MapName")), text(ev.get("MapFile")));
                 self.team_scores = [0, 0];
                 self.match_started = self.clock;
@@ -284,19 +285,18 @@ impl Roster {
                     p.alive = false;
                 }
             }
-            32 => {
+            ids::SURVIVAL_BUY_CHEST => {
                 if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
                     p.money = int(ev.get("PlayerMoney")).unwrap_or(p.money);
                 }
             }
-            // zombrains_revive: back on their feet where they fell.
-            50 => {
+            // Back on their feet where they fell.
+            ids::ZOMBRAINS_REVIVE => {
                 if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
                     p.alive = true;
                 }
             }
-            // zombrains_buy_weapon
-            51 => {
+            ids::ZOMBRAINS_BUY_WEAPON => {
                 if let Some(p) = self.players.get_mut(&slot("PlayerID")) {
                     p.money -= int(ev.get("Cost")).unwrap_or(0);
                 }
@@ -458,26 +458,26 @@ mod tests {
     fn deaths_kills_and_npc_removal() {
         let mut r = Roster::new(Mode::Svl, 0);
         r.apply(
-            4,
+            ids::PLAYER_CONNECT,
             &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})),
         );
         r.apply(
-            5,
+            ids::PLAYER_SPAWN,
             &obj(json!({"PlayerID": 1, "Name": "a", "Team": "1", "Profile": "11", "Store": "0"})),
         );
         r.apply(
-            5,
+            ids::PLAYER_SPAWN,
             &obj(
                 json!({"PlayerID": "100", "Name": "Grunt", "Team": "2", "EnemyType": "1",
                 "Profile": "{\"ProfileID\":\"\",\"StoreID\":\"-1\"}"}),
             ),
         );
         r.apply(
-            6,
+            ids::PLAYER_DEATH,
             &obj(json!({"VictimID": "100", "KillerID": "1", "AssisterID": "-1"})),
         );
         r.apply(
-            6,
+            ids::PLAYER_DEATH,
             &obj(json!({"VictimID": "1", "KillerID": "1", "AssisterID": "-1"})),
         );
         let p = &r.players[&1];
@@ -503,13 +503,13 @@ mod tests {
         let mut r = Roster::new(Mode::Tdm, 0);
         // Added by the console: first seen in a team change, then spawning.
         r.apply(
-            8,
+            ids::PLAYER_TEAM_CHANGE,
             &obj(json!({"PlayerID": "7", "NewTeam": "2", "OldTeam": "-1",
                 "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"})),
         );
         assert_eq!(r.players[&7].team, 2);
         r.apply(
-            5,
+            ids::PLAYER_SPAWN,
             &obj(
                 json!({"PlayerID": "7", "Name": "Carl", "Team": "2", "Hat2": "3",
                 "Profile": "{\"ProfileID\":\"bot7\",\"StoreID\":\"0\"}"}),
@@ -528,7 +528,7 @@ mod tests {
             assert_eq!(pd[key], want, "{key}");
         }
         r.apply(
-            4,
+            ids::PLAYER_CONNECT,
             &obj(json!({"PlayerID": "1", "PlayerName": "a", "Profile": "11", "Store": "0"})),
         );
         let human = r.player_data(1).unwrap();
