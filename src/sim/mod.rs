@@ -79,7 +79,7 @@ pub struct SimOptions {
 
 impl SimOptions {
     /// Bots at the start: `--bots`, else 2 outside the co-op modes.
-    pub fn bot_count(&self) -> u16 {
+    pub(crate) fn bot_count(&self) -> u16 {
         self.bots.unwrap_or(if self.mode.is_coop() { 0 } else { 2 })
     }
 }

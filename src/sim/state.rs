@@ -367,7 +367,7 @@ impl Roster {
     }
 
     /// The `PlayerData` object of one slot (all values as strings).
-    pub fn player_data(&self, slot: i64) -> Option<Map<String, Value>> {
+    pub(crate) fn player_data(&self, slot: i64) -> Option<Map<String, Value>> {
         let p = self.players.get(&slot)?;
         // Clan and premium are not in any event; derive them from the profile
         // so every observer of the same stream agrees on them.
@@ -416,7 +416,7 @@ impl Roster {
     }
 
     /// Adds `PlayerData<slot>` for every listed player.
-    pub fn put_player_data(&self, out: &mut Map<String, Value>) {
+    pub(crate) fn put_player_data(&self, out: &mut Map<String, Value>) {
         for (slot, _) in self.listed() {
             if let Some(pd) = self.player_data(slot) {
                 out.insert(format!("PlayerData{slot}"), Value::Object(pd));
