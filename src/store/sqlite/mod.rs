@@ -1,9 +1,9 @@
 //! The embedded SQLite backend: the zero-setup default and what every test runs on.
 //!
-//! - [`schema`]: the tables (documented there) and their migrations.
-//! - [`rows`]: column lists and the row mappers that read them.
-//! - [`queries`]: the reads, on the reader connection.
-//! - [`write`]: batches, rerate's replacement, removals and audit records,
+//! - `schema`: the tables (documented there) and their migrations.
+//! - `rows`: column lists and the row mappers that read them.
+//! - `queries`: the reads, on the reader connection.
+//! - `write`: batches, rerate's replacement, removals and audit records,
 //!   on the writer connection.
 
 mod queries;
