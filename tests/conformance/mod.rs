@@ -1,0 +1,8 @@
+//! The checks of tests/store_conformance.rs, by concern. Each takes a fresh,
+//! empty `&dyn Store` and asserts what every backend must answer.
+
+pub mod bookkeeping;
+pub mod facts;
+pub mod players;
+pub mod stats;
+pub mod support;
