@@ -14,7 +14,7 @@ impl From<rusqlite::Error> for StoreError {
             E::FromSqlConversionFailure(..)
             | E::InvalidColumnType(..)
             | E::IntegralValueOutOfRange(..) => StoreError::Corrupt(e.to_string()),
-            _ => StoreError::Backend(e.to_string()),
+            _ => StoreError::Sqlite(e),
         }
     }
 }
