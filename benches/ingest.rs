@@ -106,7 +106,7 @@ fn live_latency(rt: &tokio::runtime::Runtime, label: &str, extra: Vec<Arc<dyn Ha
     ]);
     rt.block_on(async {
         let sim = bman::sim::serve(opts).await.unwrap();
-        let servers = format!("[server.live]\nport = {}\nmode = tdm\npassword = pw\n", sim.local_addr().port());
+        let servers = format!("[server.live]\nhost = 127.0.0.1\nport = {}\nmode = tdm\npassword = pw\n", sim.local_addr().port());
         let settings = settings(dir.path(), &servers);
         let store = bman::app::open_store(&settings).unwrap();
         let recorder = Recorder::start(store, &settings);
