@@ -27,6 +27,7 @@ impl<'a> Fields<'a> {
     /// Splits a JSON object into its fields, in one pass over the text: the
     /// scanner for the objects the game sends, serde_json for anything else
     /// (so odd input is accepted, rejected and explained as serde_json does).
+    #[inline]
     pub fn parse(json: &'a str) -> Result<Fields<'a>, ObjectError> {
         match scan::object(json) {
             Some(fields) => Ok(Fields(fields)),
@@ -35,40 +36,48 @@ impl<'a> Fields<'a> {
     }
 
     /// The raw JSON text of a field (the last one, if a key repeats).
+    #[inline]
     pub fn raw(&self, key: &str) -> Option<&'a str> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
     /// Every field, in order, with its value's raw JSON text.
+    #[inline]
     pub fn iter(&self) -> impl Iterator<Item = (&str, &'a str)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), *v))
     }
 
     /// A non-empty string; numbers are rendered as text.
+    #[inline]
     pub fn str(&self, key: &str) -> Option<String> {
         str_of(self.raw(key)?)
     }
 
+    #[inline]
     pub fn f64(&self, key: &str) -> Option<f64> {
         f64_of(self.raw(key)?)
     }
 
     /// An integer; `"12.0"` is accepted, `"12.5"` and `"abc"` are not.
+    #[inline]
     pub fn i64(&self, key: &str) -> Option<i64> {
         i64_of(self.raw(key)?)
     }
 
+    #[inline]
     pub fn i32(&self, key: &str) -> Option<i32> {
         i32_of(self.raw(key)?)
     }
 
     /// `"1"`, `1`, `true`, `"true"` are true; anything else (or missing) is false.
+    #[inline]
     pub fn flag(&self, key: &str) -> bool {
         self.raw(key).is_some_and(flag_of)
     }
 
     /// A `Profile`-type field in any of its forms; `store_key` names the
     /// separate store field used with plain ids (usually `"Store"`).
+    #[inline]
     pub fn profile(&self, key: &str, store_key: &str) -> Option<Profile> {
         profile_of(self.raw(key)?, || self.i32(store_key))
     }
