@@ -71,7 +71,7 @@ impl Ingest {
                 address: server.address(),
                 password: server.password.clone(),
             };
-            let sink = Box::new(JournalSink::new(info.clone(), journal, tx));
+            let sink = JournalSink::new(info.clone(), journal, tx);
             let (handle, task) =
                 supervisor::spawn(endpoint, sink, shutdown.child_token(), policy.clone());
             handles.push(handle);

@@ -34,7 +34,6 @@ impl JournalSink {
     }
 }
 
-#[async_trait::async_trait]
 impl FrameSink for JournalSink {
     fn keep(&mut self, ts_ms: i64, id: u16, json: &str) {
         self.last_pos = match self.journal.append(ts_ms, id, json) {

@@ -37,11 +37,11 @@ pub(crate) enum SessionEnd {
 }
 
 /// What a session shares with its supervisor across reconnects.
-pub(crate) struct SessionContext {
+pub(crate) struct SessionContext<S> {
     pub info: Arc<ServerInfo>,
     pub password: Secret,
     /// Gets every frame first (the journal), then its decoded event.
-    pub sink: Box<dyn FrameSink>,
+    pub sink: S,
     pub status: watch::Sender<ConnectionStatus>,
     pub shutdown: CancellationToken,
     /// Request ids are unique for the life of the process, across sessions.
@@ -97,7 +97,7 @@ impl Pending {
 
 type Conn = Framed<TcpStream, ClientCodec>;
 
-impl SessionContext {
+impl<S: FrameSink> SessionContext<S> {
     fn name(&self) -> &str {
         &self.info.name
     }

@@ -4,13 +4,15 @@
 //! takes the decoded event on.
 
 use crate::event::GameEvent;
+use std::future::Future;
 
-#[async_trait::async_trait]
-pub trait FrameSink: Send + Sync {
+/// Sessions are generic over their sink, so the per-frame call is static
+/// (no boxed future per event on the ingest's hottest path).
+pub trait FrameSink: Send + Sync + 'static {
     /// Called first for every received frame, in order, decodable or not.
     fn keep(&mut self, ts_ms: i64, id: u16, json: &str);
 
     /// The decoded event of the frame last given to [`FrameSink::keep`];
     /// `false` when nobody consumes events any more (the session ends).
-    async fn pass_on(&mut self, ts_ms: i64, event: GameEvent) -> bool;
+    fn pass_on(&mut self, ts_ms: i64, event: GameEvent) -> impl Future<Output = bool> + Send;
 }

@@ -52,9 +52,9 @@ pub struct Endpoint {
 
 /// Starts the supervised connection of one server; every frame it receives
 /// goes to `sink`.
-pub fn spawn(
+pub fn spawn<S: FrameSink>(
     endpoint: Endpoint,
-    sink: Box<dyn FrameSink>,
+    sink: S,
     shutdown: CancellationToken,
     policy: RetryPolicy,
 ) -> (ServerHandle, JoinHandle<()>) {
@@ -73,8 +73,8 @@ pub fn spawn(
     (handle, task)
 }
 
-async fn supervise(
-    mut ctx: SessionContext,
+async fn supervise<S: FrameSink>(
+    mut ctx: SessionContext<S>,
     address: String,
     mut requests: mpsc::Receiver<Request>,
     policy: RetryPolicy,
@@ -121,8 +121,8 @@ async fn supervise(
     info!(server = %name, "connection closed");
 }
 
-fn connect_failed(
-    ctx: &SessionContext,
+fn connect_failed<S>(
+    ctx: &SessionContext<S>,
     backoff: &mut Backoff,
     address: &str,
     reason: &str,
@@ -136,8 +136,8 @@ fn connect_failed(
 
 /// Waits out a reconnect delay, answering requests with "not connected";
 /// `false` when shutdown was requested.
-async fn wait_or_refuse(
-    ctx: &SessionContext,
+async fn wait_or_refuse<S>(
+    ctx: &SessionContext<S>,
     requests: &mut mpsc::Receiver<Request>,
     delay: Duration,
 ) -> bool {
