@@ -155,15 +155,16 @@ impl Writer {
             };
             let step = match message {
                 None => break,
-                Some(Message::Bundle(bundle)) => self.add(bundle).and_then(|()| {
+                Some(Message::Bundle(bundle)) => {
                     waiting_since.get_or_insert_with(Instant::now);
-                    if self.batch.facts.len() >= MAX_BATCH_FACTS {
-                        waiting_since = None;
-                        self.commit()
-                    } else {
-                        Ok(())
+                    match self.add(bundle) {
+                        Ok(()) if self.batch.facts.len() >= MAX_BATCH_FACTS => {
+                            waiting_since = None;
+                            self.commit()
+                        }
+                        added => added,
                     }
-                }),
+                }
                 Some(Message::Flush(done)) => {
                     waiting_since = None;
                     let step = self.commit();
@@ -198,7 +199,7 @@ impl Writer {
     }
 
     /// Retries a store call until it succeeds (the data is never dropped);
-    /// a permanent error is returned instead.
+    /// a permanent error is returned instead, for [`Writer::stop_on`].
     fn retry<T>(
         &self,
         what: &str,
@@ -208,10 +209,8 @@ impl Writer {
         loop {
             match call(self.store.as_ref()) {
                 Ok(v) => return Ok(v),
-                Err(e) if e.is_permanent() => {
-                    error!("{what} failed: {e}");
-                    return Err(e);
-                }
+                // Said once, by the writer as it stops.
+                Err(e) if e.is_permanent() => return Err(e),
                 Err(e) => {
                     error!("{what} failed: {e}; retrying in {:.1}s (events wait in the queue and the journal)", delay.as_secs_f64());
                     std::thread::sleep(delay);
