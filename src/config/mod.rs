@@ -10,7 +10,7 @@ mod discord;
 mod section;
 mod servers;
 
-pub use crate::handlers::chat_commands::ChatCommandSettings;
+use crate::handlers::chat_commands::ChatCommandSettings;
 pub use discord::DiscordSettings;
 pub(crate) use section::SectionReader;
 pub use servers::ServerConfig;
