@@ -33,6 +33,24 @@ fn sources(under: &str) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
+/// The top-level modules a line names after `crate::`, also inside a
+/// `crate::{a, b::c}` group.
+fn imported_modules(line: &str) -> impl Iterator<Item = &str> {
+    line.split("crate::").skip(1).flat_map(|rest| {
+        let names = match rest.strip_prefix('{') {
+            Some(group) => group.split('}').next().unwrap_or(""),
+            None => rest,
+        };
+        names.split(',').filter_map(|name| {
+            let name = name.trim();
+            let end = name
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(name.len());
+            (end > 0).then(|| &name[..end])
+        })
+    })
+}
+
 #[test]
 fn lower_layers_import_no_higher_ones() {
     const HIGHER: &[&str] = &[
@@ -43,13 +61,8 @@ fn lower_layers_import_no_higher_ones() {
     for layer in ["src/model", "src/rcon", "src/store"] {
         for (path, text) in sources(layer) {
             for (n, line) in text.lines().enumerate() {
-                for higher in HIGHER {
-                    if line.contains(&format!("crate::{higher}::"))
-                        || line.contains(&format!("crate::{higher};"))
-                        || line.contains(&format!("crate::{higher}::{{"))
-                    {
-                        offences.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
-                    }
+                if imported_modules(line).any(|m| HIGHER.contains(&m)) {
+                    offences.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
                 }
             }
         }
@@ -59,6 +72,18 @@ fn lower_layers_import_no_higher_ones() {
         "upward imports:\n{}",
         offences.join("\n")
     );
+}
+
+#[test]
+fn the_import_check_sees_plain_and_grouped_imports() {
+    let names = |line| imported_modules(line).collect::<Vec<_>>();
+    assert_eq!(names("use crate::journal::JournalWriter;"), ["journal"]);
+    assert_eq!(
+        names("use crate::{config, model::Mode};"),
+        ["config", "model"]
+    );
+    assert_eq!(names("let x = crate::views::clip(s);"), ["views"]);
+    assert!(names("use super::*;").is_empty());
 }
 
 #[test]
