@@ -310,6 +310,8 @@ mod tests {
             weapon: None,
             headshot: false,
             teamkill,
+            killer_at: None,
+            victim_at: None,
         })
     }
 
@@ -393,6 +395,7 @@ mod tests {
                 winner: 0,
                 score1: None,
                 score2: None,
+                map: None,
             }),
         ));
         assert_eq!(stats(&r, Mode::Tdm, "a").draws, 1);
@@ -430,6 +433,7 @@ mod tests {
                 winner: 1,
                 score1: None,
                 score2: None,
+                map: None,
             })
         };
         for (old, new) in [

@@ -68,6 +68,8 @@ fn kill_fact() -> StoredFact {
                 weapon: Some("pistol".into()),
                 headshot: true,
                 teamkill: false,
+                killer_at: None,
+                victim_at: None,
             }),
         },
         changes: vec![(key("alice"), change(26.0)), (key("bob"), change(24.0))],

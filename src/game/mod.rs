@@ -431,7 +431,11 @@ impl Tracker {
                 ..
             } => {
                 let game = matches.ensure(&cx);
-                if let Some(fact) = game.rounds.end(identity, *winner, *score1, *score2, &cx) {
+                let map = game.map.clone();
+                if let Some(fact) = game
+                    .rounds
+                    .end(identity, *winner, (*score1, *score2), map, &cx)
+                {
                     let id = game.id.clone();
                     cx.fact(Some(&id), fact);
                 }
@@ -567,6 +571,8 @@ fn on_death(identity: &mut Identity, matches: &mut Matches, d: &Death, cx: &mut 
                 weapon: d.weapon.clone(),
                 headshot: d.headshot,
                 teamkill: d.teamkill || same_team,
+                killer_at: d.killer_at,
+                victim_at: d.victim_at,
             })
         }
         (Actor::Unknown, _) | (_, Actor::Unknown) => {

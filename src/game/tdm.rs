@@ -48,12 +48,13 @@ impl Rounds {
 
     /// Closes the round. A round end without a start (bman joined mid-round)
     /// uses the humans on a team now. Without a valid winner there is no fact.
+    /// `map` is the match's, for the round's record.
     pub fn end(
         &mut self,
         identity: &Identity,
         winner: Option<i32>,
-        score1: Option<i64>,
-        score2: Option<i64>,
+        (score1, score2): (Option<i64>, Option<i64>),
+        map: Option<String>,
         cx: &Cx,
     ) -> Option<Fact> {
         let teams = self
@@ -79,6 +80,7 @@ impl Rounds {
             winner,
             score1,
             score2,
+            map,
         }))
     }
 }

@@ -12,6 +12,19 @@ pub struct KillFact {
     pub weapon: Option<String>,
     pub headshot: bool,
     pub teamkill: bool,
+    /// Where the killer was, when the server said (facts recorded before
+    /// bman kept positions have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killer_at: Option<Position>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim_at: Option<Position>,
+}
+
+/// A point on the map, in the game's coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// A finished team deathmatch round: who played for each team (sets) and who won.
@@ -24,6 +37,9 @@ pub struct RoundFact {
     pub winner: i32,
     pub score1: Option<i64>,
     pub score2: Option<i64>,
+    /// The match's map, when known (facts recorded before bman kept it have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
 }
 
 /// A flag capture: the carrier (`None` for a bot) and the humans on each team at that moment.

@@ -25,6 +25,7 @@ pub fn facts_round_trip(store: &dyn Store) {
                 winner: 0,
                 score1: Some(10),
                 score2: None,
+                map: None,
             }),
             vec![
                 (evil.clone(), change(20.0)),

@@ -164,6 +164,8 @@ fn kill(killer: &str, victim: &str) -> KillFact {
         weapon: Some("12".into()),
         headshot: false,
         teamkill: false,
+        killer_at: None,
+        victim_at: None,
     }
 }
 

@@ -163,6 +163,7 @@ fn tdm_rosters_list_each_player_once_for_their_last_team() {
             winner: 1,
             score1: Some(1),
             score2: Some(0),
+            map: None,
         }]
     );
     // c never spawned yet counts, being on team 2 at the start; a's kills
@@ -207,6 +208,7 @@ fn draw_rounds_rounds_without_start_and_bad_winners() {
             winner: 0,
             score1: Some(2),
             score2: Some(2),
+            map: None,
         })]
     );
     for winner in [json!("abc"), json!("7"), Value::Null] {

@@ -223,6 +223,52 @@ pub(super) fn bman_data_collection(mode: Mode, fact: &Fact) -> Option<String> {
     Some(format!("{mode}_{suffix}"))
 }
 
+/// Where bman-data keeps the per-player ratings of a team contest: TDM
+/// rounds and CTF captures, one document per rated player.
+pub(super) struct RatingInstances {
+    pub collection: &'static str,
+    /// The field referring to the player's profile of the mode.
+    pub profile: &'static str,
+    /// The field referring to the contest: the round itself, or the match.
+    pub parent: &'static str,
+}
+
+/// The rating instances a fact gets, if any.
+pub(super) fn rating_instances(mode: Mode, fact: &Fact) -> Option<RatingInstances> {
+    let (collection, profile, parent) = match (mode, fact) {
+        (Mode::Tdm, Fact::Round(_)) => ("tdm_rating_instances", "tdm_player", "tdm_round"),
+        (Mode::Ctf, Fact::Capture(_)) => ("ctf_rating_instances", "ctf_player", "match"),
+        _ => return None,
+    };
+    Some(RatingInstances {
+        collection,
+        profile,
+        parent,
+    })
+}
+
+/// The `_id` of `player`'s rating instance from the fact stored as `fact`:
+/// the fact's time part (readers date records by it) and a hash of both ids,
+/// so writing the fact again, a rerate and filling in instances for facts
+/// recorded before bman wrote them all find the same document.
+pub(super) fn instance_id(fact: ObjectId, player: ObjectId) -> ObjectId {
+    // FNV-1a: stable across Rust releases, unlike the standard hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in fact.bytes().into_iter().chain(player.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&fact.bytes()[..4]);
+    bytes[4..].copy_from_slice(&hash.to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+/// A rating instance's values: TrueSkill after the contest and the change.
+pub(super) fn instance_rating(c: &RatingChange) -> Document {
+    doc! { "mu": c.mu, "sigma": c.sigma, "mu_delta": c.delta_mu, "sigma_delta": c.delta_sigma }
+}
+
 /// Modes with a bman-data match collection.
 pub(super) fn has_matches(mode: Mode) -> bool {
     matches!(mode, Mode::Dm | Mode::Ctf | Mode::Svl)
@@ -246,6 +292,24 @@ pub(super) fn match_start_ms(record: &FactRecord) -> i64 {
 }
 
 /// `text` cut to bman-data's length limit, in characters.
+/// bman-data's `"X,Y"` of a position, in its 20 characters: fewer decimals
+/// when needed, and empty (unknown) for coordinates no decimals make fit.
+pub(super) fn location(at: Option<Position>) -> String {
+    let Some(Position { x, y }) = at else {
+        return String::new();
+    };
+    let fits = |text: &String| text.chars().count() <= 20;
+    Some(format!("{x},{y}"))
+        .filter(fits)
+        .or_else(|| {
+            (0..=2)
+                .rev()
+                .map(|decimals| format!("{x:.decimals$},{y:.decimals$}"))
+                .find(fits)
+        })
+        .unwrap_or_default()
+}
+
 pub(super) fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }

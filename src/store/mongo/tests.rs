@@ -34,6 +34,8 @@ fn kill(seq: i64) -> StoredFact {
                 weapon: Some("pistol".into()),
                 headshot: false,
                 teamkill: false,
+                killer_at: None,
+                victim_at: None,
             }),
         },
         changes: vec![(key("a"), change())],
@@ -473,4 +475,33 @@ fn open_errors_never_show_credentials() {
         "auth failed for *** at db.example, password ***"
     );
     assert_eq!(without_credentials("mongodb://h/db", "text"), "text");
+}
+
+#[test]
+fn kill_locations_fit_bman_data_twenty_characters() {
+    let at = |x, y| Some(Position { x, y });
+    assert_eq!(location(None), "");
+    assert_eq!(location(at(1234.5, -88.0)), "1234.5,-88");
+    // Too long as sent: fewer decimals, never a cut number.
+    assert_eq!(location(at(1234.56789123, -88.987654321)), "1234.57,-88.99");
+    assert_eq!(location(at(123456789.25, -987654321.75)), "123456789,-987654322");
+    assert_eq!(location(at(1e30, 1.0)), "", "no decimals make it fit");
+    for x in [0.1, -1e6 / 3.0, 99_999.999_99, 1e17] {
+        assert!(location(at(x, x)).chars().count() <= 20, "{x}");
+    }
+}
+
+#[test]
+fn rating_instance_ids_are_stable_dated_like_their_fact_and_distinct() {
+    let fact = ObjectId::parse_str("65f0a1b2c3d4e5f601020304").unwrap();
+    let (a, b) = (oid(1), oid(2));
+    let id = instance_id(fact, a);
+    assert_eq!(id, instance_id(fact, a), "the same document every time");
+    // Pinned (FNV-1a computed independently): the id of a stored instance
+    // must never change between releases.
+    assert_eq!(id.to_hex(), "65f0a1b21c75556a211492c4");
+    assert_ne!(id, instance_id(fact, b));
+    assert_ne!(id, instance_id(oid(9), a));
+    assert_ne!(id, fact);
+    assert_eq!(id.timestamp(), fact.timestamp());
 }

@@ -86,9 +86,9 @@ fn opt_str(n: Option<i64>) -> String {
 }
 
 /// The bman-data document of a fact (see [`bman_data_collection`]), exactly
-/// bman-data's fields; what bman does not know is an empty string
-/// (`killer_location`, `victim_location`, a TDM round's `map_name`, a
-/// wave's `capture_progress` and `chest_crash`).
+/// bman-data's fields; what bman does not know is an empty string (a wave's
+/// `capture_progress` and `chest_crash`, and the positions and maps of facts
+/// recorded before bman kept them).
 pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Document> {
     let record = &fact.record;
     let mode = record.mode;
@@ -113,7 +113,8 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             d.extend(kill_ratings(fact, k, refs));
             d.extend(doc! {
                 "weapon": cut(k.weapon.as_deref().unwrap_or(""), 4),
-                "killer_location": "", "victim_location": "",
+                "killer_location": location(k.killer_at),
+                "victim_location": location(k.victim_at),
                 "date_created": created,
             });
             if mode == Mode::Dm {
@@ -122,7 +123,7 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             d
         }
         Fact::Round(r) => doc! {
-            "map_name": "",
+            "map_name": cut(r.map.as_deref().unwrap_or(""), 20),
             "usc_players": players(&r.team1)?, "man_players": players(&r.team2)?,
             "usc_players_profiles": profiles(&r.team1)?,
             "man_players_profiles": profiles(&r.team2)?,
@@ -174,15 +175,50 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
     })
 }
 
-/// Players whose bman-data profile of the fact's mode a fact's document refers to.
-fn profiled(fact: &Fact) -> Vec<&PlayerKey> {
-    match fact {
+/// Players whose bman-data profile of the fact's mode a fact's documents
+/// (its own and its rating instances) refer to.
+fn profiled(fact: &StoredFact) -> Vec<&PlayerKey> {
+    let record = &fact.record;
+    let mut keys: Vec<&PlayerKey> = match &record.fact {
         Fact::Kill(k) => vec![&k.killer, &k.victim],
         Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
         Fact::Capture(c) => c.carrier.iter().collect(),
         Fact::Chat(c) => c.player.iter().collect(),
         _ => Vec::new(),
+    };
+    if rating_instances(record.mode, &record.fact).is_some() {
+        keys.extend(fact.changes.iter().map(|(k, _)| k));
     }
+    keys
+}
+
+/// The upserts of a fact's rating instances (none for most facts), one per
+/// rated player, inserted once.
+fn instance_upserts(fact: &StoredFact, id: ObjectId, refs: &Refs) -> StoreResult<Vec<Document>> {
+    let record = &fact.record;
+    let Some(kind) = rating_instances(record.mode, &record.fact) else {
+        return Ok(Vec::new());
+    };
+    let parent = match record.fact {
+        Fact::Round(_) => id,
+        _ => refs.match_of(record)?,
+    };
+    fact.changes
+        .iter()
+        .map(|(key, change)| {
+            let player = refs.player(key)?;
+            let mut d = doc! {
+                "player": player,
+                kind.profile: refs.profile(record.mode, key)?,
+                kind.parent: parent,
+            };
+            d.extend(instance_rating(change));
+            Ok(upsert(
+                doc! { "_id": instance_id(id, player) },
+                doc! { "$setOnInsert": d },
+            ))
+        })
+        .collect()
 }
 
 /// The update of a fact's bman-data match: created at its first fact,
@@ -305,7 +341,7 @@ async fn write_profiles(
                 last_updated_ms: fact.record.time_ms,
                 ..ModeStats::initial(&params)
             };
-            for key in profiled(&fact.record.fact) {
+            for key in profiled(fact) {
                 let id = refs.player(key)?;
                 if wanted.contains(&id) {
                     continue;
@@ -402,8 +438,8 @@ async fn write_matches(
     Ok(())
 }
 
-/// bman's facts, then bman-data's document of each (same `_id`, inserted
-/// once: writing a batch again changes nothing).
+/// bman's facts, then bman-data's document of each (same `_id`) and its
+/// rating instances, inserted once: writing a batch again changes nothing.
 async fn write_facts(
     db: &Database,
     concern: &Document,
@@ -422,17 +458,25 @@ async fn write_facts(
     let ids = fact_ids(db, seqs).await?;
     let mut by_collection: HashMap<String, Vec<Document>> = HashMap::new();
     for fact in facts {
-        let Some(collection) = bman_data_collection(fact.record.mode, &fact.record.fact) else {
-            continue;
-        };
-        let id = ids
+        let id = *ids
             .get(&fact.seq)
             .ok_or_else(|| StoreError::Backend(format!("fact {} vanished", fact.seq)))?;
-        by_collection.entry(collection).or_default().push(upsert(
-            doc! { "_id": id },
-            doc! { "$setOnInsert": bman_data_doc(fact, refs)? },
-        ));
+        if let Some(collection) = bman_data_collection(fact.record.mode, &fact.record.fact) {
+            by_collection.entry(collection).or_default().push(upsert(
+                doc! { "_id": id },
+                doc! { "$setOnInsert": bman_data_doc(fact, refs)? },
+            ));
+        }
+        if let Some(kind) = rating_instances(fact.record.mode, &fact.record.fact) {
+            by_collection
+                .entry(kind.collection.to_string())
+                .or_default()
+                .extend(instance_upserts(fact, id, refs)?);
+        }
     }
+    // Rounds before their rating instances, which refer to them.
+    let mut by_collection: Vec<(String, Vec<Document>)> = by_collection.into_iter().collect();
+    by_collection.sort_by_key(|(collection, _)| collection.ends_with("_rating_instances"));
     for (collection, updates) in by_collection {
         update_all(db, concern, &collection, updates).await?;
     }
