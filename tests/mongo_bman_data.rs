@@ -190,6 +190,7 @@ fn scenario(now: i64) -> WriteBatch {
                 score1: Some(3),
                 score2: Some(1),
                 map: None,
+                loadouts: Vec::new(),
             }),
             vec![
                 (key("alice"), change(26.0, 8.0, 1016.0)),
@@ -209,6 +210,7 @@ fn scenario(now: i64) -> WriteBatch {
                 score1: None,
                 score2: None,
                 map: None,
+                loadouts: Vec::new(),
             }),
             vec![],
         ),
@@ -257,6 +259,7 @@ fn scenario(now: i64) -> WriteBatch {
             t + 130,
             Fact::NpcKill {
                 player: key("dave"),
+                npc: None,
             },
             vec![],
         ),
@@ -266,6 +269,7 @@ fn scenario(now: i64) -> WriteBatch {
             t + 140,
             Fact::NpcDeath {
                 player: key("dave"),
+                npc: None,
             },
             vec![],
         ),
@@ -396,8 +400,16 @@ fn every_document_in_bman_data_collections_has_bman_data_fields_and_types() {
     );
     // bman.gg's message search needs a text index on every message collection.
     with_db(&uri, async |db| {
-        for collection in ["dm_messages", "tdm_messages", "ctf_messages", "svl_messages"] {
-            let names = db.collection::<Document>(collection).list_index_names().await;
+        for collection in [
+            "dm_messages",
+            "tdm_messages",
+            "ctf_messages",
+            "svl_messages",
+        ] {
+            let names = db
+                .collection::<Document>(collection)
+                .list_index_names()
+                .await;
             assert!(
                 names.unwrap().contains(&"message_text".to_string()),
                 "{collection}"

@@ -398,6 +398,7 @@ fn team_contests() -> WriteBatch {
                         score1: None,
                         score2: None,
                         map: Some("Fields".into()),
+                        loadouts: Vec::new(),
                     }),
                 ),
                 changes: rated.clone(),
@@ -436,7 +437,10 @@ fn a_store_written_before_rating_instances_gets_them_on_open() {
     for collection in ["tdm_rating_instances", "ctf_rating_instances"] {
         assert_eq!(written[collection].len(), 2, "{collection}");
     }
-    assert_eq!(written["tdm_rounds"][0].get_str("map_name").ok(), Some("Fields"));
+    assert_eq!(
+        written["tdm_rounds"][0].get_str("map_name").ok(),
+        Some("Fields")
+    );
 
     // What the previous release left: layout 2, no rating instances.
     schema::with_db(&uri, async |db| {
@@ -454,6 +458,9 @@ fn a_store_written_before_rating_instances_gets_them_on_open() {
     let violations = schema_violations(&filled);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     for (collection, docs) in &written {
-        assert_eq!(&filled[collection], docs, "{collection}: the same documents again");
+        assert_eq!(
+            &filled[collection], docs,
+            "{collection}: the same documents again"
+        );
     }
 }

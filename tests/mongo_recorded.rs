@@ -2,7 +2,7 @@
 //! CTF and survival servers over TCP, and every document it wrote into
 //! bman-data's collections has exactly bman-data's fields and types, with
 //! what bman-data's readers use filled in from the game (kill positions, a
-//! round's map, rating instances). Runs when `BMAN_TEST_MONGODB_URI` is set.
+//! round's map, rating instances, loadouts, survival NPC kills and deaths). Runs when `BMAN_TEST_MONGODB_URI` is set.
 
 mod common;
 #[path = "mongo/schema.rs"]
@@ -81,7 +81,9 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
     assert!(status.success(), "{log}");
 
     let uri = database.clone();
-    let all = tokio::task::spawn_blocking(move || dump(&uri)).await.unwrap();
+    let all = tokio::task::spawn_blocking(move || dump(&uri))
+        .await
+        .unwrap();
     let violations = schema_violations(&all);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
     for collection in [
@@ -93,6 +95,9 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
         "ctf_scores",
         "ctf_rating_instances",
         "svl_rounds",
+        "svl_kills",
+        "svl_deaths",
+        "tdm_loadouts",
     ] {
         assert!(
             all.get(collection).is_some_and(|d| !d.is_empty()),
@@ -115,6 +120,16 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
         }
         assert!(placed > kills.len(), "{collection}: {placed} positions");
     }
+    // Survival NPCs by their kind, as they spawned.
+    for collection in ["svl_kills", "svl_deaths"] {
+        let kinds = strs(&all[collection], "enemy_type");
+        assert!(
+            kinds.iter().all(|k| !k.is_empty()),
+            "{collection}: {kinds:?}"
+        );
+    }
+    let weapons = strs(&all["tdm_loadouts"], "weap1");
+    assert!(weapons.iter().all(|w| !w.is_empty()), "{weapons:?}");
     let maps = strs(&all["tdm_rounds"], "map_name");
     assert!(maps.iter().all(|m| !m.is_empty()), "{maps:?}");
     // One rating instance per player of each rated round.

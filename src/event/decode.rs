@@ -8,6 +8,7 @@ use super::ids;
 use super::types::{
     Death, DecodeError, Event, GameEvent, MatchEnd, MatchInfo, PlayerData, ReplyBody, Scoreboard,
 };
+use crate::model::Loadout;
 
 impl PlayerData {
     /// One pass over the fields (scoreboards and match ends carry many
@@ -104,6 +105,13 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             color: f.str("Color"),
             enemy_type: f.str("EnemyType"),
             enemy_rank: f.str("EnemyRank"),
+            loadout: Loadout {
+                weap1: f.str("Weap1"),
+                weap2: f.str("Weap2"),
+                equip: f.str("Equip"),
+                offweap: f.str("OffWeap"),
+                offweap2: f.str("OffWeap2"),
+            },
         },
         ids::PLAYER_DEATH => Event::PlayerDeath(Death {
             victim: f.i32("VictimID"),
@@ -343,7 +351,10 @@ mod tests {
         assert_eq!(
             death(r#"{"KillerX":"1234.5","KillerY":"-88","VictimX":640,"VictimY":"12.25"}"#),
             (
-                Some(Position { x: 1234.5, y: -88.0 }),
+                Some(Position {
+                    x: 1234.5,
+                    y: -88.0
+                }),
                 Some(Position { x: 640.0, y: 12.25 })
             )
         );

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::ids;
-use crate::model::{is_bot_identity, PlayerKey, Position};
+use crate::model::{is_bot_identity, Loadout, PlayerKey, Position};
 
 /// A player's identity across servers: (store, profile id).
 /// Store ids: 0 Steam, 1 Discord, 2 Itch.io, 3 GameJolt; -1 NPCs (and bots
@@ -151,6 +151,7 @@ pub enum Event {
         color: Option<String>,
         enemy_type: Option<String>,
         enemy_rank: Option<String>,
+        loadout: Loadout,
     },
     /// [`ids::PLAYER_DEATH`]
     PlayerDeath(Death),

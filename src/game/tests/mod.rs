@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::event::{decode, Profile};
-use crate::model::{CaptureFact, RoundFact, WaveFact};
+use crate::model::{CaptureFact, Loadout, RoundFact, RoundLoadout, WaveFact};
 use crate::sim::{scenario, SimOptions};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};

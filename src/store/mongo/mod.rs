@@ -432,7 +432,9 @@ async fn create_message_search(db: &Database, collection: &str) -> StoreResult<(
     };
     let is_text = |index: &IndexModel| index.keys.values().any(|v| v.as_str() == Some("text"));
     if !existing.iter().any(is_text) {
-        let search = IndexModel::builder().keys(doc! { "message": "text" }).build();
+        let search = IndexModel::builder()
+            .keys(doc! { "message": "text" })
+            .build();
         collection.create_index(search).await?;
     }
     Ok(())

@@ -108,12 +108,17 @@ async fn remove_bman_data_documents(db: &Database, ids: &[ObjectId]) -> StoreRes
         ("ctf_scores", "player"),
         ("tdm_rating_instances", "player"),
         ("ctf_rating_instances", "player"),
+        ("svl_kills", "killer"),
+        ("svl_deaths", "victim"),
     ] {
         db.collection::<Document>(collection)
             .delete_many(doc! { field: &any })
             .await?;
     }
     let gone = doc! { "$in": profiles };
+    db.collection::<Document>("tdm_loadouts")
+        .delete_many(doc! { "tdm_player": &gone })
+        .await?;
     db.collection::<Document>("tdm_rounds")
         .update_many(
             doc! {},
@@ -389,12 +394,7 @@ impl Store for MongoStore {
                     .delete_many(doc! { "player": { "$nin": kept } })
                     .await?;
             }
-            let refs = write::Refs {
-                players: HashMap::new(),
-                profiles: HashMap::new(),
-                matches: HashMap::new(),
-                stats: HashMap::new(),
-            };
+            let refs = write::Refs::default();
             let ids = write::fact_ids(&db, facts.iter().map(|f| f.seq).collect()).await?;
             let mut rated: Vec<PlayerKey> = facts
                 .iter()
@@ -414,10 +414,13 @@ impl Store for MongoStore {
                     continue;
                 };
                 if let (Fact::Kill(k), Mode::Dm | Mode::Tdm) = (&fact.record.fact, mode) {
-                    documents.entry(format!("{mode}_kills")).or_default().push(doc! {
-                        "q": { "_id": id },
-                        "u": { "$set": write::kill_ratings(fact, k, &refs) },
-                    });
+                    documents
+                        .entry(format!("{mode}_kills"))
+                        .or_default()
+                        .push(doc! {
+                            "q": { "_id": id },
+                            "u": { "$set": write::kill_ratings(fact, k, &refs) },
+                        });
                 }
                 if let Some(kind) = rating_instances(mode, &fact.record.fact) {
                     let instances = documents.entry(kind.collection.into()).or_default();
