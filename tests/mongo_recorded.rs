@@ -34,17 +34,13 @@ fn strs<'a>(docs: &'a [Document], field: &str) -> Vec<&'a str> {
     docs.iter().map(|d| d.get_str(field).unwrap()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bman_run_writes_bman_data_shapes_readers_can_use() {
-    let Some(base) = common::mongo_uri() else {
-        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to record into MongoDB");
-        return;
-    };
-    let database = common::unique_mongo_url(&base, "recorded");
+/// Runs the `bman` binary against simulators of `modes` (one match each)
+/// until it has journaled every event, then stops it (it commits on stop).
+async fn record(database: &str, modes: &[Mode]) {
     let dir = tempfile::tempdir().unwrap();
     let mut ini = String::from("[config]\npassword = pw\n");
     let mut sims = Vec::new();
-    for mode in MODES {
+    for &mode in modes {
         let opts = common::sim_opts(mode, &sim_args());
         let events = common::scenario_events(&opts).len();
         let sim = bman::sim::serve(opts).await.unwrap();
@@ -55,7 +51,7 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
         sims.push((mode, sim, events));
     }
     std::fs::write(dir.path().join("bmsettings.ini"), ini).unwrap();
-    let mut child = binary::bman(dir.path(), &database)
+    let mut child = binary::bman(dir.path(), database)
         .arg("run")
         .stderr(Stdio::piped())
         .spawn()
@@ -79,6 +75,16 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
         .await
         .unwrap();
     assert!(status.success(), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bman_run_writes_bman_data_shapes_readers_can_use() {
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to record into MongoDB");
+        return;
+    };
+    let database = common::unique_mongo_url(&base, "recorded");
+    record(&database, &MODES).await;
 
     let uri = database.clone();
     let all = tokio::task::spawn_blocking(move || dump(&uri))
@@ -149,4 +155,89 @@ async fn bman_run_writes_bman_data_shapes_readers_can_use() {
     .await
     .unwrap();
     assert!(names.contains(&"message_text".to_string()), "{names:?}");
+}
+
+/// The first human the DM scenario connects: (profile id, name).
+fn first_dm_player() -> (String, String) {
+    let opts = common::sim_opts(Mode::Dm, &sim_args());
+    for event in common::scenario_events(&opts) {
+        let bman::event::Event::PlayerConnect {
+            profile: Some(p),
+            name: Some(name),
+            ..
+        } = bman::event::decode(event.id, &event.json).unwrap().event
+        else {
+            continue;
+        };
+        if !p.is_bot() {
+            return (p.id, name);
+        }
+    }
+    panic!("the scenario connects no human");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bman_run_on_a_bman_data_database_keeps_one_document_per_player() {
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to record into MongoDB");
+        return;
+    };
+    let database = common::unique_mongo_url(&base, "returning");
+    let (profile, name) = first_dm_player();
+    // What bman-data wrote about this player before bman ran.
+    let player = mongodb::bson::oid::ObjectId::new();
+    let old = mongodb::bson::doc! {
+        "_id": player, "profile": { "platform": "0", "profile": &profile },
+        "name": ["Old Name"], "ip": ["10.0.0.1"], "color": "255", "premium": "0",
+        "hat": "7", "clan_id": "", "clan_tag": "",
+    };
+    let dm = mongodb::bson::doc! {
+        "player": player, "mu": 30.0, "sigma": 2.0, "kills": 400_i64, "deaths": 100_i64,
+        "last_updated": mongodb::bson::DateTime::from_millis(1_600_000_000_000),
+    };
+    let uri = database.clone();
+    tokio::task::spawn_blocking(move || {
+        schema::insert_raw(&uri, &[("players", vec![old]), ("dm_profiles", vec![dm])])
+    })
+    .await
+    .unwrap();
+
+    record(&database, &[Mode::Dm]).await;
+
+    let uri = database.clone();
+    let all = tokio::task::spawn_blocking(move || dump(&uri))
+        .await
+        .unwrap();
+    let violations = schema_violations(&all);
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    let theirs: Vec<&Document> = all["players"]
+        .iter()
+        .filter(|p| {
+            p.get_document("profile").unwrap().get_str("profile").ok() == Some(profile.as_str())
+        })
+        .collect();
+    assert_eq!(theirs.len(), 1, "one document: {theirs:?}");
+    assert_eq!(
+        theirs[0].get_object_id("_id").unwrap(),
+        player,
+        "bman-data's own"
+    );
+    let names: Vec<&str> = theirs[0]
+        .get_array("name")
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Old Name", name.as_str()],
+        "bman-data's first name first"
+    );
+    let profiles: Vec<&Document> = all["dm_profiles"]
+        .iter()
+        .filter(|p| p.get_object_id("player").ok() == Some(player))
+        .collect();
+    assert_eq!(profiles.len(), 1);
+    let kills = profiles[0].get_i64("kills").unwrap();
+    assert!(kills >= 400, "counters continue from bman-data's: {kills}");
 }
