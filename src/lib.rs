@@ -20,6 +20,8 @@
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
 //! - [`store`]: the `Store` trait and its SQLite and MongoDB backends.
 //! - [`migrate`] (`bman migrate`) and [`repair`] (bots earlier releases stored).
+//! - [`evaluate`] (`bman evaluate`): how well each candidate rating system
+//!   predicts the stored history.
 //! - [`views`]: player lookup, leaderboards, profiles and stats lines, for the
 //!   CLI, the bot and the game chat.
 //! - [`handlers`]: the extension point for code reacting to live events, and
@@ -33,6 +35,7 @@
 pub mod app;
 pub mod config;
 pub mod discord;
+pub mod evaluate;
 pub mod event;
 pub(crate) mod game;
 pub mod handlers;

@@ -156,6 +156,26 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
+    /// Score how well each rating system (trueskill, elo, glicko2,
+    /// weng-lin) predicts a mode's stored history, as configured and tuned
+    /// (README "Choosing a rating system").
+    Evaluate {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// The game mode.
+        #[arg(long, value_enum, default_value = "dm")]
+        mode: Mode,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
+        /// Also draw the calibration plot into this PNG file.
+        #[arg(long)]
+        chart: Option<PathBuf>,
+        /// Score only contests from this day (YYYY-MM-DD, UTC) on; earlier
+        /// ones still teach the systems.
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
     Repair(ConfigFile),
@@ -237,6 +257,13 @@ fn main() -> ExitCode {
                 json,
             } => audit(&config.path(&outer), limit, json),
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
+            Command::Evaluate {
+                config,
+                mode,
+                json,
+                chart,
+                since,
+            } => evaluate(&config.path(&outer), mode, json, chart.as_deref(), since.as_deref()),
             Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
         };
@@ -369,6 +396,43 @@ fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), CliError> 
         .map_err(failed(format!("rerate of {mode} failed")))?;
         bar.finish_and_clear();
         println!("{mode}: re-rated {n} facts");
+    }
+    Ok(())
+}
+
+fn evaluate(
+    config: &std::path::Path,
+    mode: Mode,
+    json: bool,
+    chart: Option<&std::path::Path>,
+    since: Option<&str>,
+) -> Result<(), CliError> {
+    let since_ms = match since {
+        None => None,
+        Some(day) => Some(bman::evaluate::day_start_ms(day).ok_or_else(|| {
+            CliError::Refused(format!("--since {day:?}: expected a date like 2025-10-09"))
+        })?),
+    };
+    let (settings, store) = open_existing_store(config)?;
+    let opts = bman::evaluate::Options {
+        mode,
+        since_ms,
+        configured: bman::pipeline::rating_params(&settings),
+    };
+    let report = bman::evaluate::evaluate(store.as_ref(), &opts)
+        .map_err(failed(format!("evaluation of {mode} failed")))?
+        .report;
+    if let Some(path) = chart {
+        let png = bman::evaluate::calibration_chart(&report).map_err(failed("chart"))?;
+        std::fs::write(path, png).map_err(failed(path.display().to_string()))?;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_text());
     }
     Ok(())
 }
