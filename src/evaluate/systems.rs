@@ -189,31 +189,30 @@ impl TrueSkillSystem {
 }
 
 impl System for TrueSkillSystem {
-    /// Φ((Σμ_a − Σμ_b) / √((n_a + n_b)·β² + Σσ²)), the Python `trueskill` docs' recipe.
+    /// Φ((Σμ_a − Σμ_b) / √((n_a + n_b)·β² + Σσ²)), the Python `trueskill`
+    /// docs' recipe, with its erfc approximation; equal sums are exactly
+    /// even (the approximation gives 0.50000002 there).
     fn predict(&mut self, game: &Game) -> f64 {
         let fresh = self.p.initial();
         let as_ts = |r: Rating| TrueSkillRating::from(r);
-        match game {
-            Game::Duel { winner, loser } => {
-                let (w, l) = (
-                    slot(&mut self.players, *winner, fresh),
-                    slot(&mut self.players, *loser, fresh),
-                );
-                skillratings::trueskill::expected_score(&as_ts(w), &as_ts(l), &self.config()).0
-            }
-            Game::Teams { a, b, .. } => {
-                let a: Vec<_> = team(&mut self.players, a, fresh)
-                    .into_iter()
-                    .map(as_ts)
-                    .collect();
-                let b: Vec<_> = team(&mut self.players, b, fresh)
-                    .into_iter()
-                    .map(as_ts)
-                    .collect();
-                skillratings::trueskill::expected_score_two_teams(&a, &b, &self.config()).0
-            }
-            Game::Skirmish { .. } => 0.5,
+        let (a, b) = match game {
+            Game::Duel { winner, loser } => (
+                vec![slot(&mut self.players, *winner, fresh)],
+                vec![slot(&mut self.players, *loser, fresh)],
+            ),
+            Game::Teams { a, b, .. } => (
+                team(&mut self.players, a, fresh),
+                team(&mut self.players, b, fresh),
+            ),
+            Game::Skirmish { .. } => return 0.5,
+        };
+        let sum = |t: &[Rating]| t.iter().map(|r| r.mu).sum::<f64>();
+        if sum(&a) == sum(&b) {
+            return 0.5;
         }
+        let a: Vec<_> = a.into_iter().map(as_ts).collect();
+        let b: Vec<_> = b.into_iter().map(as_ts).collect();
+        skillratings::trueskill::expected_score_two_teams(&a, &b, &self.config()).0
     }
 
     fn update(&mut self, game: &Game) {
@@ -469,6 +468,96 @@ impl System for WengLinSystem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Python `trueskill` package's documented win probability
+    /// (tools/win_probability_vectors.py), for 1v1 and uneven teams.
+    #[test]
+    fn trueskill_chances_match_python() {
+        let vectors: Value = serde_json::from_str(include_str!(
+            "../../tests/data/win_probability_vectors.json"
+        ))
+        .unwrap();
+        let pairs = vectors["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 14);
+        let ratings = |v: &Value| -> Vec<Rating> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| Rating {
+                    mu: r[0].as_f64().unwrap(),
+                    sigma: r[1].as_f64().unwrap(),
+                })
+                .collect()
+        };
+        for case in pairs {
+            let p: TrueSkillParams = serde_json::from_value(case["params"].clone()).unwrap();
+            let (a, b) = (ratings(&case["team1"]), ratings(&case["team2"]));
+            let mut system = TrueSkillSystem {
+                p,
+                players: a.iter().chain(&b).copied().collect(),
+            };
+            let ids = |from: usize, n: usize| (from as u32..(from + n) as u32).collect::<Vec<_>>();
+            let game = if a.len() == 1 && b.len() == 1 {
+                Game::Duel {
+                    winner: 0,
+                    loser: 1,
+                }
+            } else {
+                Game::Teams {
+                    a: ids(0, a.len()),
+                    b: ids(a.len(), b.len()),
+                    outcome: TeamOutcome::Team1Wins,
+                    learn_elo: false,
+                }
+            };
+            let want = case["p"].as_f64().unwrap();
+            let got = system.predict(&game);
+            assert!((got - want).abs() < 1e-12, "{case}: got {got}");
+        }
+    }
+
+    /// Glickman's worked example ("Example of the Glicko-2 system", in
+    /// http://www.glicko.net/glicko/glicko2.pdf): a 1500/200 player against
+    /// 1400/30, 1550/100 and 1700/300. With the player's own deviation at 0
+    /// our chance is the paper's E(μ, μj, φj): 0.639, 0.432, 0.303; and the
+    /// update we rate with gives the paper's 1464.06 / 151.52 / 0.05999.
+    #[test]
+    fn glicko2_matches_the_paper() {
+        let rating = |rating, deviation| Glicko2Rating {
+            rating,
+            deviation,
+            volatility: 0.06,
+        };
+        let opponents = [rating(1400.0, 30.0), rating(1550.0, 100.0), rating(1700.0, 300.0)];
+        for (opponent, want) in opponents.iter().zip([0.639, 0.432, 0.303]) {
+            let mut system = Glicko2System {
+                c: Glicko2Config {
+                    tau: 0.5,
+                    ..Glicko2Config::new()
+                },
+                players: vec![rating(1500.0, 0.0), *opponent],
+            };
+            let p = system.predict(&Game::Duel {
+                winner: 0,
+                loser: 1,
+            });
+            assert!((p - want).abs() < 5e-4, "{opponent:?}: {p}");
+        }
+        let config = Glicko2Config {
+            tau: 0.5,
+            ..Glicko2Config::new()
+        };
+        let results: Vec<_> = opponents
+            .iter()
+            .zip([Outcomes::WIN, Outcomes::LOSS, Outcomes::LOSS])
+            .map(|(o, r)| (*o, r))
+            .collect();
+        let after =
+            skillratings::glicko2::glicko2_rating_period(&rating(1500.0, 200.0), &results, &config);
+        assert!((after.rating - 1464.06).abs() < 0.01, "{after:?}");
+        assert!((after.deviation - 151.52).abs() < 0.01, "{after:?}");
+        assert!((after.volatility - 0.05999).abs() < 1e-5, "{after:?}");
+    }
 
     #[test]
     fn grids_hold_the_configured_point() {

@@ -112,6 +112,55 @@ mod tests {
     }
 
     #[test]
+    fn dump_lists_the_skills_last_and_skill_decides_fights() {
+        let dump = |spread: Option<f64>| {
+            let opts = crate::sim::SimOptions {
+                skill_spread: spread,
+                matches: Some(40),
+                ..crate::sim::SimOptions::default()
+            };
+            let mut out = Vec::new();
+            crate::sim::dump(&opts, &mut out).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let plain = dump(None);
+        assert!(!plain.contains("true_skills"));
+        let skilled = dump(Some(3.0));
+        assert_eq!(skilled, dump(Some(3.0)), "deterministic from the seed");
+        let last: serde_json::Value =
+            serde_json::from_str(skilled.lines().last().unwrap()).unwrap();
+        let skills = last["true_skills"].as_array().unwrap();
+        assert_eq!(skills.len(), 6 + 4, "every persona, connected or not");
+        // The most skilled persona kills more than it dies; the least, less.
+        let mut net = std::collections::HashMap::<String, i64>::new();
+        for line in skilled.lines() {
+            let line: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(event) = line["json"].as_str() else {
+                continue;
+            };
+            let event: serde_json::Value = serde_json::from_str(event).unwrap();
+            for (side, sign) in [("KillerProfile", 1), ("VictimProfile", -1)] {
+                if let Some(profile) = event[side].as_str() {
+                    *net.entry(profile.to_owned()).or_default() += sign;
+                }
+            }
+        }
+        let net_of = |s: &serde_json::Value| {
+            let profile = super::super::cast::profile_text(
+                s["profile"].as_str().unwrap(),
+                "StoreID",
+                s["store"].as_i64().unwrap(),
+            );
+            net.get(&profile).copied().unwrap_or(0)
+        };
+        let by = |a: &&serde_json::Value, b: &&serde_json::Value| {
+            a["skill"].as_f64().unwrap().total_cmp(&b["skill"].as_f64().unwrap())
+        };
+        let (best, worst) = (skills.iter().max_by(by).unwrap(), skills.iter().min_by(by).unwrap());
+        assert!(net_of(best) > 0 && net_of(worst) < 0, "{best} {}, {worst} {}", net_of(best), net_of(worst));
+    }
+
+    #[test]
     fn logistic_chances() {
         assert_eq!(win_chance(1.0, 1.0), 0.5);
         assert!((win_chance(1.0, 0.0) - 0.731_058_578_630_004_9).abs() < 1e-12);
