@@ -263,7 +263,13 @@ fn main() -> ExitCode {
                 json,
                 chart,
                 since,
-            } => evaluate(&config.path(&outer), mode, json, chart.as_deref(), since.as_deref()),
+            } => evaluate(
+                &config.path(&outer),
+                mode,
+                json,
+                chart.as_deref(),
+                since.as_deref(),
+            ),
             Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
         };

@@ -207,16 +207,15 @@ fn with_real_skill_every_system_beats_a_coin_and_ranks_the_truth() {
         "3",
     ]);
     let chart = dir.path().join("calibration.png");
-    let report = evaluate_json(
-        dir.path(),
-        &database,
-        &["--chart", chart.to_str().unwrap()],
-    );
+    let report = evaluate_json(dir.path(), &database, &["--chart", chart.to_str().unwrap()]);
     let contests = report["contests"].as_u64().unwrap();
     assert!(contests >= 2000, "{contests} kills");
     assert_eq!(systems(&report).len(), 8, "4 systems, configured and tuned");
     for s in systems(&report) {
-        let (ll, acc) = (s["log_loss"].as_f64().unwrap(), s["accuracy"].as_f64().unwrap());
+        let (ll, acc) = (
+            s["log_loss"].as_f64().unwrap(),
+            s["accuracy"].as_f64().unwrap(),
+        );
         assert!(ll < 0.6, "{s}: a coin scores 0.693");
         assert!(acc > 0.65, "{s}");
         assert_eq!(s["calibration"].as_array().unwrap().len(), 10, "{s}");
@@ -258,21 +257,18 @@ fn with_real_skill_every_system_beats_a_coin_and_ranks_the_truth() {
     for (kind, board) in evaluate(store.as_ref(), &opts).unwrap().leaderboards {
         let pairs: Vec<(f64, f64)> = board.iter().map(|(k, r)| (truth[k], *r)).collect();
         let rho = spearman(&pairs);
-        eprintln!("{kind:?}: rank correlation {rho:.3} over {} players", pairs.len());
+        eprintln!(
+            "{kind:?}: rank correlation {rho:.3} over {} players",
+            pairs.len()
+        );
         assert!(rho > 0.8, "{kind:?}: {rho}");
     }
 }
 
 #[test]
 fn without_skill_no_system_claims_an_edge() {
-    let (dir, database, truth) = simulated(&[
-        "--skill-spread",
-        "0",
-        "--players",
-        "12",
-        "--matches",
-        "150",
-    ]);
+    let (dir, database, truth) =
+        simulated(&["--skill-spread", "0", "--players", "12", "--matches", "150"]);
     assert!(truth.values().all(|&s| s == 0.0));
     let report = evaluate_json(dir.path(), &database, &[]);
     assert!(report["contests"].as_u64().unwrap() >= 2000);
@@ -307,7 +303,10 @@ fn since_scores_only_later_contests_and_bad_dates_are_refused() {
     text.args(["evaluate", "--mode", "dm"]);
     let text = common::binary::output(text);
     assert!(text.contains("best: "), "{text}");
-    assert!(text.contains("\n[config]\n") || text.contains("\n[ratings]\n"), "{text}");
+    assert!(
+        text.contains("\n[config]\n") || text.contains("\n[ratings]\n"),
+        "{text}"
+    );
 }
 
 /// Team modes score rounds and captures; a mode without contests reports zeros.
@@ -317,7 +316,16 @@ fn team_modes_and_modes_without_contests() {
         let dir = tempfile::tempdir().unwrap();
         let database = common::sqlite_url(dir.path());
         let mut sim = Command::new(env!("CARGO_BIN_EXE_bman"));
-        sim.args(["simulate", "--dump", "--mode", mode, "--matches", "20", "--skill-spread", "1"]);
+        sim.args([
+            "simulate",
+            "--dump",
+            "--mode",
+            mode,
+            "--matches",
+            "20",
+            "--skill-spread",
+            "1",
+        ]);
         let journal = dir.path().join("sim.jsonl");
         std::fs::write(&journal, common::binary::output(sim)).unwrap();
         let mut replay = common::binary::bman(dir.path(), &database);

@@ -46,7 +46,10 @@ fn draw(rgb: &mut [u8], report: &Report) -> Result<(), Box<dyn std::error::Error
     let font = font();
     let root = BitMapBackend::with_buffer(rgb, (SIZE, SIZE)).into_drawing_area();
     root.fill(&WHITE)?;
-    let title = format!("{}: calibration ({} contests)", report.mode, report.contests);
+    let title = format!(
+        "{}: calibration ({} contests)",
+        report.mode, report.contests
+    );
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (font, 22))
         .margin(14)

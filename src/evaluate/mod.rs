@@ -96,7 +96,8 @@ pub fn evaluate(store: &dyn Store, opts: &Options) -> StoreResult<Evaluation> {
                 continue;
             };
             let counts = game.is_contest() && opts.since_ms.is_none_or(|t| record.time_ms >= t);
-            if counts && matches!(game, Game::Teams { outcome, .. } if outcome == crate::ratings::TeamOutcome::Draw)
+            if counts
+                && matches!(game, Game::Teams { outcome, .. } if outcome == crate::ratings::TeamOutcome::Draw)
             {
                 runs.iter_mut().for_each(|r| r.score.add_draw());
             } else if counts {

@@ -143,7 +143,8 @@ impl Report {
                 params_text(&s.params)
             );
         }
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "{:<10} {:<10} {:>9} {:>9.4} {:>9.4} {:>7.4}  (always 50%: a system must beat this)",
             "coin", "", "", 2f64.ln(), 0.5, 0.25

@@ -54,7 +54,7 @@ impl Params {
     }
 
     /// The parameters as the report shows them.
-    pub fn to_json(&self) -> Value {
+    pub fn to_json(self) -> Value {
         match self {
             Params::TrueSkill(p) => json!({
                 "mu": p.mu, "sigma": p.sigma, "beta": p.beta, "tau": p.tau,
@@ -264,7 +264,8 @@ fn mean(xs: &[f64]) -> f64 {
 impl System for EloSystem {
     fn predict(&mut self, game: &Game) -> f64 {
         match game {
-            Game::Duel { winner, loser } | Game::Skirmish {
+            Game::Duel { winner, loser }
+            | Game::Skirmish {
                 killer: winner,
                 victim: loser,
             } => elo_expected(
@@ -282,7 +283,8 @@ impl System for EloSystem {
     /// rated (capture the flag), moving each player by the team's change.
     fn update(&mut self, game: &Game) {
         match game {
-            Game::Duel { winner, loser } | Game::Skirmish {
+            Game::Duel { winner, loser }
+            | Game::Skirmish {
                 killer: winner,
                 victim: loser,
             } => {
@@ -343,16 +345,20 @@ impl System for Glicko2System {
     fn predict(&mut self, game: &Game) -> f64 {
         let fresh = Glicko2Rating::new();
         match game {
-            Game::Duel { winner, loser } => skillratings::glicko2::expected_score(
-                &slot(&mut self.players, *winner, fresh),
-                &slot(&mut self.players, *loser, fresh),
-            )
-            .0,
-            Game::Teams { a, b, .. } => skillratings::glicko2::expected_score(
-                &composite(&team(&mut self.players, a, fresh)),
-                &composite(&team(&mut self.players, b, fresh)),
-            )
-            .0,
+            Game::Duel { winner, loser } => {
+                skillratings::glicko2::expected_score(
+                    &slot(&mut self.players, *winner, fresh),
+                    &slot(&mut self.players, *loser, fresh),
+                )
+                .0
+            }
+            Game::Teams { a, b, .. } => {
+                skillratings::glicko2::expected_score(
+                    &composite(&team(&mut self.players, a, fresh)),
+                    &composite(&team(&mut self.players, b, fresh)),
+                )
+                .0
+            }
             Game::Skirmish { .. } => 0.5,
         }
     }
@@ -381,10 +387,7 @@ impl System for Glicko2System {
                     skillratings::glicko2::glicko2(r, other, &result, &self.c).0
                 };
                 let na = ra.iter().map(|r| play(r, &cb, result)).collect();
-                let nb = rb
-                    .iter()
-                    .map(|r| play(r, &ca, invert(result)))
-                    .collect();
+                let nb = rb.iter().map(|r| play(r, &ca, invert(result))).collect();
                 store(&mut self.players, a, na);
                 store(&mut self.players, b, nb);
             }
@@ -410,18 +413,22 @@ impl System for WengLinSystem {
     fn predict(&mut self, game: &Game) -> f64 {
         let fresh = WengLinRating::new();
         match game {
-            Game::Duel { winner, loser } => skillratings::weng_lin::expected_score(
-                &slot(&mut self.players, *winner, fresh),
-                &slot(&mut self.players, *loser, fresh),
-                &self.c,
-            )
-            .0,
-            Game::Teams { a, b, .. } => skillratings::weng_lin::expected_score_two_teams(
-                &team(&mut self.players, a, fresh),
-                &team(&mut self.players, b, fresh),
-                &self.c,
-            )
-            .0,
+            Game::Duel { winner, loser } => {
+                skillratings::weng_lin::expected_score(
+                    &slot(&mut self.players, *winner, fresh),
+                    &slot(&mut self.players, *loser, fresh),
+                    &self.c,
+                )
+                .0
+            }
+            Game::Teams { a, b, .. } => {
+                skillratings::weng_lin::expected_score_two_teams(
+                    &team(&mut self.players, a, fresh),
+                    &team(&mut self.players, b, fresh),
+                    &self.c,
+                )
+                .0
+            }
             Game::Skirmish { .. } => 0.5,
         }
     }
@@ -528,7 +535,11 @@ mod tests {
             deviation,
             volatility: 0.06,
         };
-        let opponents = [rating(1400.0, 30.0), rating(1550.0, 100.0), rating(1700.0, 300.0)];
+        let opponents = [
+            rating(1400.0, 30.0),
+            rating(1550.0, 100.0),
+            rating(1700.0, 300.0),
+        ];
         for (opponent, want) in opponents.iter().zip([0.639, 0.432, 0.303]) {
             let mut system = Glicko2System {
                 c: Glicko2Config {

@@ -154,10 +154,21 @@ mod tests {
             net.get(&profile).copied().unwrap_or(0)
         };
         let by = |a: &&serde_json::Value, b: &&serde_json::Value| {
-            a["skill"].as_f64().unwrap().total_cmp(&b["skill"].as_f64().unwrap())
+            a["skill"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["skill"].as_f64().unwrap())
         };
-        let (best, worst) = (skills.iter().max_by(by).unwrap(), skills.iter().min_by(by).unwrap());
-        assert!(net_of(best) > 0 && net_of(worst) < 0, "{best} {}, {worst} {}", net_of(best), net_of(worst));
+        let (best, worst) = (
+            skills.iter().max_by(by).unwrap(),
+            skills.iter().min_by(by).unwrap(),
+        );
+        assert!(
+            net_of(best) > 0 && net_of(worst) < 0,
+            "{best} {}, {worst} {}",
+            net_of(best),
+            net_of(worst)
+        );
     }
 
     #[test]
