@@ -28,6 +28,17 @@ impl Game {
     pub fn is_contest(&self) -> bool {
         !matches!(self, Game::Skirmish { .. })
     }
+
+    /// A drawn round: counted, not scored.
+    pub fn is_draw(&self) -> bool {
+        matches!(
+            self,
+            Game::Teams {
+                outcome: TeamOutcome::Draw,
+                ..
+            }
+        )
+    }
 }
 
 /// Player numbers by key, and the keys by number.

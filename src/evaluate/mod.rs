@@ -23,7 +23,7 @@ pub use systems::Kind;
 use crate::model::{Mode, PlayerKey};
 use crate::rater::RatingParams;
 use crate::store::{Store, StoreResult};
-use game::{game, Game, Players};
+use game::{game, Players};
 use score::Score;
 use systems::{Params, System};
 
@@ -95,23 +95,12 @@ pub fn evaluate(store: &dyn Store, opts: &Options) -> StoreResult<Evaluation> {
             let Some(game) = game(record, &mut players) else {
                 continue;
             };
-            let counts = game.is_contest() && opts.since_ms.is_none_or(|t| record.time_ms >= t);
-            if counts
-                && matches!(game, Game::Teams { outcome, .. } if outcome == crate::ratings::TeamOutcome::Draw)
-            {
+            let scored_now = game.is_contest() && opts.since_ms.is_none_or(|t| record.time_ms >= t);
+            if scored_now && game.is_draw() {
                 runs.iter_mut().for_each(|r| r.score.add_draw());
-            } else if counts {
+            } else if scored_now {
                 if scored % stride == 0 {
-                    for run in &mut runs {
-                        run.snapshots.push(run.score);
-                    }
-                    if runs[0].snapshots.len() == SNAPSHOTS {
-                        stride *= 2;
-                        for run in &mut runs {
-                            let kept = run.snapshots.iter().step_by(2).copied().collect();
-                            run.snapshots = kept;
-                        }
-                    }
+                    stride = snapshot(&mut runs, stride);
                 }
                 scored += 1;
                 for run in &mut runs {
@@ -158,6 +147,21 @@ pub fn evaluate(store: &dyn Store, opts: &Options) -> StoreResult<Evaluation> {
         report,
         leaderboards,
     })
+}
+
+/// Records every run's score so far; when [`SNAPSHOTS`] are kept, drops
+/// every other one and returns the doubled stride.
+fn snapshot(runs: &mut [Run], stride: u64) -> u64 {
+    for run in runs.iter_mut() {
+        run.snapshots.push(run.score);
+    }
+    if runs.first().is_none_or(|r| r.snapshots.len() < SNAPSHOTS) {
+        return stride;
+    }
+    for run in runs.iter_mut() {
+        run.snapshots = run.snapshots.iter().step_by(2).copied().collect();
+    }
+    stride * 2
 }
 
 /// Unix ms at 00:00 UTC of a `YYYY-MM-DD` date (Howard Hinnant's

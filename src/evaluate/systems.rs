@@ -70,7 +70,7 @@ impl Params {
     /// down around them (the configured point itself included).
     pub fn grid(&self) -> Vec<Params> {
         match *self {
-            Params::TrueSkill(p) => [0.5, 1.0, 1.5, 2.0]
+            Params::TrueSkill(p) => [0.5, 1.0, 1.5, 2.0, 3.0]
                 .into_iter()
                 .flat_map(|b| {
                     [1.0, 4.0].map(|t| {
