@@ -252,6 +252,43 @@ pub fn ban_line(ban: &Ban, now_ms: i64, esc: &dyn Fn(&str) -> String) -> String 
     line
 }
 
+/// `bman bans`: one [`ban_line`] per ban, control characters escaped.
+pub fn bans_text(bans: &[Ban], now_ms: i64) -> String {
+    if bans.is_empty() {
+        return "No bans.\n".into();
+    }
+    let esc = |s: &str| crate::views::printable(s);
+    bans.iter()
+        .map(|b| format!("{}\n", ban_line(b, now_ms, &esc)))
+        .collect()
+}
+
+/// `bman bans --json`: an array of bans, with `active` as of `now_ms`;
+/// Discord user ids are strings (they exceed 2^53), `null` for the CLI.
+pub fn bans_json(bans: &[Ban], now_ms: i64) -> String {
+    let actor = |a: &BanActor| {
+        serde_json::json!({ "user_id": a.user_id.map(|id| id.to_string()), "name": a.name })
+    };
+    let rows: Vec<serde_json::Value> = bans
+        .iter()
+        .map(|b| {
+            serde_json::json!({
+                "store": b.player.store,
+                "profile_id": b.player.id,
+                "name": b.name,
+                "reason": b.reason,
+                "by": actor(&b.by),
+                "created_ms": b.created_ms,
+                "until_ms": b.until_ms,
+                "servers": b.servers,
+                "lifted": b.lifted.as_ref().map(|l| serde_json::json!({ "by": actor(&l.by), "at_ms": l.at_ms })),
+                "active": b.is_active(now_ms),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 /// What `/whois` shows (admins only): the player, their bans, and other
 /// profiles seen from the same IP addresses, each with whether it is banned.
 #[derive(Debug, Clone, PartialEq)]
