@@ -253,3 +253,80 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+/// `/ban` through the real bot: serenity and poise against the fake Discord,
+/// `bman::app::run_with` recording a simulator; a member is denied, an
+/// admin's ban reaches the game server as a kick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_ban_through_the_bot_kicks_the_player() {
+    use common::fake_discord::{opt, Actor, FakeDiscord, SentInteraction, GUILD_ID};
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let sim = quiet_sim(Mode::Dm).await;
+    let mut settings = settings(dir.path(), &[("eu-dm", &sim)]);
+    settings.discord.guild_id = Some(GUILD_ID);
+    settings.discord_token = Some(bman::secret::Secret::new("test-token"));
+    settings.discord_api_proxy = Some(fake.url());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run_settings = settings.clone();
+    let task = tokio::spawn(async move {
+        let handlers = bman::app::builtin_handlers(&run_settings);
+        bman::app::run_with(&run_settings, handlers, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    assert!(fake.ready(WAIT).await, "the bot logs in");
+    sim.inject(4, connect(30, "Cheater Pro", CHEATER, IP));
+    let store = bman::app::open_store(&settings).unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.profile(&PlayerKey::new(0, CHEATER)).unwrap().is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "player never stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let follow_up = |sent: SentInteraction| {
+        let fake = &fake;
+        async move {
+            fake.wait_for(
+                |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
+                WAIT,
+            )
+            .await
+            .expect("a follow-up after the defer")
+            .pointer("/content")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+        }
+    };
+    let options = json!([opt("player", CHEATER), opt("reason", "aimbot")]);
+    let member = Actor::user(7).named("player");
+    let sent = fake.send_command("ban", options.clone(), &member).await;
+    assert_eq!(
+        follow_up(sent).await,
+        "You are not allowed to use admin commands."
+    );
+    let admin = Actor::user(8).named("admin").roles(&[ADMIN_ROLE]);
+    let sent = fake.send_command("ban", options, &admin).await;
+    let reply = follow_up(sent).await;
+    assert!(reply.starts_with("**Banned**"), "{reply}");
+    assert_eq!(
+        kicks_settle_at(&sim, 1).await,
+        ["kick \"Cheater Pro\" \"banned permanently: aimbot\""]
+    );
+    let audit = store.audit_log(10).unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .map(|r| (r.user_id, r.allowed))
+            .collect::<Vec<_>>(),
+        [(8, true), (7, false)]
+    );
+    let _ = stop.send(());
+    let stopped = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("bman stops")
+        .unwrap();
+    assert!(stopped.is_ok(), "{stopped:?}");
+    sim.shutdown().await;
+}
