@@ -99,7 +99,12 @@ impl Refusal {
 
 /// `Name (Steam 7656…)`.
 fn player_text(p: &PlayerSummary, esc: &dyn Fn(&str) -> String) -> String {
-    format!("{} ({} {})", esc(&p.name), p.key.store_name(), esc(&p.key.id))
+    format!(
+        "{} ({} {})",
+        esc(&p.name),
+        p.key.store_name(),
+        esc(&p.key.id)
+    )
 }
 
 /// The one human `query` names: an exact profile id, or a name (part) that
@@ -212,7 +217,8 @@ pub fn kick_reason(template: &str, ban: &Ban, now_ms: i64) -> String {
     let text = template
         .replace("{until}", &until_text(ban.until_ms, now_ms))
         .replace("{reason}", &ban.reason);
-    text.trim_end_matches([' ', ':', '-', '\u{2014}']).to_string()
+    text.trim_end_matches([' ', ':', '-', '\u{2014}'])
+        .to_string()
 }
 
 /// One ban as a line: who, until when, why, by whom and when, where, and
@@ -266,9 +272,7 @@ pub fn bans_text(bans: &[Ban], now_ms: i64) -> String {
 /// `bman bans --json`: an array of bans, with `active` as of `now_ms`;
 /// Discord user ids are strings (they exceed 2^53), `null` for the CLI.
 pub fn bans_json(bans: &[Ban], now_ms: i64) -> String {
-    let actor = |a: &BanActor| {
-        serde_json::json!({ "user_id": a.user_id.map(|id| id.to_string()), "name": a.name })
-    };
+    let actor = |a: &BanActor| serde_json::json!({ "user_id": a.user_id.map(|id| id.to_string()), "name": a.name });
     let rows: Vec<serde_json::Value> = bans
         .iter()
         .map(|b| {

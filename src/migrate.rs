@@ -8,8 +8,8 @@
 //! first, so the copy lists them in the source's order. An old bman-data database has players and
 //! per-mode stats but no facts; those come over as they are.
 
-use crate::model::{BanQuery, LeaderboardQuery};
 use crate::model::Mode;
+use crate::model::{BanQuery, LeaderboardQuery};
 use crate::store::{Store, StoreError, StoreResult, WriteBatch};
 
 /// Players, facts or stats written per `apply`.

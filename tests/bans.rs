@@ -73,7 +73,18 @@ async fn kicks_settle_at(sim: &SimHandle, n: usize) -> Vec<String> {
 async fn quiet_sim(mode: Mode) -> SimHandle {
     bman::sim::serve(common::sim_opts(
         mode,
-        &["--matches", "1", "--rate", "0", "--bots", "0", "--players", "2", "--ping-secs", "0.3"],
+        &[
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+            "--bots",
+            "0",
+            "--players",
+            "2",
+            "--ping-secs",
+            "0.3",
+        ],
     ))
     .await
     .unwrap()
@@ -99,7 +110,10 @@ async fn wait_for_player(ctx: &Context, sims: &[&SimHandle], key: &PlayerKey) {
     }
     let deadline = tokio::time::Instant::now() + WAIT;
     while ctx.store.profile(key).unwrap().is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "{key:?} never stored");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{key:?} never stored"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -131,18 +145,29 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     assert_eq!(denied.content, "You are not allowed to use admin commands.");
     let audit = ctx.store.audit_log(10).unwrap();
     assert_eq!(
-        (audit[0].user_id, audit[0].allowed, audit[0].command.as_str()),
+        (
+            audit[0].user_id,
+            audit[0].allowed,
+            audit[0].command.as_str()
+        ),
         (9, false, "ban cheater 7d (aimbot; \"wallhack\")")
     );
     assert!(ctx.store.bans(&BanQuery::all()).unwrap().is_empty());
 
     // An admin's ban kicks the player on both servers, with a quoted reason.
     let reply = bans::ban(&ctx, &permissions, &admin(), args).await;
-    assert!(reply.ephemeral && reply.content.starts_with("**Banned**"), "{}", reply.content);
+    assert!(
+        reply.ephemeral && reply.content.starts_with("**Banned**"),
+        "{}",
+        reply.content
+    );
     let until = bman::bans::until_text(Some(now_ms() + 7 * 86_400_000), now_ms());
     let expected = format!("kick \"Cheater Pro\" \"banned {until}: aimbot, 'wallhack'\"");
     for sim in [&a, &b] {
-        assert_eq!(kicks_settle_at(sim, 1).await, [expected.clone()]);
+        assert_eq!(
+            kicks_settle_at(sim, 1).await,
+            std::slice::from_ref(&expected)
+        );
     }
     // The servers let the player go (player_disconnect, Kicked 1).
     for server in ["dm-a", "dm-b"] {
@@ -155,7 +180,11 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     let stored = ctx.store.bans(&BanQuery::active(now_ms())).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(
-        (&stored[0].player, stored[0].by.user_id, stored[0].servers.len()),
+        (
+            &stored[0].player,
+            stored[0].by.user_id,
+            stored[0].servers.len()
+        ),
         (&cheater, Some(10), 0)
     );
     assert!(ctx.store.audit_log(1).unwrap()[0].allowed);
@@ -184,7 +213,11 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
         ..BanArgs::default()
     };
     let refused = bans::ban(&ctx, &permissions, &admin(), bad_length).await;
-    assert!(refused.content.contains("not a ban length"), "{}", refused.content);
+    assert!(
+        refused.content.contains("not a ban length"),
+        "{}",
+        refused.content
+    );
     assert_eq!(ctx.store.bans(&BanQuery::all()).unwrap().len(), 1);
 
     // /whois: the alternate profile from the same IP, masked, never whole.
@@ -192,12 +225,21 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     let shown = format!("{whois:?}");
     let embed = whois.embed.expect("an embed");
     let same_ip = &embed.fields.last().unwrap().1;
-    assert!(same_ip.contains("Innocent Alt") && same_ip.contains("203.0.113.x"), "{same_ip}");
-    assert!(!shown.contains(IP) && !shown.contains("198.51.100.5"), "{shown}");
+    assert!(
+        same_ip.contains("Innocent Alt") && same_ip.contains("203.0.113.x"),
+        "{same_ip}"
+    );
+    assert!(
+        !shown.contains(IP) && !shown.contains("198.51.100.5"),
+        "{shown}"
+    );
     let whois_alt = bans::whois(&ctx, &permissions, &admin(), ALT.into()).await;
     let alt_fields = whois_alt.embed.unwrap().fields;
     let alt_field = &alt_fields.last().unwrap().1;
-    assert!(alt_field.contains("banned"), "the cheater's ban shows: {alt_field}");
+    assert!(
+        alt_field.contains("banned"),
+        "the cheater's ban shows: {alt_field}"
+    );
     let listed = bans::list(&ctx, &permissions, &admin(), None, 1).await;
     assert!(listed.content.contains("aimbot"), "{}", listed.content);
     let denied = bans::whois(&ctx, &permissions, &caller(9, &[]), CHEATER.into()).await;
@@ -205,7 +247,11 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
 
     // /unban lifts it: rejoining is no longer kicked.
     let lifted = bans::unban(&ctx, &permissions, &admin(), CHEATER.into()).await;
-    assert!(lifted.content.contains("lifted 1 ban"), "{}", lifted.content);
+    assert!(
+        lifted.content.contains("lifted 1 ban"),
+        "{}",
+        lifted.content
+    );
     a.inject(4, connect(30, "Cheater Pro", CHEATER, IP));
     kicks_settle_at(&a, 2).await;
 
@@ -280,8 +326,15 @@ async fn slash_ban_through_the_bot_kicks_the_player() {
     sim.inject(4, connect(30, "Cheater Pro", CHEATER, IP));
     let store = bman::app::open_store(&settings).unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
-    while store.profile(&PlayerKey::new(0, CHEATER)).unwrap().is_none() {
-        assert!(tokio::time::Instant::now() < deadline, "player never stored");
+    while store
+        .profile(&PlayerKey::new(0, CHEATER))
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "player never stored"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let follow_up = |sent: SentInteraction| {

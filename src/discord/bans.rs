@@ -90,7 +90,12 @@ fn refused(refusal: &Refusal) -> (String, String) {
 }
 
 /// `/ban`: stores the ban; enforcement kicks the player wherever bman sees them.
-pub async fn ban(ctx: &Context, permissions: &Permissions, caller: &Caller, args: BanArgs) -> Reply {
+pub async fn ban(
+    ctx: &Context,
+    permissions: &Permissions,
+    caller: &Caller,
+    args: BanArgs,
+) -> Reply {
     let scope = args.server.clone().unwrap_or_else(|| "all".into());
     if !permissions.is_admin(caller) {
         return denied(ctx, caller, &scope, args.describe()).await;
@@ -128,7 +133,12 @@ pub async fn ban(ctx: &Context, permissions: &Permissions, caller: &Caller, args
 }
 
 /// `/unban`: lifts every active ban of the player.
-pub async fn unban(ctx: &Context, permissions: &Permissions, caller: &Caller, player: String) -> Reply {
+pub async fn unban(
+    ctx: &Context,
+    permissions: &Permissions,
+    caller: &Caller,
+    player: String,
+) -> Reply {
     let command = format!("unban {player}");
     if !permissions.is_admin(caller) {
         return denied(ctx, caller, "all", command).await;
@@ -217,7 +227,12 @@ pub async fn list(
 /// `/whois`: names, first/last seen, modes, bans, and other profiles seen
 /// from the same IP addresses in the last [`WHOIS_DAYS`] days, with their
 /// ban status. IP addresses only ever appear masked.
-pub async fn whois(ctx: &Context, permissions: &Permissions, caller: &Caller, player: String) -> Reply {
+pub async fn whois(
+    ctx: &Context,
+    permissions: &Permissions,
+    caller: &Caller,
+    player: String,
+) -> Reply {
     let command = format!("whois {player}");
     if !permissions.is_admin(caller) {
         return denied(ctx, caller, "all", command).await;

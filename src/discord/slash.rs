@@ -268,9 +268,7 @@ async fn ban(
     #[description = "Name (or part of it) or profile id"]
     #[autocomplete = "autocomplete_player"]
     player: String,
-    #[description = "How long: 30m, 12h, 7d, 2w or permanent (default)"] duration: Option<
-        String,
-    >,
+    #[description = "How long: 30m, 12h, 7d, 2w or permanent (default)"] duration: Option<String>,
     #[description = "Reason, shown to the player when kicked"] reason: Option<String>,
     #[description = "Only this server (default: all servers)"]
     #[autocomplete = "autocomplete_server"]

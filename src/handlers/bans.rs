@@ -216,7 +216,12 @@ impl State {
 
     /// Who on `server` (among `slots`, or everyone) an active ban applies to
     /// now and may be kicked again: (name, key, reason) each.
-    fn due(&self, server: &str, slots: Option<&[i32]>, template: &str) -> Vec<(String, PlayerKey, String)> {
+    fn due(
+        &self,
+        server: &str,
+        slots: Option<&[i32]>,
+        template: &str,
+    ) -> Vec<(String, PlayerKey, String)> {
         let now = now_ms();
         let bans = lock(&self.bans).clone();
         let online = lock(&self.online);
@@ -235,7 +240,9 @@ impl State {
             else {
                 continue;
             };
-            let sent = kicks.entry((server.to_string(), seated.key.clone())).or_insert(0);
+            let sent = kicks
+                .entry((server.to_string(), seated.key.clone()))
+                .or_insert(0);
             if *sent >= KICK_ATTEMPTS {
                 if *sent == KICK_ATTEMPTS {
                     warn!(server, player = %seated.key.id, "banned player {:?} is still on the server after {KICK_ATTEMPTS} kicks; not kicking again until they rejoin", seated.name);
@@ -253,7 +260,12 @@ impl State {
 
 /// Sends one kick, again after [`KICK_RETRY`] while the server does not
 /// acknowledge it, within the player's [`KICK_ATTEMPTS`] on this server.
-async fn kick(ctx: Arc<Context>, state: Arc<State>, server: String, who: (String, PlayerKey, String)) {
+async fn kick(
+    ctx: Arc<Context>,
+    state: Arc<State>,
+    server: String,
+    who: (String, PlayerKey, String),
+) {
     let (name, key, reason) = who;
     let Some(handle) = ctx.server(&server).cloned() else {
         return;
@@ -286,7 +298,13 @@ async fn kick(ctx: Arc<Context>, state: Arc<State>, server: String, who: (String
 
 /// Kicks, each in a task of its own, whoever on `server` (among `slots`, or
 /// everyone) is banned there now.
-fn enforce(ctx: &Arc<Context>, state: &Arc<State>, template: &str, server: &str, slots: Option<&[i32]>) {
+fn enforce(
+    ctx: &Arc<Context>,
+    state: &Arc<State>,
+    template: &str,
+    server: &str,
+    slots: Option<&[i32]>,
+) {
     for who in state.due(server, slots, template) {
         tokio::spawn(kick(ctx.clone(), state.clone(), server.to_string(), who));
     }

@@ -57,7 +57,8 @@ impl Ban {
 
     /// Active at `now_ms` and scoped to `server`.
     pub fn applies(&self, server: &str, now_ms: i64) -> bool {
-        self.is_active(now_ms) && (self.servers.is_empty() || self.servers.iter().any(|s| s == server))
+        self.is_active(now_ms)
+            && (self.servers.is_empty() || self.servers.iter().any(|s| s == server))
     }
 }
 

@@ -11,8 +11,8 @@ pub mod sqlite;
 pub use batch::{Checkpoint, WriteBatch};
 
 use crate::model::{
-    AuditRecord, Ban, BanLift, BanQuery, IpNeighbour, LeaderboardQuery, LeaderboardRow, Mode, ModeStats, PlayerExport, PlayerKey,
-    PlayerProfile, PlayerSummary, RatingPoint, StoredFact,
+    AuditRecord, Ban, BanLift, BanQuery, IpNeighbour, LeaderboardQuery, LeaderboardRow, Mode,
+    ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary, RatingPoint, StoredFact,
 };
 use std::collections::HashMap;
 

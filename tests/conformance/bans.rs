@@ -53,7 +53,12 @@ pub fn bans_round_trip_and_lift(store: &dyn Store) {
     let all = store.bans(&BanQuery::all()).unwrap();
     assert_eq!(
         all,
-        vec![tie.clone(), permanent.clone(), hostile.clone(), lifted.clone()],
+        vec![
+            tie.clone(),
+            permanent.clone(),
+            hostile.clone(),
+            lifted.clone()
+        ],
         "newest first, every field kept"
     );
     assert_eq!(
@@ -97,11 +102,7 @@ pub fn bans_round_trip_and_lift(store: &dyn Store) {
     };
     assert_eq!(store.lift_bans(&key("alice"), &lift).unwrap(), 1);
     assert_eq!(store.lift_bans(&key("alice"), &lift).unwrap(), 0);
-    assert_eq!(
-        store.lift_bans(&key("bob"), &lift).unwrap(),
-        0,
-        "expired"
-    );
+    assert_eq!(store.lift_bans(&key("bob"), &lift).unwrap(), 0, "expired");
     let after = store.bans(&alices).unwrap();
     assert_eq!(after[0].lifted, Some(lift));
     assert_eq!(after[1], lifted, "an earlier lift stays as it was");
@@ -181,11 +182,16 @@ pub fn ip_neighbours(store: &dyn Store) {
     );
     assert_eq!(store.ip_neighbours(&key("me"), 0, 10).unwrap().len(), 3);
     assert_eq!(
-        store.ip_neighbours(&key("me"), 1_000, 1).unwrap()[0].player.key,
+        store.ip_neighbours(&key("me"), 1_000, 1).unwrap()[0]
+            .player
+            .key,
         key("alt")
     );
     assert!(store.ip_neighbours(&key("noip"), 0, 10).unwrap().is_empty());
-    assert!(store.ip_neighbours(&key("nobody"), 0, 10).unwrap().is_empty());
+    assert!(store
+        .ip_neighbours(&key("nobody"), 0, 10)
+        .unwrap()
+        .is_empty());
     assert_eq!(
         store.ip_neighbours(&key("friend"), 0, 10).unwrap().len(),
         3,

@@ -407,7 +407,12 @@ async fn a_kicked_player_leaves_and_the_scenario_forgets_them() {
             continue;
         }
         for key in super::SLOT_KEYS {
-            assert_ne!(slot_of(&v, key), Some(slot), "event {} names the kicked slot", frame.id);
+            assert_ne!(
+                slot_of(&v, key),
+                Some(slot),
+                "event {} names the kicked slot",
+                frame.id
+            );
         }
         assert!(v.get(format!("PlayerData{slot}")).is_none());
     }

@@ -402,7 +402,10 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
         (BMAN_AUDIT.into(), vec![index(audit_newest_first(), false)]),
         (
             bans::BMAN_BANS.into(),
-            bans::indexes().into_iter().map(|k| index(k, false)).collect(),
+            bans::indexes()
+                .into_iter()
+                .map(|k| index(k, false))
+                .collect(),
         ),
     ];
     for mode in BMAN_DATA_PROFILE_MODES {

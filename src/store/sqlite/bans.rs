@@ -45,7 +45,11 @@ pub(super) fn add_ban(conn: &Connection, ban: &Ban) -> StoreResult<()> {
     Ok(())
 }
 
-pub(super) fn lift_bans(conn: &Connection, player: &PlayerKey, lift: &BanLift) -> StoreResult<usize> {
+pub(super) fn lift_bans(
+    conn: &Connection,
+    player: &PlayerKey,
+    lift: &BanLift,
+) -> StoreResult<usize> {
     let changed = conn
         .prepare_cached(&format!(
             "UPDATE bans SET lifted_by_user_id = ?4, lifted_by_name = ?5, lifted_ms = ?1 \
@@ -133,7 +137,11 @@ pub(super) fn ip_neighbours(
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params![player.id, player.store, since_ms], |row| {
-        Ok((summary_from_row(row, 0)?, row.get::<_, i64>(3)?, row.get::<_, String>(4)?))
+        Ok((
+            summary_from_row(row, 0)?,
+            row.get::<_, i64>(3)?,
+            row.get::<_, String>(4)?,
+        ))
     })?;
     let mut out: Vec<IpNeighbour> = Vec::new();
     for row in rows {
