@@ -320,6 +320,25 @@ mod tests {
     }
 
     #[test]
+    fn ban_settings() {
+        let s = parse("[bm]\ndm = 1\n", &[]).unwrap();
+        assert_eq!(s.bans, BanSettings::default());
+        assert!(s.bans.enabled);
+        let s = parse(
+            "[bans]\nenabled = off\nkick_message = no entry {until} ({reason})\n",
+            &[],
+        )
+        .unwrap();
+        assert!(!s.bans.enabled);
+        assert_eq!(s.bans.kick_message, "no entry {until} ({reason})");
+        let long = format!("[bans]\nkick_message = {}\n", "x".repeat(121));
+        let e = parse(&long, &[]).unwrap_err().to_string();
+        assert!(e.contains("[bans] kick_message: longer than 120"), "{e}");
+        let e = parse("[bans]\nkick_mesage = x\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("did you mean `kick_message`"), "{e}");
+    }
+
+    #[test]
     fn chat_command_settings() {
         let s = parse("[bm]\ndm = 1\n", &[]).unwrap();
         assert_eq!(s.chat_commands, ChatCommandSettings::default());
