@@ -334,7 +334,9 @@ mod tests {
         let long = format!("[bans]\nkick_message = {}\n", "x".repeat(121));
         let e = parse(&long, &[]).unwrap_err().to_string();
         assert!(e.contains("[bans] kick_message: longer than 120"), "{e}");
-        let e = parse("[bans]\nkick_mesage = x\n", &[]).unwrap_err().to_string();
+        let e = parse("[bans]\nkick_mesage = x\n", &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("did you mean `kick_message`"), "{e}");
     }
 

@@ -18,7 +18,7 @@ use crate::views::clip;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 /// How often the ban list is re-read without a change in this process.
@@ -79,6 +79,12 @@ struct Seated {
     name: String,
 }
 
+/// The kicks sent to one player on one server since they joined.
+struct Kicks {
+    sent: u32,
+    last: Option<Instant>,
+}
+
 #[derive(Default)]
 struct State {
     /// Active bans as of the last refresh.
@@ -86,7 +92,7 @@ struct State {
     /// Server -> slot -> who sits there.
     online: Mutex<HashMap<String, BTreeMap<i32, Seated>>>,
     /// Kick commands sent per (server, player) since they last joined.
-    kicks: Mutex<HashMap<(String, PlayerKey), u32>>,
+    kicks: Mutex<HashMap<(String, PlayerKey), Kicks>>,
     /// The last refresh failed (logged once until one succeeds).
     refresh_failing: AtomicBool,
 }
@@ -214,6 +220,12 @@ impl State {
         }
     }
 
+    fn is_online(&self, server: &str, key: &PlayerKey) -> bool {
+        lock(&self.online)
+            .get(server)
+            .is_some_and(|seats| seats.values().any(|s| &s.key == key))
+    }
+
     /// Who on `server` (among `slots`, or everyone) an active ban applies to
     /// now and may be kicked again: (name, key, reason) each.
     fn due(
@@ -240,17 +252,9 @@ impl State {
             else {
                 continue;
             };
-            let sent = kicks
-                .entry((server.to_string(), seated.key.clone()))
-                .or_insert(0);
-            if *sent >= KICK_ATTEMPTS {
-                if *sent == KICK_ATTEMPTS {
-                    warn!(server, player = %seated.key.id, "banned player {:?} is still on the server after {KICK_ATTEMPTS} kicks; not kicking again until they rejoin", seated.name);
-                    *sent += 1;
-                }
+            if !take_kick(&mut kicks, server, seated) {
                 continue;
             }
-            *sent += 1;
             let reason = clip(&kick_reason(template, ban, now), MAX_KICK_REASON_CHARS);
             due.push((seated.name.clone(), seated.key.clone(), reason));
         }
@@ -258,7 +262,40 @@ impl State {
     }
 }
 
-/// Sends one kick, again after [`KICK_RETRY`] while the server does not
+/// Whether another kick of `seated` on `server` may go out now, counting it:
+/// at most [`KICK_ATTEMPTS`] per join, [`KICK_RETRY`] apart (so the check
+/// of everyone after a refresh does not repeat a kick just sent).
+fn take_kick(
+    kicks: &mut HashMap<(String, PlayerKey), Kicks>,
+    server: &str,
+    seated: &Seated,
+) -> bool {
+    let now = Instant::now();
+    let entry = kicks
+        .entry((server.to_string(), seated.key.clone()))
+        .or_insert(Kicks {
+            sent: 0,
+            last: None,
+        });
+    if entry
+        .last
+        .is_some_and(|last| now.duration_since(last) < KICK_RETRY)
+    {
+        return false;
+    }
+    if entry.sent >= KICK_ATTEMPTS {
+        if entry.sent == KICK_ATTEMPTS {
+            warn!(server, player = %seated.key.id, "banned player {:?}: {KICK_ATTEMPTS} kicks sent without them leaving; not kicking again until they rejoin", seated.name);
+            entry.sent += 1;
+        }
+        return false;
+    }
+    entry.sent += 1;
+    entry.last = Some(now);
+    true
+}
+
+/// Sends one kick, again [`KICK_RETRY`] later while the server does not
 /// acknowledge it, within the player's [`KICK_ATTEMPTS`] on this server.
 async fn kick(
     ctx: Arc<Context>,
@@ -282,17 +319,20 @@ async fn kick(
                 return;
             }
             Err(e) => {
-                let mut kicks = lock(&state.kicks);
-                let sent = kicks.entry((server.clone(), key.clone())).or_insert(0);
-                if *sent >= KICK_ATTEMPTS {
-                    warn!(server, player = %key.id, "could not kick banned player {name:?} after {KICK_ATTEMPTS} attempts ({e}); trying again when they are next seen joining");
-                    *sent = KICK_ATTEMPTS + 1;
-                    return;
-                }
-                *sent += 1;
+                warn!(server, player = %key.id, "kick of banned player {name:?} not acknowledged: {e}")
             }
         }
         tokio::time::sleep(KICK_RETRY).await;
+        if !state.is_online(&server, &key) {
+            return;
+        }
+        let seated = Seated {
+            key: key.clone(),
+            name: name.clone(),
+        };
+        if !take_kick(&mut lock(&state.kicks), &server, &seated) {
+            return;
+        }
     }
 }
 
@@ -394,5 +434,32 @@ impl Handler for BanEnforcer {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kicks_are_spaced_and_capped_per_join() {
+        let mut kicks = HashMap::new();
+        let seated = Seated {
+            key: PlayerKey::new(0, "7656"),
+            name: "Cheater".into(),
+        };
+        assert!(take_kick(&mut kicks, "dm", &seated));
+        assert!(!take_kick(&mut kicks, "dm", &seated), "not again at once");
+        assert!(take_kick(&mut kicks, "tdm", &seated), "per server");
+        let key = ("dm".to_string(), seated.key.clone());
+        for _ in 1..KICK_ATTEMPTS {
+            kicks.get_mut(&key).unwrap().last = None;
+            assert!(take_kick(&mut kicks, "dm", &seated));
+        }
+        for _ in 0..3 {
+            kicks.get_mut(&key).unwrap().last = None;
+            assert!(!take_kick(&mut kicks, "dm", &seated), "never a loop");
+        }
+        assert_eq!(kicks[&key].sent, KICK_ATTEMPTS + 1, "warned once");
     }
 }
