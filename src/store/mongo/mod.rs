@@ -366,10 +366,11 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
         (
             PLAYERS.into(),
             // profile first: the same index serves exact profile-id lookups.
-            vec![index(
-                doc! { "profile.profile": 1, "profile.platform": 1 },
-                true,
-            )],
+            // `ip`: `/whois`'s profiles sharing an address (bans::find_ip_neighbours).
+            vec![
+                index(doc! { "profile.profile": 1, "profile.platform": 1 }, true),
+                index(doc! { "ip": 1 }, false),
+            ],
         ),
         (
             BMAN_PLAYERS.into(),
