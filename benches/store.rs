@@ -133,6 +133,8 @@ fn kills_among(rng: &mut Rng, pool: &[u64], kills: usize, first_seq: i64) -> Wri
                     weapon: Some("shotgun".into()),
                     headshot: n % 3 == 0,
                     teamkill: false,
+                    killer_at: None,
+                    victim_at: None,
                 }),
             },
             changes: vec![

@@ -210,8 +210,8 @@ impl Rater {
                     s.best_wave = s.best_wave.max(wave.wave);
                 }
             }
-            Fact::NpcKill { player } => self.entry(player, mode, t).npc_kills += 1,
-            Fact::NpcDeath { player } => self.entry(player, mode, t).npc_deaths += 1,
+            Fact::NpcKill { player, .. } => self.entry(player, mode, t).npc_kills += 1,
+            Fact::NpcDeath { player, .. } => self.entry(player, mode, t).npc_deaths += 1,
             Fact::Escape { player } => self.entry(player, mode, t).escapes += 1,
             Fact::Chat(_) => {}
         }
@@ -310,6 +310,8 @@ mod tests {
             weapon: None,
             headshot: false,
             teamkill,
+            killer_at: None,
+            victim_at: None,
         })
     }
 
@@ -393,6 +395,8 @@ mod tests {
                 winner: 0,
                 score1: None,
                 score2: None,
+                map: None,
+                loadouts: Vec::new(),
             }),
         ));
         assert_eq!(stats(&r, Mode::Tdm, "a").draws, 1);
@@ -430,6 +434,8 @@ mod tests {
                 winner: 1,
                 score1: None,
                 score2: None,
+                map: None,
+                loadouts: Vec::new(),
             })
         };
         for (old, new) in [

@@ -95,6 +95,8 @@ fn kill(killer: &str, victim: &str, weapon: &str) -> Fact {
         weapon: Some(weapon.into()),
         headshot: false,
         teamkill: false,
+        killer_at: None,
+        victim_at: None,
     })
 }
 
@@ -187,6 +189,8 @@ fn scenario(now: i64) -> WriteBatch {
                 winner: 1,
                 score1: Some(3),
                 score2: Some(1),
+                map: None,
+                loadouts: Vec::new(),
             }),
             vec![
                 (key("alice"), change(26.0, 8.0, 1016.0)),
@@ -205,6 +209,8 @@ fn scenario(now: i64) -> WriteBatch {
                 winner: 2,
                 score1: None,
                 score2: None,
+                map: None,
+                loadouts: Vec::new(),
             }),
             vec![],
         ),
@@ -253,6 +259,7 @@ fn scenario(now: i64) -> WriteBatch {
             t + 130,
             Fact::NpcKill {
                 player: key("dave"),
+                npc: None,
             },
             vec![],
         ),
@@ -262,6 +269,7 @@ fn scenario(now: i64) -> WriteBatch {
             t + 140,
             Fact::NpcDeath {
                 player: key("dave"),
+                npc: None,
             },
             vec![],
         ),
@@ -354,9 +362,60 @@ fn every_document_in_bman_data_collections_has_bman_data_fields_and_types() {
         ("tdm_messages", 1),
         ("ctf_messages", 1),
         ("svl_messages", 1),
+        // One per rated player: round 8 rated three, capture 11 one.
+        ("tdm_rating_instances", 3),
+        ("ctf_rating_instances", 1),
     ] {
         assert_eq!(count(&dump, collection), n, "{collection}");
     }
+    let player_of = |id: &str| {
+        dump["players"]
+            .iter()
+            .find(|p| p.get_document("profile").unwrap().get_str("profile").ok() == Some(id))
+            .unwrap()
+            .get_object_id("_id")
+            .unwrap()
+    };
+    let round = dump["tdm_rounds"]
+        .iter()
+        .find(|r| r.get_str("result").ok() == Some("1"))
+        .unwrap()
+        .get_object_id("_id")
+        .unwrap();
+    let bob = dump["tdm_rating_instances"]
+        .iter()
+        .find(|i| i.get_object_id("player").ok() == Some(player_of("bob")))
+        .unwrap();
+    assert_eq!(bob.get_object_id("tdm_round").ok(), Some(round));
+    assert_eq!(
+        (bob.get_f64("mu").ok(), bob.get_f64("sigma").ok()),
+        (Some(24.0), Some(8.0)),
+        "the change the round made"
+    );
+    let carol = &dump["ctf_rating_instances"][0];
+    assert_eq!(carol.get_object_id("player").ok(), Some(player_of("carol")));
+    assert_eq!(
+        carol.get_object_id("match").ok(),
+        dump["ctf_matches"][0].get_object_id("_id").ok()
+    );
+    // bman.gg's message search needs a text index on every message collection.
+    with_db(&uri, async |db| {
+        for collection in [
+            "dm_messages",
+            "tdm_messages",
+            "ctf_messages",
+            "svl_messages",
+        ] {
+            let names = db
+                .collection::<Document>(collection)
+                .list_index_names()
+                .await;
+            assert!(
+                names.unwrap().contains(&"message_text".to_string()),
+                "{collection}"
+            );
+        }
+    });
     let own: Vec<&String> = dump
         .keys()
         .filter(|c| !schema::bman_data_schema().iter().any(|(s, _)| s == c))
@@ -413,6 +472,32 @@ fn every_document_in_bman_data_collections_has_bman_data_fields_and_types() {
         28.0
     );
     assert_eq!(store.facts(Mode::Dm).unwrap(), rerated);
+    // A TDM rerate rewrites the rating instances in place too.
+    let tdm: Vec<StoredFact> = store
+        .facts(Mode::Tdm)
+        .unwrap()
+        .into_iter()
+        .map(|f| StoredFact {
+            changes: f
+                .changes
+                .iter()
+                .map(|(k, c)| (k.clone(), RatingChange { sigma: 7.5, ..*c }))
+                .collect(),
+            ..f
+        })
+        .collect();
+    let tdm_stats: Vec<(PlayerKey, ModeStats)> = batch
+        .stats
+        .iter()
+        .filter(|(_, m, _)| *m == Mode::Tdm)
+        .map(|(k, _, s)| (k.clone(), *s))
+        .collect();
+    store.replace_ratings(Mode::Tdm, &tdm, &tdm_stats).unwrap();
+    let after = assert_schema(&uri);
+    assert_eq!(count(&after, "tdm_rating_instances"), 3);
+    assert!(after["tdm_rating_instances"]
+        .iter()
+        .all(|i| i.get_f64("sigma").ok() == Some(7.5)));
 
     // Bots that an earlier release stored are removed from both kinds.
     store.remove_players(&[key("dave")]).unwrap();

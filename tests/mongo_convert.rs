@@ -68,6 +68,8 @@ fn kill_fact() -> StoredFact {
                 weapon: Some("pistol".into()),
                 headshot: true,
                 teamkill: false,
+                killer_at: None,
+                victim_at: None,
             }),
         },
         changes: vec![(key("alice"), change(26.0)), (key("bob"), change(24.0))],
@@ -368,5 +370,97 @@ fn a_store_of_the_previous_release_is_converted_on_open() {
     let again = dump(&uri);
     for (collection, docs) in &after {
         assert_eq!(&again[collection], docs, "{collection} unchanged");
+    }
+}
+
+/// A TDM round and a CTF capture, each rating alice and bob.
+fn team_contests() -> WriteBatch {
+    let record = |mode, time_ms, fact| FactRecord {
+        server: "s1".into(),
+        mode,
+        time_ms,
+        match_id: Some(format!("s1:{mode}")),
+        fact,
+    };
+    let rated = vec![(key("alice"), change(26.0)), (key("bob"), change(24.0))];
+    WriteBatch {
+        facts: vec![
+            StoredFact {
+                seq: 1,
+                record: record(
+                    Mode::Tdm,
+                    1_000,
+                    Fact::Round(RoundFact {
+                        round: 1,
+                        team1: vec![key("alice")],
+                        team2: vec![key("bob")],
+                        winner: 1,
+                        score1: None,
+                        score2: None,
+                        map: Some("Fields".into()),
+                        loadouts: Vec::new(),
+                    }),
+                ),
+                changes: rated.clone(),
+            },
+            StoredFact {
+                seq: 2,
+                record: record(
+                    Mode::Ctf,
+                    2_000,
+                    Fact::Capture(CaptureFact {
+                        carrier: Some(key("alice")),
+                        scoring_team: 1,
+                        scoring: vec![key("alice")],
+                        other: vec![key("bob")],
+                    }),
+                ),
+                changes: rated,
+            },
+        ],
+        ..WriteBatch::default()
+    }
+}
+
+#[test]
+fn a_store_written_before_rating_instances_gets_them_on_open() {
+    let Some(base) = common::mongo_uri() else {
+        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to check the conversion");
+        return;
+    };
+    let uri = common::unique_mongo_url(&base, "instances");
+    bman::store::open(&uri)
+        .unwrap()
+        .apply(&team_contests())
+        .unwrap();
+    let written = dump(&uri);
+    for collection in ["tdm_rating_instances", "ctf_rating_instances"] {
+        assert_eq!(written[collection].len(), 2, "{collection}");
+    }
+    assert_eq!(
+        written["tdm_rounds"][0].get_str("map_name").ok(),
+        Some("Fields")
+    );
+
+    // What the previous release left: layout 2, no rating instances.
+    schema::with_db(&uri, async |db| {
+        for collection in ["tdm_rating_instances", "ctf_rating_instances"] {
+            let c = db.collection::<Document>(collection);
+            c.delete_many(doc! {}).await.unwrap();
+        }
+        db.collection::<Document>("bman_meta")
+            .update_one(doc! { "_id": "layout" }, doc! { "$set": { "version": 2 } })
+            .await
+            .unwrap();
+    });
+    drop(bman::store::open(&uri).unwrap());
+    let filled = dump(&uri);
+    let violations = schema_violations(&filled);
+    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    for (collection, docs) in &written {
+        assert_eq!(
+            &filled[collection], docs,
+            "{collection}: the same documents again"
+        );
     }
 }

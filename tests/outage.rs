@@ -143,6 +143,8 @@ fn bundle(i: usize) -> Bundle {
                 weapon: Some("pistol".into()),
                 headshot: false,
                 teamkill: false,
+                killer_at: None,
+                victim_at: None,
             }),
         }]
     };

@@ -89,6 +89,7 @@ fn populate(store: &dyn Store) {
         4000,
         Fact::NpcKill {
             player: key("carol"),
+            npc: None,
         },
         vec![],
     ));

@@ -8,6 +8,7 @@ use super::ids;
 use super::types::{
     Death, DecodeError, Event, GameEvent, MatchEnd, MatchInfo, PlayerData, ReplyBody, Scoreboard,
 };
+use crate::model::Loadout;
 
 impl PlayerData {
     /// One pass over the fields (scoreboards and match ends carry many
@@ -104,6 +105,13 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             color: f.str("Color"),
             enemy_type: f.str("EnemyType"),
             enemy_rank: f.str("EnemyRank"),
+            loadout: Loadout {
+                weap1: f.str("Weap1"),
+                weap2: f.str("Weap2"),
+                equip: f.str("Equip"),
+                offweap: f.str("OffWeap"),
+                offweap2: f.str("OffWeap2"),
+            },
         },
         ids::PLAYER_DEATH => Event::PlayerDeath(Death {
             victim: f.i32("VictimID"),
@@ -117,6 +125,8 @@ pub fn decode(id: u16, json: &str) -> Result<GameEvent, DecodeError> {
             headshot: f.flag("Headshot"),
             death_type: f.i64("DeathType"),
             teamkill: f.flag("Teamkill"),
+            killer_at: f.position("KillerX", "KillerY"),
+            victim_at: f.position("VictimX", "VictimY"),
         }),
         ids::PLAYER_DISCONNECT => Event::PlayerDisconnect {
             slot: f.i32("PlayerID"),
@@ -307,6 +317,7 @@ mod tests {
     use super::super::scan::tests::{mutated, sim_event};
     use super::*;
     use crate::event::Profile;
+    use crate::model::Position;
     use proptest::prelude::*;
 
     fn ev(id: u16, json: &str) -> Event {
@@ -329,6 +340,30 @@ mod tests {
                 .time,
             Some(1_700_000_000)
         );
+    }
+
+    #[test]
+    fn death_locations_need_both_coordinates_as_numbers() {
+        let death = |json: &str| match ev(ids::PLAYER_DEATH, json) {
+            Event::PlayerDeath(d) => (d.killer_at, d.victim_at),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            death(r#"{"KillerX":"1234.5","KillerY":"-88","VictimX":640,"VictimY":"12.25"}"#),
+            (
+                Some(Position {
+                    x: 1234.5,
+                    y: -88.0
+                }),
+                Some(Position { x: 640.0, y: 12.25 })
+            )
+        );
+        // A missing, empty or non-numeric coordinate: no location at all.
+        assert_eq!(
+            death(r#"{"KillerX":"1","VictimX":"abc","VictimY":"2"}"#),
+            (None, None)
+        );
+        assert_eq!(death(r#"{"KillerX":"","KillerY":"3"}"#), (None, None));
     }
 
     #[test]

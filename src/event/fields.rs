@@ -7,6 +7,7 @@
 
 use super::scan;
 use super::Profile;
+use crate::model::Position;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
@@ -56,6 +57,15 @@ impl<'a> Fields<'a> {
     #[inline]
     pub fn f64(&self, key: &str) -> Option<f64> {
         f64_of(self.raw(key)?)
+    }
+
+    /// A position: both coordinates must be numbers (the game sends them as
+    /// text, and drops them at times).
+    pub fn position(&self, x: &str, y: &str) -> Option<Position> {
+        Some(Position {
+            x: self.f64(x)?,
+            y: self.f64(y)?,
+        })
     }
 
     /// An integer; `"12.0"` is accepted, `"12.5"` and `"abc"` are not.

@@ -3,7 +3,7 @@
 
 #[cfg(doc)]
 use super::ids;
-use crate::model::{is_bot_identity, PlayerKey};
+use crate::model::{is_bot_identity, Loadout, PlayerKey, Position};
 
 /// A player's identity across servers: (store, profile id).
 /// Store ids: 0 Steam, 1 Discord, 2 Itch.io, 3 GameJolt; -1 NPCs (and bots
@@ -104,6 +104,9 @@ pub struct Death {
     pub headshot: bool,
     pub death_type: Option<i64>,
     pub teamkill: bool,
+    /// Where the killer and the victim were.
+    pub killer_at: Option<Position>,
+    pub victim_at: Option<Position>,
 }
 
 /// End of a match ([`ids::MATCH_END`] with players, or [`ids::GAME_OVER`] without).
@@ -148,6 +151,7 @@ pub enum Event {
         color: Option<String>,
         enemy_type: Option<String>,
         enemy_rank: Option<String>,
+        loadout: Loadout,
     },
     /// [`ids::PLAYER_DEATH`]
     PlayerDeath(Death),

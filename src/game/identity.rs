@@ -6,7 +6,7 @@
 //! an event itself are more current than the cache and win over it.
 
 use crate::event::{PlayerData, Profile};
-use crate::model::{PlayerKey, PlayerSeen};
+use crate::model::{NpcEncounter, PlayerKey, PlayerSeen};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,6 +74,9 @@ struct Slot {
     name: Option<String>,
     /// 0 deathmatch, 1 USC, 2 The Man, 3 spectator, -1 none; `None` until seen.
     team: Option<i32>,
+    /// An NPC's kind, from its spawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    npc: Option<NpcEncounter>,
 }
 
 /// The actor of an event (a killer, a victim, a carrier…).
@@ -124,6 +127,7 @@ impl Identity {
                 who,
                 name: name.cloned(),
                 team: None,
+                npc: None,
             },
         );
         seen
@@ -157,6 +161,7 @@ impl Identity {
                         who,
                         name: None,
                         team: None,
+                        npc: None,
                     },
                 );
             }
@@ -169,19 +174,20 @@ impl Identity {
         &mut self,
         slot: i32,
         profile: Option<&Profile>,
-        npc: bool,
+        npc: Option<NpcEncounter>,
         name: Option<&String>,
         team: Option<i32>,
     ) -> Option<PlayerKey> {
         match profile {
-            Some(profile) => self.learn_who(slot, profile, npc),
-            None if npc => {
+            Some(profile) => self.learn_who(slot, profile, npc.is_some()),
+            None if npc.is_some() => {
                 self.slots.insert(
                     slot,
                     Slot {
                         who: Who::Bot,
                         name: None,
                         team: None,
+                        npc: None,
                     },
                 );
             }
@@ -191,6 +197,7 @@ impl Identity {
             who: Who::Unknown,
             name: None,
             team: None,
+            npc: None,
         });
         if name.is_some() {
             entry.name = name.cloned();
@@ -198,7 +205,13 @@ impl Identity {
         if team.is_some() {
             entry.team = team;
         }
+        entry.npc = npc;
         entry.who.human().cloned()
+    }
+
+    /// The NPC in `slot`, as it spawned.
+    pub fn npc(&self, slot: Option<i32>) -> Option<&NpcEncounter> {
+        self.slots.get(&slot?)?.npc.as_ref()
     }
 
     /// A team change; returns the human who changed, if it is one.
@@ -232,6 +245,7 @@ impl Identity {
                 who,
                 name: pd.name.clone(),
                 team: pd.team,
+                npc: None,
             },
         );
         seen

@@ -33,7 +33,8 @@ use crate::event::{Death, Event, MatchEnd, ReplyBody};
 use crate::model::Mode;
 use crate::model::ServerInfo;
 use crate::model::{
-    ChatFact, Fact, FactRecord, KillFact, MatchFact, MatchPlayer, PlayerKey, PlayerSeen,
+    ChatFact, Fact, FactRecord, KillFact, MatchFact, MatchPlayer, NpcEncounter, PlayerKey,
+    PlayerSeen,
 };
 use crate::pipeline::IngestEvent;
 use identity::{Actor, Identity};
@@ -371,11 +372,16 @@ impl Tracker {
                 color,
                 enemy_type,
                 enemy_rank,
+                loadout,
             } => {
                 let Some(s) = slot(*s) else {
                     return cx.skip("player_spawn without a slot");
                 };
-                let npc = enemy_type.is_some() || enemy_rank.is_some();
+                let npc = (enemy_type.is_some() || enemy_rank.is_some()).then(|| NpcEncounter {
+                    enemy_type: enemy_type.clone(),
+                    enemy_rank: enemy_rank.clone(),
+                    weapon: None,
+                });
                 let Some(key) = identity.spawn(s, profile.as_ref(), npc, name.as_ref(), *team)
                 else {
                     return;
@@ -389,6 +395,9 @@ impl Tracker {
                 if let Some(game) = matches.current.as_mut() {
                     game.took_part(&key, *team);
                     game.team_seen(&key, *team);
+                    if cx.mode == Mode::Tdm {
+                        game.rounds.spawned(&key, *team, loadout);
+                    }
                 }
             }
             // Whatever else a player does tells who sits in the slot.
@@ -431,7 +440,11 @@ impl Tracker {
                 ..
             } => {
                 let game = matches.ensure(&cx);
-                if let Some(fact) = game.rounds.end(identity, *winner, *score1, *score2, &cx) {
+                let map = game.map.clone();
+                if let Some(fact) = game
+                    .rounds
+                    .end(identity, *winner, (*score1, *score2), map, &cx)
+                {
                     let id = game.id.clone();
                     cx.fact(Some(&id), fact);
                 }
@@ -567,17 +580,33 @@ fn on_death(identity: &mut Identity, matches: &mut Matches, d: &Death, cx: &mut 
                 weapon: d.weapon.clone(),
                 headshot: d.headshot,
                 teamkill: d.teamkill || same_team,
+                killer_at: d.killer_at,
+                victim_at: d.victim_at,
             })
         }
         (Actor::Unknown, _) | (_, Actor::Unknown) => {
             return cx.skip("player_death with an unknown slot and no profile");
         }
-        (Actor::Human(player), Actor::Bot) if coop => Fact::NpcKill { player },
-        (Actor::Bot | Actor::World, Actor::Human(player)) if coop => Fact::NpcDeath { player },
+        (Actor::Human(player), Actor::Bot) if coop => Fact::NpcKill {
+            player,
+            npc: Some(encounter(identity.npc(slot(d.victim)), d)),
+        },
+        (Actor::Bot | Actor::World, Actor::Human(player)) if coop => Fact::NpcDeath {
+            player,
+            npc: Some(encounter(identity.npc(slot(d.killer)), d)),
+        },
         _ => return, // world kills, bots, NPCs among themselves
     };
     let id = game.id.clone();
     cx.fact(Some(&id), fact);
+}
+
+/// The NPC of a survival death: its kind as it spawned, the death's weapon.
+fn encounter(npc: Option<&NpcEncounter>, d: &Death) -> NpcEncounter {
+    NpcEncounter {
+        weapon: d.weapon.clone(),
+        ..npc.cloned().unwrap_or_default()
+    }
 }
 
 /// match_end (with PlayerData) or game_over (without): closes the match.

@@ -7,7 +7,7 @@
 
 use super::identity::Identity;
 use super::Cx;
-use crate::model::{Fact, PlayerKey, RoundFact};
+use crate::model::{Fact, Loadout, PlayerKey, RoundFact, RoundLoadout};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,6 +17,10 @@ pub(crate) struct Rounds {
     /// Rounds finished so far: the next round fact is number `played + 1`.
     played: i64,
     current: Option<Round>,
+    /// Spawns while no round is open: the game spawns everyone just before
+    /// it starts a round, so these belong to the next one.
+    #[serde(default)]
+    spawned_before: Vec<RoundLoadout>,
 }
 
 /// The open round.
@@ -25,6 +29,9 @@ struct Round {
     /// Each human who played, with their last team (1 or 2).
     #[serde(with = "super::pairs")]
     teams: BTreeMap<PlayerKey, i32>,
+    /// Spawns on a team, in order.
+    #[serde(default)]
+    loadouts: Vec<RoundLoadout>,
 }
 
 impl Rounds {
@@ -33,9 +40,16 @@ impl Rounds {
         if self.current.is_some() {
             cx.skip("tdm_round_start while a round is open: the open round is dropped");
         }
-        self.current = Some(Round {
-            teams: on_teams(identity),
-        });
+        let teams = on_teams(identity);
+        let loadouts = self.take_spawned_before(&teams);
+        self.current = Some(Round { teams, loadouts });
+    }
+
+    /// The spawns since the last round, of players on `teams`.
+    fn take_spawned_before(&mut self, teams: &BTreeMap<PlayerKey, i32>) -> Vec<RoundLoadout> {
+        let mut spawns = std::mem::take(&mut self.spawned_before);
+        spawns.retain(|s| teams.contains_key(&s.player));
+        spawns
     }
 
     /// During a round, `key` (re)spawned on or switched to `team`; spectators
@@ -46,20 +60,41 @@ impl Rounds {
         }
     }
 
+    /// `key` spawned on `team` with `loadout`: for the open round, or the
+    /// next one (a spawn that tells no loadout is not one).
+    pub(crate) fn spawned(&mut self, key: &PlayerKey, team: Option<i32>, loadout: &Loadout) {
+        if *loadout == Loadout::default() || !matches!(team, Some(1 | 2)) {
+            return;
+        }
+        let spawn = RoundLoadout {
+            player: key.clone(),
+            loadout: loadout.clone(),
+        };
+        match &mut self.current {
+            Some(round) => round.loadouts.push(spawn),
+            None => self.spawned_before.push(spawn),
+        }
+    }
+
     /// Closes the round. A round end without a start (bman joined mid-round)
     /// uses the humans on a team now. Without a valid winner there is no fact.
+    /// `map` is the match's, for the round's record.
     pub fn end(
         &mut self,
         identity: &Identity,
         winner: Option<i32>,
-        score1: Option<i64>,
-        score2: Option<i64>,
+        (score1, score2): (Option<i64>, Option<i64>),
+        map: Option<String>,
         cx: &Cx,
     ) -> Option<Fact> {
-        let teams = self
-            .current
-            .take()
-            .map_or_else(|| on_teams(identity), |round| round.teams);
+        let (teams, loadouts) = match self.current.take() {
+            Some(round) => (round.teams, round.loadouts),
+            None => {
+                let teams = on_teams(identity);
+                let loadouts = self.take_spawned_before(&teams);
+                (teams, loadouts)
+            }
+        };
         let Some(winner @ 0..=2) = winner else {
             cx.skip("tdm_round_end without a valid Winner: no round fact");
             return None;
@@ -79,6 +114,8 @@ impl Rounds {
             winner,
             score1,
             score2,
+            map,
+            loadouts,
         }))
     }
 }

@@ -12,6 +12,19 @@ pub struct KillFact {
     pub weapon: Option<String>,
     pub headshot: bool,
     pub teamkill: bool,
+    /// Where the killer was, when the server said (facts recorded before
+    /// bman kept positions have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub killer_at: Option<Position>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub victim_at: Option<Position>,
+}
+
+/// A point on the map, in the game's coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Position {
+    pub x: f64,
+    pub y: f64,
 }
 
 /// A finished team deathmatch round: who played for each team (sets) and who won.
@@ -24,6 +37,47 @@ pub struct RoundFact {
     pub winner: i32,
     pub score1: Option<i64>,
     pub score2: Option<i64>,
+    /// The match's map, when known (facts recorded before bman kept it have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map: Option<String>,
+    /// Every spawn on a team during the round, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loadouts: Vec<RoundLoadout>,
+}
+
+/// What a player spawned with: the game's weapon and equipment ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Loadout {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weap1: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weap2: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offweap: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offweap2: Option<String>,
+}
+
+/// One spawn of a TDM round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoundLoadout {
+    pub player: PlayerKey,
+    #[serde(flatten)]
+    pub loadout: Loadout,
+}
+
+/// The NPC in a survival kill or death: its kind, as its spawn told, and
+/// the weapon that killed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NpcEncounter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enemy_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enemy_rank: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weapon: Option<String>,
 }
 
 /// A flag capture: the carrier (`None` for a bot) and the humans on each team at that moment.
@@ -90,13 +144,18 @@ pub enum Fact {
     Capture(CaptureFact),
     Match(MatchFact),
     Wave(WaveFact),
-    /// Survival: a human killed an NPC.
+    /// Survival: a human killed an NPC (facts recorded before bman kept
+    /// the NPC have no `npc`).
     NpcKill {
         player: PlayerKey,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        npc: Option<NpcEncounter>,
     },
     /// Survival: an NPC killed a human.
     NpcDeath {
         player: PlayerKey,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        npc: Option<NpcEncounter>,
     },
     /// Zombrains: a human boarded the rescue helicopter.
     Escape {
@@ -133,6 +192,12 @@ impl Fact {
             Fact::Round(r) => Fact::Round(RoundFact {
                 team1: humans(&r.team1),
                 team2: humans(&r.team2),
+                loadouts: r
+                    .loadouts
+                    .iter()
+                    .filter(|l| !l.player.is_bot())
+                    .cloned()
+                    .collect(),
                 ..r.clone()
             }),
             Fact::Capture(c) => Fact::Capture(CaptureFact {
@@ -169,9 +234,9 @@ impl Fact {
             Fact::Capture(c) => c.carrier.iter().chain(&c.scoring).chain(&c.other).collect(),
             Fact::Match(m) => m.players.iter().map(|p| &p.key).collect(),
             Fact::Wave(w) => w.players.iter().collect(),
-            Fact::NpcKill { player } | Fact::NpcDeath { player } | Fact::Escape { player } => {
-                vec![player]
-            }
+            Fact::NpcKill { player, .. }
+            | Fact::NpcDeath { player, .. }
+            | Fact::Escape { player } => vec![player],
             Fact::Chat(c) => c.player.iter().collect(),
         }
     }

@@ -25,6 +25,8 @@ pub fn facts_round_trip(store: &dyn Store) {
                 winner: 0,
                 score1: Some(10),
                 score2: None,
+                map: None,
+                loadouts: Vec::new(),
             }),
             vec![
                 (evil.clone(), change(20.0)),
@@ -82,7 +84,10 @@ pub fn facts_round_trip(store: &dyn Store) {
             6,
             Mode::Svl,
             6000,
-            Fact::NpcKill { player: key("a") },
+            Fact::NpcKill {
+                player: key("a"),
+                npc: None,
+            },
             vec![],
         ),
         fact(
@@ -91,6 +96,7 @@ pub fn facts_round_trip(store: &dyn Store) {
             7000,
             Fact::NpcDeath {
                 player: evil.clone(),
+                npc: None,
             },
             vec![],
         ),
@@ -161,6 +167,7 @@ pub fn rating_history(store: &dyn Store) {
         4000,
         Fact::NpcKill {
             player: key("alice"),
+            npc: None,
         },
         vec![(key("alice"), change(99.0))],
     ));

@@ -176,6 +176,7 @@ pub fn replace_ratings(store: &dyn Store) {
         4000,
         Fact::NpcKill {
             player: key("alice"),
+            npc: None,
         },
         vec![(key("alice"), change(99.0))],
     ));

@@ -111,6 +111,8 @@ pub fn kill(seq: i64, killer: &str, victim: &str, killer_mu: f64, victim_mu: f64
             weapon: Some("pistol".into()),
             headshot: seq % 2 == 0,
             teamkill: false,
+            killer_at: None,
+            victim_at: None,
         }),
         vec![
             (key(killer), change(killer_mu)),

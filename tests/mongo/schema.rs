@@ -1,6 +1,7 @@
 //! A checker of bman-data's MongoDB schema (as the README's "MongoDB"
 //! section states it: bman-data's collections, their fields and BSON
 //! types), and raw access to a test database past the store.
+#![allow(dead_code)] // each test binary uses a different subset
 
 use mongodb::bson::{doc, Bson, Document};
 use std::collections::{HashMap, HashSet};

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::event::{decode, Profile};
-use crate::model::{CaptureFact, RoundFact, WaveFact};
+use crate::model::{CaptureFact, Loadout, RoundFact, RoundLoadout, WaveFact};
 use crate::sim::{scenario, SimOptions};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -164,6 +164,8 @@ fn kill(killer: &str, victim: &str) -> KillFact {
         weapon: Some("12".into()),
         headshot: false,
         teamkill: false,
+        killer_at: None,
+        victim_at: None,
     }
 }
 

@@ -52,6 +52,15 @@ fn npc_death(killer: i32, victim: i32) -> (u16, Value) {
     )
 }
 
+/// What [`npc`] spawns, killing or killed without a weapon ("-1").
+fn zombie() -> NpcEncounter {
+    NpcEncounter {
+        enemy_type: Some("1".into()),
+        enemy_rank: Some("0".into()),
+        weapon: None,
+    }
+}
+
 fn facts_of(outs: &[TrackerOutput]) -> Vec<&Fact> {
     outs.iter()
         .flat_map(|o| o.facts.iter().map(|r| &r.fact))
@@ -161,8 +170,14 @@ fn npcs_with_empty_profiles_are_never_keys() {
     assert_eq!(
         facts,
         [
-            &Fact::NpcKill { player: key("h0") },
-            &Fact::NpcDeath { player: key("h0") }
+            &Fact::NpcKill {
+                player: key("h0"),
+                npc: Some(zombie())
+            },
+            &Fact::NpcDeath {
+                player: key("h0"),
+                npc: Some(zombie())
+            }
         ]
     );
     assert_eq!(seen_keys(&outs), BTreeSet::from([key("h0")]));
@@ -228,8 +243,14 @@ fn zombrains_counts_kills_deaths_escapes_and_the_outcome() {
     assert_eq!(
         facts[..3],
         [
-            Fact::NpcKill { player: key("h0") },
-            Fact::NpcDeath { player: key("h1") },
+            Fact::NpcKill {
+                player: key("h0"),
+                npc: Some(zombie())
+            },
+            Fact::NpcDeath {
+                player: key("h1"),
+                npc: Some(zombie())
+            },
             Fact::Escape { player: key("h0") },
         ]
     );

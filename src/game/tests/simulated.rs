@@ -159,7 +159,7 @@ fn simulated_matches_agree_with_the_game_scoreboard() {
                         if mode == Mode::Svl {
                             let npc = facts
                                 .iter()
-                                .filter(|f| matches!(&f.fact, Fact::NpcKill { player } if *player == p.key))
+                                .filter(|f| matches!(&f.fact, Fact::NpcKill { player, .. } if *player == p.key))
                                 .count() as i64;
                             assert_eq!(npc, of_bots, "{mode} seed {seed} {:?}", p.key);
                         }

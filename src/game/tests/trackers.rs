@@ -140,8 +140,16 @@ fn tdm_rosters_list_each_player_once_for_their_last_team() {
     ];
     // The original tool listed a on team 1 five times.
     events.extend((0..5).flat_map(|_| [spawn(1, 1), death(3, 1)]));
-    // b switches sides mid-round and ends up playing for team 2.
-    events.extend([spawn(2, 1), team_change(2, 2), spawn(2, 2)]);
+    // b switches sides mid-round and ends up playing for team 2; its
+    // spawns carry loadouts (a's carry none: no loadout is made up).
+    let armed = |team: i32, weapon: &str| {
+        (
+            5,
+            json!({ "PlayerID": "2", "Team": team.to_string(), "Weap1": weapon, "Weap2": "7",
+                    "Equip": "2", "OffWeap": "-1", "OffWeap2": "4" }),
+        )
+    };
+    events.extend([armed(1, "12"), team_change(2, 2), armed(2, "30")]);
     events.push((
         14,
         json!({ "Winner": "1", "Score1": "1", "Score2": "0", "RoundEndType": "1" }),
@@ -163,6 +171,19 @@ fn tdm_rosters_list_each_player_once_for_their_last_team() {
             winner: 1,
             score1: Some(1),
             score2: Some(0),
+            map: Some("Fort".into()),
+            loadouts: ["12", "30"]
+                .map(|weapon| RoundLoadout {
+                    player: key("b"),
+                    loadout: Loadout {
+                        weap1: Some(weapon.into()),
+                        weap2: Some("7".into()),
+                        equip: Some("2".into()),
+                        offweap: Some("-1".into()),
+                        offweap2: Some("4".into()),
+                    },
+                })
+                .to_vec(),
         }]
     );
     // c never spawned yet counts, being on team 2 at the start; a's kills
@@ -172,7 +193,10 @@ fn tdm_rosters_list_each_player_once_for_their_last_team() {
         .all(|f| !matches!(f, Fact::Kill(k) if k.teamkill)));
     // Next round: the roster starts over from the current teams; a kill of
     // a teammate is a teamkill even without the game's flag.
+    // The game spawns everyone just before it starts a round: those spawns
+    // are the next round's.
     let facts = g.run(vec![
+        armed(2, "44"),
         (13, json!({})),
         death(2, 3),
         (14, json!({ "Winner": "2", "Score1": "1", "Score2": "1" })),
@@ -182,6 +206,15 @@ fn tdm_rosters_list_each_player_once_for_their_last_team() {
         matches!(&facts[1], Fact::Round(r) if r.round == 2 && r.team1 == keys(&["a"])
         && r.team2 == keys(&["b", "c"]) && r.winner == 2)
     );
+    let Fact::Round(second) = &facts[1] else {
+        unreachable!()
+    };
+    let weapons: Vec<_> = second
+        .loadouts
+        .iter()
+        .map(|l| (&l.player, l.loadout.weap1.as_deref()))
+        .collect();
+    assert_eq!(weapons, [(&key("b"), Some("44"))]);
 }
 
 #[test]
@@ -207,6 +240,8 @@ fn draw_rounds_rounds_without_start_and_bad_winners() {
             winner: 0,
             score1: Some(2),
             score2: Some(2),
+            map: None,
+            loadouts: Vec::new(),
         })]
     );
     for winner in [json!("abc"), json!("7"), Value::Null] {
@@ -348,12 +383,27 @@ fn survival_waves_count_who_is_connected_and_npc_fights() {
         .iter()
         .filter(|f| matches!(f, Fact::NpcKill { .. } | Fact::NpcDeath { .. }))
         .collect();
+    // The NPC's kind from its spawn; the world (slot -1) has none.
+    let npc_of = |spawned: bool| NpcEncounter {
+        enemy_type: spawned.then(|| "1".into()),
+        enemy_rank: spawned.then(|| "0".into()),
+        weapon: Some("12".into()),
+    };
     assert_eq!(
         npc,
         vec![
-            &Fact::NpcKill { player: key("a") },
-            &Fact::NpcDeath { player: key("b") },
-            &Fact::NpcDeath { player: key("a") },
+            &Fact::NpcKill {
+                player: key("a"),
+                npc: Some(npc_of(true))
+            },
+            &Fact::NpcDeath {
+                player: key("b"),
+                npc: Some(npc_of(true))
+            },
+            &Fact::NpcDeath {
+                player: key("a"),
+                npc: Some(npc_of(false))
+            },
         ]
     );
     let m = only_match(&facts);

@@ -24,12 +24,13 @@ const OLD_FACT_SUFFIXES: [&str; 7] = [
 const CHUNK: i64 = 1_000;
 
 /// The layout version [`BMAN_META`]'s `layout` document records once a
-/// database has been converted and filled.
-const LAYOUT_VERSION: i32 = 2;
+/// database has been converted and filled (3: with rating instances).
+const LAYOUT_VERSION: i32 = 3;
 
-/// Converts and fills once per database: [`convert_old_store`] then
-/// [`fill_bman_parts`], then records the layout in [`BMAN_META`], so later
-/// starts skip both (a conversion cut short runs again from where it was).
+/// Converts and fills once per database: [`convert_old_store`],
+/// [`fill_bman_parts`] and [`fill_rating_instances`], then records the
+/// layout in [`BMAN_META`], so later starts skip them (a conversion cut
+/// short runs again from where it was).
 pub(super) async fn convert_once(db: &Database, concern: &Document) -> StoreResult<()> {
     let meta = db.collection::<Document>(BMAN_META);
     let done = doc! { "_id": "layout", "version": LAYOUT_VERSION };
@@ -38,6 +39,7 @@ pub(super) async fn convert_once(db: &Database, concern: &Document) -> StoreResu
     }
     convert_old_store(db, concern).await?;
     fill_bman_parts(db).await?;
+    fill_rating_instances(db, concern).await?;
     meta.update_one(
         doc! { "_id": "layout" },
         doc! { "$set": { "version": LAYOUT_VERSION } },
@@ -406,6 +408,39 @@ async fn convert_facts(db: &Database, concern: &Document) -> StoreResult<()> {
                 write::write_batch(db, concern, &batch).await?;
                 delete_ids(db, &collection, &docs).await?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The rating instances of the TDM rounds and CTF captures that releases
+/// before them recorded: those facts are written again, which adds only what
+/// is missing (see [`write::write_batch`]).
+async fn fill_rating_instances(db: &Database, concern: &Document) -> StoreResult<()> {
+    for mode in [Mode::Tdm, Mode::Ctf] {
+        let mut after = None;
+        loop {
+            let mut filter = doc! { "mode": mode.as_str(), "changes.0": { "$exists": true } };
+            if let Some(id) = after {
+                filter.insert("_id", doc! { "$gt": id });
+            }
+            let docs = first_chunk(db, BMAN_FACTS, filter).await?;
+            let Some(last) = docs.last() else {
+                break;
+            };
+            after = Some(object_id(last)?);
+            let mut facts = Vec::new();
+            for d in &docs {
+                let fact = fact_from_doc(mode, d)?;
+                if rating_instances(mode, &fact.record.fact).is_some() {
+                    facts.push(fact);
+                }
+            }
+            let batch = WriteBatch {
+                facts,
+                ..WriteBatch::default()
+            };
+            write::write_batch(db, concern, &batch).await?;
         }
     }
     Ok(())

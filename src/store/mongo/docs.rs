@@ -207,20 +207,94 @@ pub(super) fn bman_fact_upsert(fact: &StoredFact) -> StoreResult<Document> {
 }
 
 /// The bman-data collection a fact gets a document in: kills (DM and TDM
-/// between humans), TDM rounds, CTF captures by a human, survival waves, and
-/// chat lines of a player. Matches are written through [`BMAN_MATCHES`].
+/// between humans), TDM rounds, CTF captures by a human, survival waves and
+/// NPC kills and deaths (those in a wave bman saw), and chat lines of a
+/// player. Matches are written through [`BMAN_MATCHES`].
 pub(super) fn bman_data_collection(mode: Mode, fact: &Fact) -> Option<String> {
     let suffix = match (mode, fact) {
         (Mode::Dm | Mode::Tdm, Fact::Kill(_)) => "kills",
         (Mode::Tdm, Fact::Round(_)) => "rounds",
         (Mode::Ctf, Fact::Capture(c)) if c.carrier.is_some() => "scores",
         (Mode::Svl, Fact::Wave(_)) => "rounds",
+        (Mode::Svl, Fact::NpcKill { .. }) => "kills",
+        (Mode::Svl, Fact::NpcDeath { .. }) => "deaths",
         (Mode::Dm | Mode::Tdm | Mode::Ctf | Mode::Svl, Fact::Chat(c)) if c.player.is_some() => {
             "messages"
         }
         _ => return None,
     };
     Some(format!("{mode}_{suffix}"))
+}
+
+/// Where bman-data keeps the per-player ratings of a team contest: TDM
+/// rounds and CTF captures, one document per rated player.
+pub(super) struct RatingInstances {
+    pub collection: &'static str,
+    /// The field referring to the player's profile of the mode.
+    pub profile: &'static str,
+    /// The field referring to the contest: the round itself, or the match.
+    pub parent: &'static str,
+}
+
+/// The rating instances a fact gets, if any.
+pub(super) fn rating_instances(mode: Mode, fact: &Fact) -> Option<RatingInstances> {
+    let (collection, profile, parent) = match (mode, fact) {
+        (Mode::Tdm, Fact::Round(_)) => ("tdm_rating_instances", "tdm_player", "tdm_round"),
+        (Mode::Ctf, Fact::Capture(_)) => ("ctf_rating_instances", "ctf_player", "match"),
+        _ => return None,
+    };
+    Some(RatingInstances {
+        collection,
+        profile,
+        parent,
+    })
+}
+
+/// The `_id` of one of several bman-data documents a fact makes, told apart
+/// by `part`: the fact's time part (readers date records by it) and a hash of
+/// the fact's id and `part`, so writing the fact again, a rerate and filling
+/// in documents for facts recorded before bman wrote them all find the same
+/// document.
+fn derived_id(fact: ObjectId, part: &[u8]) -> ObjectId {
+    // FNV-1a: stable across Rust releases, unlike the standard hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in fact.bytes().iter().chain(part) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&fact.bytes()[..4]);
+    bytes[4..].copy_from_slice(&hash.to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+/// The `_id` of `player`'s rating instance from the fact stored as `fact`.
+pub(super) fn instance_id(fact: ObjectId, player: ObjectId) -> ObjectId {
+    derived_id(fact, &player.bytes())
+}
+
+/// The `_id` of a TDM round's `index`th loadout.
+pub(super) fn loadout_id(round: ObjectId, index: usize) -> ObjectId {
+    let index = u32::try_from(index).unwrap_or(u32::MAX);
+    let mut part = *b"loadout\0\0\0\0";
+    part[7..].copy_from_slice(&index.to_be_bytes());
+    derived_id(round, &part)
+}
+
+/// bman-data's `tdm_loadouts` document of a spawn (`dual` is not in the
+/// spawn event: unknown).
+pub(super) fn loadout_doc(profile: ObjectId, round: ObjectId, l: &Loadout) -> Document {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    doc! {
+        "tdm_player": profile, "tdm_round": round,
+        "weap1": text(&l.weap1), "weap2": text(&l.weap2), "dual": "",
+        "equip": text(&l.equip), "offweap": text(&l.offweap), "offweap2": text(&l.offweap2),
+    }
+}
+
+/// A rating instance's values: TrueSkill after the contest and the change.
+pub(super) fn instance_rating(c: &RatingChange) -> Document {
+    doc! { "mu": c.mu, "sigma": c.sigma, "mu_delta": c.delta_mu, "sigma_delta": c.delta_sigma }
 }
 
 /// Modes with a bman-data match collection.
@@ -246,6 +320,24 @@ pub(super) fn match_start_ms(record: &FactRecord) -> i64 {
 }
 
 /// `text` cut to bman-data's length limit, in characters.
+/// bman-data's `"X,Y"` of a position, in its 20 characters: fewer decimals
+/// when needed, and empty (unknown) for coordinates no decimals make fit.
+pub(super) fn location(at: Option<Position>) -> String {
+    let Some(Position { x, y }) = at else {
+        return String::new();
+    };
+    let fits = |text: &String| text.chars().count() <= 20;
+    Some(format!("{x},{y}"))
+        .filter(fits)
+        .or_else(|| {
+            (0..=2)
+                .rev()
+                .map(|decimals| format!("{x:.decimals$},{y:.decimals$}"))
+                .find(fits)
+        })
+        .unwrap_or_default()
+}
+
 pub(super) fn cut(text: &str, max: usize) -> String {
     text.chars().take(max).collect()
 }

@@ -420,6 +420,32 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             .create_indexes(indexes)
             .await?;
     }
+    for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf, Mode::Svl] {
+        create_message_search(db, &format!("{mode}_messages")).await?;
+    }
+    Ok(())
+}
+
+/// The text index on `message` that bman.gg's message search (`$text`)
+/// needs. A collection holds one text index at most: where bman-data (or a
+/// reader) made one already, that one serves.
+async fn create_message_search(db: &Database, collection: &str) -> StoreResult<()> {
+    let collection = db.collection::<Document>(collection);
+    let existing: Vec<IndexModel> = match collection.list_indexes().await {
+        Ok(cursor) => cursor.try_collect().await?,
+        // NamespaceNotFound: a collection not created yet has no indexes.
+        Err(e) if matches!(*e.kind, mongodb::error::ErrorKind::Command(ref c) if c.code == 26) => {
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let is_text = |index: &IndexModel| index.keys.values().any(|v| v.as_str() == Some("text"));
+    if !existing.iter().any(is_text) {
+        let search = IndexModel::builder()
+            .keys(doc! { "message": "text" })
+            .build();
+        collection.create_index(search).await?;
+    }
     Ok(())
 }
 

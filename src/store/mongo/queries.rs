@@ -106,12 +106,19 @@ async fn remove_bman_data_documents(db: &Database, ids: &[ObjectId]) -> StoreRes
         ("ctf_messages", "player"),
         ("svl_messages", "profile"),
         ("ctf_scores", "player"),
+        ("tdm_rating_instances", "player"),
+        ("ctf_rating_instances", "player"),
+        ("svl_kills", "killer"),
+        ("svl_deaths", "victim"),
     ] {
         db.collection::<Document>(collection)
             .delete_many(doc! { field: &any })
             .await?;
     }
     let gone = doc! { "$in": profiles };
+    db.collection::<Document>("tdm_loadouts")
+        .delete_many(doc! { "tdm_player": &gone })
+        .await?;
     db.collection::<Document>("tdm_rounds")
         .update_many(
             doc! {},
@@ -387,30 +394,49 @@ impl Store for MongoStore {
                     .delete_many(doc! { "player": { "$nin": kept } })
                     .await?;
             }
-            let refs = write::Refs {
-                players: HashMap::new(),
-                profiles: HashMap::new(),
-                matches: HashMap::new(),
-                stats: HashMap::new(),
-            };
+            let refs = write::Refs::default();
             let ids = write::fact_ids(&db, facts.iter().map(|f| f.seq).collect()).await?;
+            let mut rated: Vec<PlayerKey> = facts
+                .iter()
+                .flat_map(|f| f.changes.iter().map(|(k, _)| k.clone()))
+                .collect();
+            rated.sort_by(|a, b| (a.store, &a.id).cmp(&(b.store, &b.id)));
+            rated.dedup();
+            let players = player_ids(&db, &rated).await?;
             let mut changes = Vec::new();
-            let mut kills = Vec::new();
+            let mut documents: HashMap<String, Vec<Document>> = HashMap::new();
             for fact in &facts {
                 changes.push(doc! {
                     "q": { "seq": fact.seq },
                     "u": { "$set": { "changes": changes_bson(fact) } },
                 });
-                if let (Fact::Kill(k), Some(id)) = (&fact.record.fact, ids.get(&fact.seq)) {
-                    kills.push(doc! {
-                        "q": { "_id": id },
-                        "u": { "$set": write::kill_ratings(fact, k, &refs) },
-                    });
+                let Some(&id) = ids.get(&fact.seq) else {
+                    continue;
+                };
+                if let (Fact::Kill(k), Mode::Dm | Mode::Tdm) = (&fact.record.fact, mode) {
+                    documents
+                        .entry(format!("{mode}_kills"))
+                        .or_default()
+                        .push(doc! {
+                            "q": { "_id": id },
+                            "u": { "$set": write::kill_ratings(fact, k, &refs) },
+                        });
+                }
+                if let Some(kind) = rating_instances(mode, &fact.record.fact) {
+                    let instances = documents.entry(kind.collection.into()).or_default();
+                    for (key, change) in &fact.changes {
+                        if let Some(&player) = players.get(key) {
+                            instances.push(doc! {
+                                "q": { "_id": instance_id(id, player) },
+                                "u": { "$set": instance_rating(change) },
+                            });
+                        }
+                    }
                 }
             }
             update_all(&db, &concern, BMAN_FACTS, changes).await?;
-            if matches!(mode, Mode::Dm | Mode::Tdm) {
-                update_all(&db, &concern, &format!("{mode}_kills"), kills).await?;
+            for (collection, updates) in documents {
+                update_all(&db, &concern, &collection, updates).await?;
             }
             Ok(())
         })

@@ -34,6 +34,8 @@ fn kill(seq: i64) -> StoredFact {
                 weapon: Some("pistol".into()),
                 headshot: false,
                 teamkill: false,
+                killer_at: None,
+                victim_at: None,
             }),
         },
         changes: vec![(key("a"), change())],
@@ -69,7 +71,21 @@ fn facts_go_to_bman_data_collections_where_bman_data_has_one() {
         None,
         "zombrains is bman's own"
     );
-    assert_eq!(c(Mode::Svl, Fact::NpcKill { player: key("a") }), None);
+    assert_eq!(
+        c(
+            Mode::Svl,
+            Fact::NpcKill {
+                player: key("a"),
+                npc: None
+            }
+        ),
+        Some("svl_kills".into())
+    );
+    let npc_death = Fact::NpcDeath {
+        player: key("a"),
+        npc: None,
+    };
+    assert_eq!(c(Mode::Zbr, npc_death), None, "zombrains is bman's own");
     assert_eq!(c(Mode::Zbr, Fact::Escape { player: key("a") }), None);
     let wave = WaveFact {
         wave: 3,
@@ -224,9 +240,10 @@ fn fact_documents() {
         profiles: [((Mode::Dm, oid(1)), oid(11)), ((Mode::Dm, oid(2)), oid(12))].into(),
         matches: [("dm|s1:900".to_string(), oid(20))].into(),
         stats: [((key("b"), Mode::Dm), b_stats)].into(),
+        waves: [(7, oid(30))].into(),
     };
     assert_eq!(
-        write::bman_data_doc(&fact, &refs).unwrap(),
+        write::bman_data_doc(&fact, &refs).unwrap().unwrap(),
         doc! {
             "killer": oid(1), "victim": oid(2), "killer_profile": oid(11), "victim_profile": oid(12),
             "killer_rating": { "mu": 26.0, "sigma": 8.0, "mu_delta": 1.0, "sigma_delta": -0.5 },
@@ -235,6 +252,47 @@ fn fact_documents() {
             "date_created": DateTime::from_millis(1000), "match": oid(20),
         }
     );
+
+    // Survival: an NPC kill in a wave bman saw, and one before any.
+    let npc_kill = |seq| StoredFact {
+        seq,
+        record: FactRecord {
+            mode: Mode::Svl,
+            fact: Fact::NpcKill {
+                player: key("a"),
+                npc: Some(NpcEncounter {
+                    enemy_type: Some("Zombie".into()),
+                    enemy_rank: Some("2".into()),
+                    weapon: None,
+                }),
+            },
+            ..fact.record.clone()
+        },
+        changes: Vec::new(),
+    };
+    assert_eq!(
+        write::bman_data_doc(&npc_kill(7), &refs).unwrap().unwrap(),
+        doc! {
+            "killer": oid(1), "enemy_rank": "2", "enemy_type": "Zombie", "weapon": "",
+            "date_created": DateTime::from_millis(1000), "current_round": oid(30),
+        }
+    );
+    assert_eq!(write::bman_data_doc(&npc_kill(8), &refs).unwrap(), None);
+
+    let loadout = Loadout {
+        weap1: Some("12".into()),
+        offweap: Some("3".into()),
+        ..Loadout::default()
+    };
+    assert_eq!(
+        loadout_doc(oid(11), oid(40), &loadout),
+        doc! {
+            "tdm_player": oid(11), "tdm_round": oid(40), "weap1": "12", "weap2": "",
+            "dual": "", "equip": "", "offweap": "3", "offweap2": "",
+        }
+    );
+    assert_ne!(loadout_id(oid(40), 0), loadout_id(oid(40), 1));
+    assert_eq!(loadout_id(oid(40), 1), loadout_id(oid(40), 1));
 }
 
 #[test]
@@ -473,4 +531,36 @@ fn open_errors_never_show_credentials() {
         "auth failed for *** at db.example, password ***"
     );
     assert_eq!(without_credentials("mongodb://h/db", "text"), "text");
+}
+
+#[test]
+fn kill_locations_fit_bman_data_twenty_characters() {
+    let at = |x, y| Some(Position { x, y });
+    assert_eq!(location(None), "");
+    assert_eq!(location(at(1234.5, -88.0)), "1234.5,-88");
+    // Too long as sent: fewer decimals, never a cut number.
+    assert_eq!(location(at(1234.56789123, -88.987654321)), "1234.57,-88.99");
+    assert_eq!(
+        location(at(123456789.25, -987654321.75)),
+        "123456789,-987654322"
+    );
+    assert_eq!(location(at(1e30, 1.0)), "", "no decimals make it fit");
+    for x in [0.1, -1e6 / 3.0, 99_999.999_99, 1e17] {
+        assert!(location(at(x, x)).chars().count() <= 20, "{x}");
+    }
+}
+
+#[test]
+fn rating_instance_ids_are_stable_dated_like_their_fact_and_distinct() {
+    let fact = ObjectId::parse_str("65f0a1b2c3d4e5f601020304").unwrap();
+    let (a, b) = (oid(1), oid(2));
+    let id = instance_id(fact, a);
+    assert_eq!(id, instance_id(fact, a), "the same document every time");
+    // Pinned (FNV-1a computed independently): the id of a stored instance
+    // must never change between releases.
+    assert_eq!(id.to_hex(), "65f0a1b21c75556a211492c4");
+    assert_ne!(id, instance_id(fact, b));
+    assert_ne!(id, instance_id(oid(9), a));
+    assert_ne!(id, fact);
+    assert_eq!(id.timestamp(), fact.timestamp());
 }

@@ -6,6 +6,7 @@ use super::*;
 use crate::model::*;
 
 /// The `_id`s a batch's bman-data documents refer to.
+#[derive(Default)]
 pub(super) struct Refs {
     pub players: HashMap<PlayerKey, ObjectId>,
     /// (mode, player `_id`) → that mode's bman-data profile `_id`.
@@ -14,6 +15,9 @@ pub(super) struct Refs {
     pub matches: HashMap<String, ObjectId>,
     /// The batch's stats, for ratings a fact's changes do not give.
     pub stats: HashMap<(PlayerKey, Mode), ModeStats>,
+    /// Survival NPC kill or death (by seq) → the `svl_rounds` `_id` of the
+    /// wave it happened in.
+    pub waves: HashMap<i64, ObjectId>,
 }
 
 impl Refs {
@@ -86,10 +90,11 @@ fn opt_str(n: Option<i64>) -> String {
 }
 
 /// The bman-data document of a fact (see [`bman_data_collection`]), exactly
-/// bman-data's fields; what bman does not know is an empty string
-/// (`killer_location`, `victim_location`, a TDM round's `map_name`, a
-/// wave's `capture_progress` and `chest_crash`).
-pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Document> {
+/// bman-data's fields; what bman does not know is an empty string (a wave's
+/// `capture_progress` and `chest_crash`, and what facts recorded before bman
+/// kept it lack: positions, maps, NPC kinds). `None` for an NPC kill or death
+/// in no wave bman saw: its document would have no `current_round`.
+pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Option<Document>> {
     let record = &fact.record;
     let mode = record.mode;
     let created = date(record.time_ms);
@@ -103,7 +108,7 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             .map(|k| refs.profile(mode, k))
             .collect::<StoreResult<Vec<_>>>()
     };
-    Ok(match &record.fact {
+    Ok(Some(match &record.fact {
         Fact::Kill(k) => {
             let mut d = doc! {
                 "killer": refs.player(&k.killer)?, "victim": refs.player(&k.victim)?,
@@ -113,7 +118,8 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             d.extend(kill_ratings(fact, k, refs));
             d.extend(doc! {
                 "weapon": cut(k.weapon.as_deref().unwrap_or(""), 4),
-                "killer_location": "", "victim_location": "",
+                "killer_location": location(k.killer_at),
+                "victim_location": location(k.victim_at),
                 "date_created": created,
             });
             if mode == Mode::Dm {
@@ -122,7 +128,7 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             d
         }
         Fact::Round(r) => doc! {
-            "map_name": "",
+            "map_name": cut(r.map.as_deref().unwrap_or(""), 20),
             "usc_players": players(&r.team1)?, "man_players": players(&r.team2)?,
             "usc_players_profiles": profiles(&r.team1)?,
             "man_players_profiles": profiles(&r.team2)?,
@@ -165,24 +171,141 @@ pub(super) fn bman_data_doc(fact: &StoredFact, refs: &Refs) -> StoreResult<Docum
             }
             d
         }
-        Fact::Match(_) | Fact::NpcKill { .. } | Fact::NpcDeath { .. } | Fact::Escape { .. } => {
+        Fact::NpcKill { player, npc } | Fact::NpcDeath { player, npc } => {
+            let Some(&wave) = refs.waves.get(&fact.seq) else {
+                return Ok(None);
+            };
+            let role = match record.fact {
+                Fact::NpcKill { .. } => "killer",
+                _ => "victim",
+            };
+            let npc = npc.clone().unwrap_or_default();
+            doc! {
+                role: refs.player(player)?,
+                "enemy_rank": npc.enemy_rank.unwrap_or_default(),
+                "enemy_type": npc.enemy_type.unwrap_or_default(),
+                "weapon": npc.weapon.unwrap_or_default(),
+                "date_created": created,
+                "current_round": wave,
+            }
+        }
+        Fact::Match(_) | Fact::Escape { .. } => {
             return Err(StoreError::Backend(format!(
                 "fact {} has no bman-data document",
                 fact.seq
             )))
         }
-    })
+    }))
 }
 
-/// Players whose bman-data profile of the fact's mode a fact's document refers to.
-fn profiled(fact: &Fact) -> Vec<&PlayerKey> {
-    match fact {
+/// Players whose bman-data profile of the fact's mode a fact's documents
+/// (its own and its rating instances) refer to.
+fn profiled(fact: &StoredFact) -> Vec<&PlayerKey> {
+    let record = &fact.record;
+    let mut keys: Vec<&PlayerKey> = match &record.fact {
         Fact::Kill(k) => vec![&k.killer, &k.victim],
-        Fact::Round(r) => r.team1.iter().chain(&r.team2).collect(),
+        Fact::Round(r) => r
+            .team1
+            .iter()
+            .chain(&r.team2)
+            .chain(r.loadouts.iter().map(|l| &l.player))
+            .collect(),
         Fact::Capture(c) => c.carrier.iter().collect(),
         Fact::Chat(c) => c.player.iter().collect(),
         _ => Vec::new(),
+    };
+    if rating_instances(record.mode, &record.fact).is_some() {
+        keys.extend(fact.changes.iter().map(|(k, _)| k));
     }
+    keys
+}
+
+/// The upserts of a TDM round's loadouts, inserted once.
+fn loadout_upserts(fact: &StoredFact, round: ObjectId, refs: &Refs) -> StoreResult<Vec<Document>> {
+    let (Mode::Tdm, Fact::Round(r)) = (fact.record.mode, &fact.record.fact) else {
+        return Ok(Vec::new());
+    };
+    r.loadouts
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let profile = refs.profile(Mode::Tdm, &l.player)?;
+            Ok(upsert(
+                doc! { "_id": loadout_id(round, i) },
+                doc! { "$setOnInsert": loadout_doc(profile, round, &l.loadout) },
+            ))
+        })
+        .collect()
+}
+
+/// The wave (its `svl_rounds` `_id`) each survival NPC kill or death of
+/// `facts` happened in: the latest wave of its match before it, in the batch
+/// or stored earlier.
+async fn current_waves(
+    db: &Database,
+    facts: &[StoredFact],
+    ids: &HashMap<i64, ObjectId>,
+) -> StoreResult<HashMap<i64, ObjectId>> {
+    let mut latest: HashMap<&str, Option<ObjectId>> = HashMap::new();
+    let mut waves = HashMap::new();
+    for fact in facts.iter().filter(|f| f.record.mode == Mode::Svl) {
+        let Some(game) = fact.record.match_id.as_deref() else {
+            continue;
+        };
+        match fact.record.fact {
+            Fact::Wave(_) => {
+                latest.insert(game, ids.get(&fact.seq).copied());
+            }
+            Fact::NpcKill { .. } | Fact::NpcDeath { .. } => {
+                if !latest.contains_key(game) {
+                    let before = doc! {
+                        "mode": Mode::Svl.as_str(), "match_id": game, "doc": "svl_rounds",
+                        "seq": { "$lt": fact.seq },
+                    };
+                    let stored = db
+                        .collection::<Document>(BMAN_FACTS)
+                        .find_one(before)
+                        .sort(doc! { "seq": -1 })
+                        .await?;
+                    latest.insert(game, stored.as_ref().map(object_id).transpose()?);
+                }
+                if let Some(Some(wave)) = latest.get(game) {
+                    waves.insert(fact.seq, *wave);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(waves)
+}
+
+/// The upserts of a fact's rating instances (none for most facts), one per
+/// rated player, inserted once.
+fn instance_upserts(fact: &StoredFact, id: ObjectId, refs: &Refs) -> StoreResult<Vec<Document>> {
+    let record = &fact.record;
+    let Some(kind) = rating_instances(record.mode, &record.fact) else {
+        return Ok(Vec::new());
+    };
+    let parent = match record.fact {
+        Fact::Round(_) => id,
+        _ => refs.match_of(record)?,
+    };
+    fact.changes
+        .iter()
+        .map(|(key, change)| {
+            let player = refs.player(key)?;
+            let mut d = doc! {
+                "player": player,
+                kind.profile: refs.profile(record.mode, key)?,
+                kind.parent: parent,
+            };
+            d.extend(instance_rating(change));
+            Ok(upsert(
+                doc! { "_id": instance_id(id, player) },
+                doc! { "$setOnInsert": d },
+            ))
+        })
+        .collect()
 }
 
 /// The update of a fact's bman-data match: created at its first fact,
@@ -254,6 +377,7 @@ pub(super) async fn write_batch(
             .iter()
             .map(|(k, m, s)| ((k.clone(), *m), *s))
             .collect(),
+        waves: HashMap::new(),
     };
 
     let mut bman = Vec::new();
@@ -276,7 +400,7 @@ pub(super) async fn write_batch(
 
     write_profiles(db, concern, batch, &mut refs).await?;
     write_matches(db, concern, &batch.facts, &mut refs).await?;
-    write_facts(db, concern, &batch.facts, &refs).await?;
+    write_facts(db, concern, &batch.facts, &mut refs).await?;
 
     let checkpoints = batch
         .checkpoints
@@ -305,7 +429,7 @@ async fn write_profiles(
                 last_updated_ms: fact.record.time_ms,
                 ..ModeStats::initial(&params)
             };
-            for key in profiled(&fact.record.fact) {
+            for key in profiled(fact) {
                 let id = refs.player(key)?;
                 if wanted.contains(&id) {
                     continue;
@@ -402,13 +526,13 @@ async fn write_matches(
     Ok(())
 }
 
-/// bman's facts, then bman-data's document of each (same `_id`, inserted
-/// once: writing a batch again changes nothing).
+/// bman's facts, then bman-data's document of each (same `_id`) and its
+/// rating instances, inserted once: writing a batch again changes nothing.
 async fn write_facts(
     db: &Database,
     concern: &Document,
     facts: &[StoredFact],
-    refs: &Refs,
+    refs: &mut Refs,
 ) -> StoreResult<()> {
     if facts.is_empty() {
         return Ok(());
@@ -420,19 +544,38 @@ async fn write_facts(
     update_all(db, concern, BMAN_FACTS, upserts).await?;
     let seqs: Vec<i64> = facts.iter().map(|f| f.seq).collect();
     let ids = fact_ids(db, seqs).await?;
+    refs.waves = current_waves(db, facts, &ids).await?;
     let mut by_collection: HashMap<String, Vec<Document>> = HashMap::new();
     for fact in facts {
-        let Some(collection) = bman_data_collection(fact.record.mode, &fact.record.fact) else {
-            continue;
-        };
-        let id = ids
+        let id = *ids
             .get(&fact.seq)
             .ok_or_else(|| StoreError::Backend(format!("fact {} vanished", fact.seq)))?;
-        by_collection.entry(collection).or_default().push(upsert(
-            doc! { "_id": id },
-            doc! { "$setOnInsert": bman_data_doc(fact, refs)? },
-        ));
+        if let Some(collection) = bman_data_collection(fact.record.mode, &fact.record.fact) {
+            if let Some(document) = bman_data_doc(fact, refs)? {
+                by_collection.entry(collection).or_default().push(upsert(
+                    doc! { "_id": id },
+                    doc! { "$setOnInsert": document },
+                ));
+            }
+        }
+        let loadouts = loadout_upserts(fact, id, refs)?;
+        if !loadouts.is_empty() {
+            by_collection
+                .entry("tdm_loadouts".into())
+                .or_default()
+                .extend(loadouts);
+        }
+        if let Some(kind) = rating_instances(fact.record.mode, &fact.record.fact) {
+            by_collection
+                .entry(kind.collection.to_string())
+                .or_default()
+                .extend(instance_upserts(fact, id, refs)?);
+        }
     }
+    // Rounds and waves before the documents that refer to them.
+    let mut by_collection: Vec<(String, Vec<Document>)> = by_collection.into_iter().collect();
+    by_collection
+        .sort_by_key(|(collection, _)| !matches!(collection.as_str(), "tdm_rounds" | "svl_rounds"));
     for (collection, updates) in by_collection {
         update_all(db, concern, &collection, updates).await?;
     }
