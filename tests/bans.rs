@@ -20,6 +20,7 @@ const WAIT: Duration = Duration::from_secs(30);
 const ADMIN_ROLE: u64 = 111;
 const CHEATER: &str = "76561190000000042";
 const ALT: &str = "76561190000000043";
+const SLEEPER: &str = "76561190000000044";
 const IP: &str = "203.0.113.77";
 
 fn caller(user_id: u64, roles: &[u64]) -> Caller {
@@ -276,7 +277,10 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     b.inject(4, connect(30, "Cheater Pro", CHEATER, IP));
     kicks_settle_at(&b, 2).await;
 
-    // A restart reads the bans from the store and keeps enforcing them.
+    // A restart reads the bans from the store and keeps enforcing them: a
+    // ban from this bman, and one stored while it was down (as `bman ban`
+    // does) on a player still on the server, found by the scoreboard bman
+    // asks for when it connects.
     bans::ban(
         &ctx,
         &permissions,
@@ -289,12 +293,36 @@ async fn bans_kick_everywhere_rejoin_expire_lift_and_survive_a_restart() {
     )
     .await;
     kicks_settle_at(&a, 3).await;
+    let sleeper = PlayerKey::new(0, SLEEPER);
+    a.inject(4, connect(32, "Sleeper", SLEEPER, "192.0.2.1"));
+    wait_for_player(&ctx, &[&a], &sleeper).await;
     drop(ctx);
     common::stop(ingest, recorder).await;
+    let offline = bman::store::open(&common::sqlite_url(dir.path())).unwrap();
+    offline
+        .add_ban(&Ban {
+            player: sleeper,
+            name: "Sleeper".into(),
+            reason: "ban evasion".into(),
+            by: BanActor::cli(),
+            created_ms: now_ms(),
+            until_ms: None,
+            servers: vec![],
+            lifted: None,
+        })
+        .unwrap();
+    drop(offline);
     let (ingest, recorder) = common::start(&settings).await;
+    kicks_settle_at(&a, 4).await;
     a.inject(4, connect(31, "Innocent Alt", ALT, IP));
-    let all = kicks_settle_at(&a, 4).await;
-    assert_eq!(all[3], "kick \"Innocent Alt\" \"banned permanently\"");
+    let all = kicks_settle_at(&a, 5).await;
+    assert_eq!(
+        all[3..],
+        [
+            "kick \"Sleeper\" \"banned permanently: ban evasion\"",
+            "kick \"Innocent Alt\" \"banned permanently\""
+        ]
+    );
     common::stop(ingest, recorder).await;
     a.shutdown().await;
     b.shutdown().await;
