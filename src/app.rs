@@ -136,11 +136,13 @@ fn spawn_announcement_log(context: &Context) {
     });
 }
 
-/// The handlers bman runs by itself: in-game chat commands and the chat relay.
+/// The handlers bman runs by itself: in-game chat commands, the chat relay
+/// and ban enforcement.
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
         Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
+        Arc::new(crate::handlers::bans::BanEnforcer::new(settings)),
     ]
 }
 

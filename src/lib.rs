@@ -24,6 +24,8 @@
 //!   predicts the stored history.
 //! - [`views`]: player lookup, leaderboards, profiles and stats lines, for the
 //!   CLI, the bot and the game chat.
+//! - [`bans`]: community bans as the bot and the CLI issue, lift, list and
+//!   look them up (`/whois`); their enforcement is a handler.
 //! - [`handlers`]: the extension point for code reacting to live events, and
 //!   the built-in handlers (chat commands, announcements, the chat relay).
 //! - [`discord`]: the Discord bot: slash commands, announcement posting,
@@ -33,6 +35,7 @@
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 
 pub mod app;
+pub mod bans;
 pub mod config;
 pub mod discord;
 pub mod evaluate;

@@ -136,7 +136,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the latest privileged bot commands (/rcon, /say, /kick, /ban),
+    /// List the latest privileged bot commands (/rcon, /say, /kick, /ban, …),
     /// allowed or denied, newest first.
     Audit {
         #[command(flatten)]
@@ -147,6 +147,41 @@ enum Command {
         /// JSON for scripts (user ids as strings: they exceed 2^53).
         #[arg(long)]
         json: bool,
+    },
+    /// List community bans: the active ones, newest first.
+    Bans {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// Lifted and expired bans too.
+        #[arg(long)]
+        all: bool,
+        /// JSON for scripts (user ids as strings).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ban a player (a profile id, or a name only they match) from every
+    /// server or one; a running `bman run` kicks them within 15 s.
+    Ban {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// A profile id, or a name or part of one that matches one player.
+        query: String,
+        /// How long: 30m, 12h, 7d, 2w or permanent.
+        #[arg(long = "for", value_name = "DURATION", default_value = "permanent")]
+        duration: String,
+        /// Why; shown to the player when kicked.
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Only this configured server (default: all servers).
+        #[arg(long)]
+        server: Option<String>,
+    },
+    /// Lift every active ban of a player.
+    Unban {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// A profile id, or a name or part of one that matches one player.
+        query: String,
     },
     /// Recompute all ratings from stored history with the current parameters.
     Rerate {
@@ -256,6 +291,25 @@ fn main() -> ExitCode {
                 limit,
                 json,
             } => audit(&config.path(&outer), limit, json),
+            Command::Bans { config, all, json } => list_bans(&config.path(&outer), all, json),
+            Command::Ban {
+                config,
+                query,
+                duration,
+                reason,
+                server,
+            } => {
+                let request = bman::bans::BanRequest {
+                    query: &query,
+                    duration: Some(&duration),
+                    reason: Some(&reason),
+                    server: server.as_deref(),
+                    by: bman::model::BanActor::cli(),
+                    now_ms: bman::model::now_ms(),
+                };
+                ban(&config.path(&outer), &request)
+            }
+            Command::Unban { config, query } => unban(&config.path(&outer), &query),
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
             Command::Evaluate {
                 config,
@@ -390,6 +444,50 @@ fn audit(config: &std::path::Path, limit: usize, json: bool) -> Result<(), CliEr
     Ok(())
 }
 
+fn list_bans(config: &std::path::Path, all: bool, json: bool) -> Result<(), CliError> {
+    let (_, store) = open_existing_store(config)?;
+    let now = bman::model::now_ms();
+    let query = if all {
+        bman::model::BanQuery::all()
+    } else {
+        bman::model::BanQuery::active(now)
+    };
+    let bans = store.bans(&query)?;
+    if json {
+        println!("{}", bman::bans::bans_json(&bans, now));
+    } else {
+        print!("{}", bman::bans::bans_text(&bans, now));
+    }
+    Ok(())
+}
+
+/// A ban command's refusal as the CLI's one error line.
+fn refused(refusal: &bman::bans::Refusal) -> CliError {
+    CliError::Refused(refusal.message(&|s| s.to_string()))
+}
+
+fn ban(config: &std::path::Path, request: &bman::bans::BanRequest) -> Result<(), CliError> {
+    let (settings, store) = open_existing_store(config)?;
+    let servers: Vec<String> = settings.servers.iter().map(|s| s.name.clone()).collect();
+    let ban = bman::bans::issue(store.as_ref(), &servers, request)?.map_err(|r| refused(&r))?;
+    print!("banned {}", bman::bans::bans_text(&[ban], request.now_ms));
+    Ok(())
+}
+
+fn unban(config: &std::path::Path, query: &str) -> Result<(), CliError> {
+    let (_, store) = open_existing_store(config)?;
+    let by = bman::model::BanActor::cli();
+    let (player, n) = bman::bans::lift(store.as_ref(), query, by, bman::model::now_ms())?
+        .map_err(|r| refused(&r))?;
+    println!(
+        "lifted {n} ban{} of {} (profile {})",
+        if n == 1 { "" } else { "s" },
+        player.name,
+        player.key.id
+    );
+    Ok(())
+}
+
 fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), CliError> {
     let (settings, store) = open_store(config)?;
     let params = bman::pipeline::rating_params(&settings);
@@ -510,7 +608,7 @@ async fn run(config: &std::path::Path) -> Result<(), CliError> {
             warn!("[discord] announce_channel_id is not set: match results and wave milestones only go to the log");
         }
         if d.admin_role_ids.is_empty() && d.admin_user_ids.is_empty() {
-            warn!("[discord] admin_role_ids and admin_user_ids are empty: /rcon, /say, /kick and /ban are denied to everyone");
+            warn!("[discord] admin_role_ids and admin_user_ids are empty: /rcon, /say, /kick, /ban, /unban, /bans and /whois are denied to everyone");
         }
         if d.guild_id.is_none() {
             info!("[discord] guild_id is not set: slash commands are registered globally and can take up to an hour to appear");

@@ -4,12 +4,12 @@
 //!
 //! Order matters: players first, in the source's creation order (leaderboard
 //! ties break by it), then facts in seq order with their rating changes, then
-//! stats and checkpoints, and the audit log last, oldest first, so the copy
-//! lists it in the source's order. An old bman-data database has players and
+//! stats and checkpoints, then the audit log and the community bans, oldest
+//! first, so the copy lists them in the source's order. An old bman-data database has players and
 //! per-mode stats but no facts; those come over as they are.
 
-use crate::model::LeaderboardQuery;
 use crate::model::Mode;
+use crate::model::{BanQuery, LeaderboardQuery};
 use crate::store::{Store, StoreError, StoreResult, WriteBatch};
 
 /// Players, facts or stats written per `apply`.
@@ -26,14 +26,15 @@ pub struct MigrateCounts {
     pub rating_changes: usize,
     pub checkpoints: usize,
     pub audit: usize,
+    pub bans: usize,
 }
 
 impl std::fmt::Display for MigrateCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints, {} audit records",
-            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints, self.audit
+            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints, {} audit records, {} bans",
+            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints, self.audit, self.bans
         )
     }
 }
@@ -46,7 +47,15 @@ pub fn migrate(
     to: &dyn Store,
     progress: &dyn Fn(usize, usize),
 ) -> StoreResult<MigrateCounts> {
-    if to.next_seq()? != 1 || !to.export_players()?.is_empty() || !to.audit_log(1)?.is_empty() {
+    let one_ban = BanQuery {
+        limit: 1,
+        ..BanQuery::all()
+    };
+    if to.next_seq()? != 1
+        || !to.export_players()?.is_empty()
+        || !to.audit_log(1)?.is_empty()
+        || !to.bans(&one_ban)?.is_empty()
+    {
         return Err(StoreError::Backend(
             "the target store is not empty; migrate only into a new one".into(),
         ));
@@ -118,6 +127,17 @@ pub fn migrate(
     for record in &audit {
         to.record_audit(record)?;
         counts.audit += 1;
+        done += 1;
+        progress(done, total);
+    }
+
+    // Bans too are written one by one, lifted ones with who lifted them.
+    let mut bans = from.bans(&BanQuery::all())?;
+    bans.reverse();
+    total += bans.len();
+    for ban in &bans {
+        to.add_ban(ban)?;
+        counts.bans += 1;
         done += 1;
         progress(done, total);
     }

@@ -349,7 +349,7 @@ pub(crate) fn utc_time(ms: i64) -> String {
 /// `s` with control characters (newlines, NUL, ANSI escapes) and bidi
 /// overrides written as Rust escapes (`\n`, `\u{1b}`), so a hostile name or
 /// game reply can neither break a table row nor restyle the terminal.
-fn printable(s: &str) -> String {
+pub(crate) fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {

@@ -214,3 +214,85 @@ fn audit_lists_recorded_commands() {
     assert_eq!(json.as_array().unwrap().len(), 1);
     assert_eq!(json[0]["user_id"], "42");
 }
+
+/// `bman ban`, `bman bans` and `bman unban` on a store: one player per
+/// query (several are refused with their profile ids), bots, bad lengths and
+/// unknown servers refused with exit code 1, JSON with the CLI as the banner.
+#[test]
+fn ban_list_and_unban_from_the_command_line() {
+    use bman::model::{PlayerKey, PlayerSeen};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bans.sqlite3").display());
+    let seen = |id: &str, name: &str| PlayerSeen {
+        name: Some(name.into()),
+        ..PlayerSeen::bare(PlayerKey::new(0, id), 1_000)
+    };
+    bman::store::open(&url)
+        .unwrap()
+        .apply(&bman::store::WriteBatch {
+            players: vec![seen("7656001", "Alice"), seen("7656002", "Alicia")],
+            ..Default::default()
+        })
+        .unwrap();
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        "[server.eu-dm]\nhost = 127.0.0.1\nport = 42070\nmode = dm\npassword = pw\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = binary::bman(dir.path(), &url).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = run(&["ban", "ali", "--for", "7d"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("Several players match") && err.contains("7656001") && err.contains("7656002"),
+        "{err}"
+    );
+    for (args, says) in [
+        (&["ban", "bot3"][..], "is a bot"),
+        (&["ban", "nobody"], "No player matches"),
+        (&["ban", "7656002", "--for", "1y"], "not a ban length"),
+        (
+            &["ban", "7656002", "--server", "nowhere"],
+            "No server named",
+        ),
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (code, out, err) = run(&[
+        "ban", "7656001", "--for", "7d", "--reason", "aimbot", "--server", "eu-dm",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("banned Alice (Steam 7656001) until "),
+        "{out}"
+    );
+    assert!(
+        out.contains(": aimbot (by cli, ") && out.contains("; eu-dm)"),
+        "{out}"
+    );
+    let (_, json, _) = run(&["bans", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["profile_id"], "7656001");
+    assert_eq!(listed[0]["by"]["user_id"], serde_json::Value::Null);
+    assert_eq!(listed[0]["servers"], serde_json::json!(["eu-dm"]));
+    assert_eq!(listed[0]["active"], true);
+    let (code, out, _) = run(&["unban", "alice"]);
+    assert_eq!(
+        (code, out.trim()),
+        (Some(0), "lifted 1 ban of Alice (profile 7656001)")
+    );
+    let (code, _, err) = run(&["unban", "alice"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("has no active ban"), "{err}");
+    assert_eq!(run(&["bans"]).1, "No bans.\n");
+    assert!(run(&["bans", "--all"]).1.contains("[lifted by cli, "));
+}

@@ -272,7 +272,10 @@ async fn slash_commands_buttons_and_relay_through_poise() {
             "rcon",
             "say",
             "kick",
-            "ban"
+            "ban",
+            "unban",
+            "bans",
+            "whois"
         ]
     );
     // `mode` offers the four modes by name (poise sends the chosen index).

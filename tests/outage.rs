@@ -104,6 +104,23 @@ impl Store for FlakyStore {
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
         self.inner.audit_log(limit)
     }
+    fn add_ban(&self, ban: &Ban) -> StoreResult<()> {
+        self.inner.add_ban(ban)
+    }
+    fn lift_bans(&self, player: &PlayerKey, lift: &BanLift) -> StoreResult<usize> {
+        self.inner.lift_bans(player, lift)
+    }
+    fn bans(&self, query: &BanQuery) -> StoreResult<Vec<Ban>> {
+        self.inner.bans(query)
+    }
+    fn ip_neighbours(
+        &self,
+        player: &PlayerKey,
+        since_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<IpNeighbour>> {
+        self.inner.ip_neighbours(player, since_ms, limit)
+    }
 }
 
 /// More bundles than the writer can take in during an outage (its first

@@ -76,6 +76,8 @@ conformance!(
     stats::replace_ratings,
     bookkeeping::audit_log,
     players::bot_players_and_removal,
+    bans::bans_round_trip_and_lift,
+    bans::ip_neighbours,
 );
 
 /// A batch that a killed `bman` recorded in `bman_pending_batches` but did not

@@ -32,6 +32,46 @@ fn sqlite_reopen() {
     }
 }
 
+/// A file of an earlier schema (the previous release's, before bans) opens,
+/// gains the ban table and keeps its players.
+#[test]
+fn sqlite_upgrade_adds_bans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/previous_release/bots.sqlite3");
+    std::fs::copy(old, &path).unwrap();
+    let version = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    };
+    assert!(version(&path) < 5);
+    let store = bman::store::open(&format!("sqlite://{}", path.display())).unwrap();
+    assert_eq!(version(&path), 5);
+    let humans: Vec<PlayerKey> = store
+        .export_players()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .filter(|k| !k.is_bot())
+        .collect();
+    assert!(!humans.is_empty());
+    let ban = Ban {
+        player: humans[0].clone(),
+        name: "x".into(),
+        reason: String::new(),
+        by: BanActor::cli(),
+        created_ms: 1,
+        until_ms: None,
+        servers: vec![],
+        lifted: None,
+    };
+    store.add_ban(&ban).unwrap();
+    assert_eq!(store.bans(&BanQuery::active(2)).unwrap(), [ban]);
+}
+
 /// A store with a bit of everything: players with names and IPs, facts of
 /// every mode, stats of every mode, checkpoints.
 fn populate(store: &dyn Store) {
@@ -72,6 +112,32 @@ fn populate(store: &dyn Store) {
     for r in audit_records() {
         store.record_audit(&r).unwrap();
     }
+    let by = BanActor {
+        user_id: Some(333),
+        name: "admin".into(),
+    };
+    let ban = Ban {
+        player: key("alice"),
+        name: "Ålice".into(),
+        reason: HOSTILE.into(),
+        by: by.clone(),
+        created_ms: 7_000,
+        until_ms: None,
+        servers: vec![],
+        lifted: None,
+    };
+    let lifted = Ban {
+        player: key("bob"),
+        until_ms: Some(90_000),
+        servers: vec!["eu-dm".into()],
+        lifted: Some(BanLift {
+            by: BanActor::cli(),
+            at_ms: 8_000,
+        }),
+        ..ban.clone()
+    };
+    store.add_ban(&lifted).unwrap();
+    store.add_ban(&ban).unwrap();
 }
 
 /// Everything the store answers, as text, for comparing two stores.
@@ -105,6 +171,11 @@ fn answers(store: &dyn Store) -> String {
         out.push(format!("{:?}", store.find_players(query, 10).unwrap()));
     }
     out.push(format!("{:?}", store.audit_log(usize::MAX).unwrap()));
+    out.push(format!("{:?}", store.bans(&BanQuery::all()).unwrap()));
+    out.push(format!(
+        "{:?}",
+        store.ip_neighbours(&key("alice"), 0, 10).unwrap()
+    ));
     out.join("\n")
 }
 
@@ -116,9 +187,10 @@ fn check_migration(from: &dyn Store, to: &dyn Store) {
             counts.players,
             counts.facts,
             counts.checkpoints,
-            counts.audit
+            counts.audit,
+            counts.bans
         ),
-        (5, 4, 1, 5),
+        (5, 4, 1, 5, 2),
         "{counts}"
     );
     assert_eq!(answers(to), answers(from));

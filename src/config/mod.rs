@@ -4,12 +4,13 @@
 //! `[discord]` sections. Validated once at start; errors name the file,
 //! section and key, and say what was expected. Each section is read where it
 //! is used: servers here in `servers`, `[discord]` in `discord`,
-//! `[chat_commands]` by its handler.
+//! `[chat_commands]` and `[bans]` by their handlers.
 
 mod discord;
 mod section;
 mod servers;
 
+use crate::handlers::bans::BanSettings;
 use crate::handlers::chat_commands::ChatCommandSettings;
 pub use discord::DiscordSettings;
 pub(crate) use section::SectionReader;
@@ -38,6 +39,7 @@ pub struct Settings {
     /// `DISCORD_API_PROXY`: where Discord REST calls (and the gateway lookup) go instead of discord.com.
     pub discord_api_proxy: Option<String>,
     pub chat_commands: ChatCommandSettings,
+    pub bans: BanSettings,
 }
 
 /// A configuration problem, pointing at where it is.
@@ -133,6 +135,7 @@ impl Settings {
         let servers = servers::read(path, &ini, env, default_password)?;
         let discord = DiscordSettings::read(&reader("discord"))?;
         let chat_commands = ChatCommandSettings::read(&reader("chat_commands"))?;
+        let bans = BanSettings::read(&reader("bans"))?;
 
         let database_url = env("DATABASE_URL")
             .or_else(|| env("MONGODB_URI"))
@@ -150,6 +153,7 @@ impl Settings {
                 .map(Secret::new),
             discord_api_proxy: env("DISCORD_API_PROXY").filter(|p| !p.is_empty()),
             chat_commands,
+            bans,
         })
     }
 }
@@ -313,6 +317,27 @@ mod tests {
         for secret in ["hunter2", "tok3n", "pw@h"] {
             assert!(!shown.contains(secret), "{secret} leaked in {shown}");
         }
+    }
+
+    #[test]
+    fn ban_settings() {
+        let s = parse("[bm]\ndm = 1\n", &[]).unwrap();
+        assert_eq!(s.bans, BanSettings::default());
+        assert!(s.bans.enabled);
+        let s = parse(
+            "[bans]\nenabled = off\nkick_message = no entry {until} ({reason})\n",
+            &[],
+        )
+        .unwrap();
+        assert!(!s.bans.enabled);
+        assert_eq!(s.bans.kick_message, "no entry {until} ({reason})");
+        let long = format!("[bans]\nkick_message = {}\n", "x".repeat(121));
+        let e = parse(&long, &[]).unwrap_err().to_string();
+        assert!(e.contains("[bans] kick_message: longer than 120"), "{e}");
+        let e = parse("[bans]\nkick_mesage = x\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `kick_message`"), "{e}");
     }
 
     #[test]

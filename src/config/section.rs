@@ -98,6 +98,7 @@ const VOCABULARY: &[(&str, &[&str])] = &[
     ("server.", servers::SERVER_KEYS),
     ("discord", DiscordSettings::KEYS),
     ("chat_commands", ChatCommandSettings::KEYS),
+    ("bans", crate::handlers::bans::BanSettings::KEYS),
 ];
 
 /// Refuses sections and keys bman does not read (a `pasword` would otherwise

@@ -1,7 +1,8 @@
-//! Privileged commands: `/rcon`, `/say`, `/kick`, `/ban`. Denied unless the
-//! caller has a configured admin role or user id (deny by default), console
-//! arguments are quoted so nothing can inject a second command, and every
-//! attempt — allowed or denied — is written to the store's audit log.
+//! Privileged commands: `/rcon`, `/say`, `/kick` (and the community ban
+//! commands of `discord::bans`). Denied unless the caller has a configured
+//! admin role or user id (deny by default), console arguments are quoted so
+//! nothing can inject a second command, and every attempt — allowed or
+//! denied — is written to the store's audit log.
 
 use super::reply::{escape, Reply};
 use crate::config::DiscordSettings;
@@ -78,10 +79,6 @@ pub enum AdminAction {
         player: String,
         reason: Option<String>,
     },
-    Ban {
-        player: String,
-        reason: Option<String>,
-    },
 }
 
 impl AdminAction {
@@ -95,7 +92,6 @@ impl AdminAction {
             AdminAction::Rcon { command } => format!("rcon {command}"),
             AdminAction::Say { text } => format!("say {text}"),
             AdminAction::Kick { player, reason } => with_reason("kick", player, reason),
-            AdminAction::Ban { player, reason } => with_reason("ban", player, reason),
         }
     }
 
@@ -116,7 +112,6 @@ impl AdminAction {
             AdminAction::Rcon { command } => raw_command(command),
             AdminAction::Say { text } => say_command(text),
             AdminAction::Kick { player, reason } => with_reason("kick", player, reason),
-            AdminAction::Ban { player, reason } => with_reason("ban", player, reason),
         }
     }
 }
@@ -165,19 +160,43 @@ pub async fn run(
     server: &str,
     action: AdminAction,
 ) -> Reply {
-    let (allowed, result) = if !permissions.is_admin(caller) {
-        (false, "denied: not an admin".to_string())
-    } else {
-        (true, execute(ctx, server, &action).await)
-    };
+    if !permissions.is_admin(caller) {
+        return denied(ctx, caller, server, action.describe()).await;
+    }
+    let result = execute(ctx, server, &action).await;
+    audit(ctx, caller, server, action.describe(), true, &result).await;
+    Reply::ephemeral(format!(
+        "**{}** on {}:\n{}",
+        escape(&clip(&action.describe(), 200)),
+        escape(server),
+        escape(&clip(&result, 1500))
+    ))
+}
+
+/// Audits a non-admin's attempt at `command` and says no.
+pub(super) async fn denied(ctx: &Context, caller: &Caller, server: &str, command: String) -> Reply {
+    audit(ctx, caller, server, command, false, "denied: not an admin").await;
+    Reply::ephemeral("You are not allowed to use admin commands.")
+}
+
+/// Logs one privileged command attempt and stores it in the audit log (a
+/// failed write is logged, and the command's answer still goes out).
+pub(super) async fn audit(
+    ctx: &Context,
+    caller: &Caller,
+    server: &str,
+    command: String,
+    allowed: bool,
+    result: &str,
+) {
     let record = AuditRecord {
         time_ms: crate::model::now_ms(),
         user_id: caller.user_id,
         user_name: caller.user_name.clone(),
         server: server.to_string(),
-        command: action.describe(),
+        command,
         allowed,
-        result: result.clone(),
+        result: result.to_string(),
     };
     info!(
         server,
@@ -195,16 +214,6 @@ pub async fn run(
             "could not write the audit record of an admin command"
         );
     }
-    Reply::ephemeral(if allowed {
-        format!(
-            "**{}** on {}:\n{}",
-            escape(&clip(&action.describe(), 200)),
-            escape(server),
-            escape(&clip(&result, 1500))
-        )
-    } else {
-        "You are not allowed to use admin commands.".to_string()
-    })
 }
 
 /// Runs an allowed action; the result text for the caller and the audit log.
@@ -272,7 +281,7 @@ mod tests {
         let say = say_command(&long).unwrap();
         assert_eq!(say.chars().count(), "say \"\"".len() + MAX_SAY_CHARS);
         assert!(say_command("  ").is_err());
-        assert!(AdminAction::Ban {
+        assert!(AdminAction::Kick {
             player: " ".into(),
             reason: None
         }

@@ -2,6 +2,7 @@
 //!
 //! - [`commands`]: player commands' logic (`/leaderboard`, `/rating`, `/profile`, `/servers`).
 //! - [`admin`]: privileged commands, permissions (deny by default) and the audit trail.
+//! - [`bans`]: the community ban commands (`/ban`, `/unban`, `/bans`, `/whois`).
 //! - [`relay`]: two-way chat between game servers and a channel.
 //! - [`routes`]: which channel each server's announcements and chat go to.
 //! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
@@ -14,6 +15,7 @@
 //! `slash` and `bot` are tested end to end against a local fake Discord.
 
 pub mod admin;
+pub mod bans;
 pub mod bot;
 pub mod chart;
 pub mod commands;

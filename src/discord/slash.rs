@@ -4,6 +4,7 @@
 //! converted to Discord's types.
 
 use super::admin::{self, AdminAction, Caller, Permissions};
+use super::bans::{self, BanArgs};
 use super::commands::{self, SERVER_QUERY_TIMEOUT};
 use super::reply::{Embed, Image, Reply};
 use super::routes::Routes;
@@ -254,17 +255,85 @@ async fn kick(
     run_admin(ctx, server, AdminAction::Kick { player, reason }).await
 }
 
-/// Ban a player from a game server (admins only).
+/// Sends an ephemeral ban command reply built by `discord::bans`.
+async fn send_ephemeral(ctx: Ctx<'_>, reply: Reply) -> Result<(), Error> {
+    ctx.send(to_poise(reply)).await?;
+    Ok(())
+}
+
+/// Ban a player from every server, or one (admins only).
 #[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
 async fn ban(
     ctx: Ctx<'_>,
-    #[description = "Server name"]
+    #[description = "Name (or part of it) or profile id"]
+    #[autocomplete = "autocomplete_player"]
+    player: String,
+    #[description = "How long: 30m, 12h, 7d, 2w or permanent (default)"] duration: Option<String>,
+    #[description = "Reason, shown to the player when kicked"] reason: Option<String>,
+    #[description = "Only this server (default: all servers)"]
     #[autocomplete = "autocomplete_server"]
-    server: String,
-    #[description = "Player name as shown in game"] player: String,
-    #[description = "Reason shown to the player"] reason: Option<String>,
+    server: Option<String>,
 ) -> Result<(), Error> {
-    run_admin(ctx, server, AdminAction::Ban { player, reason }).await
+    ctx.defer_ephemeral().await?;
+    let args = BanArgs {
+        player,
+        duration,
+        reason,
+        server,
+    };
+    let data = ctx.data();
+    let reply = bans::ban(&data.app, &data.permissions, &caller_of(ctx), args).await;
+    send_ephemeral(ctx, reply).await
+}
+
+/// Lift a player's bans (admins only).
+#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
+async fn unban(
+    ctx: Ctx<'_>,
+    #[description = "Name (or part of it) or profile id"]
+    #[autocomplete = "autocomplete_player"]
+    player: String,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let data = ctx.data();
+    let reply = bans::unban(&data.app, &data.permissions, &caller_of(ctx), player).await;
+    send_ephemeral(ctx, reply).await
+}
+
+/// Active bans, newest first, or every ban of one player (admins only).
+#[poise::command(
+    slash_command,
+    rename = "bans",
+    default_member_permissions = "MANAGE_GUILD"
+)]
+async fn list_bans(
+    ctx: Ctx<'_>,
+    #[description = "Only this player's bans"]
+    #[autocomplete = "autocomplete_player"]
+    player: Option<String>,
+    #[description = "Page (10 bans per page)"]
+    #[min = 1]
+    page: Option<u32>,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let page = page.unwrap_or(1) as usize;
+    let data = ctx.data();
+    let reply = bans::list(&data.app, &data.permissions, &caller_of(ctx), player, page).await;
+    send_ephemeral(ctx, reply).await
+}
+
+/// Who is this: names, seen, modes, bans and profiles sharing an IP (admins only).
+#[poise::command(slash_command, default_member_permissions = "MANAGE_GUILD")]
+async fn whois(
+    ctx: Ctx<'_>,
+    #[description = "Name (or part of it) or profile id"]
+    #[autocomplete = "autocomplete_player"]
+    player: String,
+) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let data = ctx.data();
+    let reply = bans::whois(&data.app, &data.permissions, &caller_of(ctx), player).await;
+    send_ephemeral(ctx, reply).await
 }
 
 /// Every slash command the bot registers.
@@ -278,6 +347,9 @@ pub(crate) fn all_commands() -> Vec<poise::Command<BotData, Error>> {
         say_cmd(),
         kick(),
         ban(),
+        unban(),
+        list_bans(),
+        whois(),
     ]
 }
 

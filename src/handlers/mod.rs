@@ -10,11 +10,12 @@
 //! recording.
 
 pub mod announce;
+pub mod bans;
 pub mod chat_commands;
 pub mod relay;
 
 use crate::event::Event;
-use crate::model::{ChatFact, Fact, FactRecord, KillFact, ServerInfo, StoredFact};
+use crate::model::{ChatFact, Fact, FactRecord, KillFact, PlayerSeen, ServerInfo, StoredFact};
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
 use crate::store::Store;
@@ -22,7 +23,7 @@ use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tracing::{error, info, warn};
 
 /// How many deliveries may wait for one handler before it starts missing some.
@@ -33,11 +34,26 @@ pub(crate) const HANDLER_QUEUE: usize = 1024;
 pub struct Delivery {
     event: IngestEvent,
     facts: Vec<FactRecord>,
+    players: Vec<PlayerSeen>,
 }
 
 impl Delivery {
-    pub(crate) fn new(event: IngestEvent, facts: Vec<FactRecord>) -> Delivery {
-        Delivery { event, facts }
+    pub(crate) fn new(
+        event: IngestEvent,
+        facts: Vec<FactRecord>,
+        players: Vec<PlayerSeen>,
+    ) -> Delivery {
+        Delivery {
+            event,
+            facts,
+            players,
+        }
+    }
+
+    /// The humans this event identified (a connect, a spawn, a scoreboard…),
+    /// as the tracker decided (bots and NPCs never appear here).
+    pub fn players(&self) -> &[PlayerSeen] {
+        &self.players
     }
 
     /// The server it came from (name and mode).
@@ -105,6 +121,8 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     announcements: broadcast::Sender<Announcement>,
     committed: broadcast::Sender<Arc<StoredFact>>,
+    /// Bumped whenever a community ban is issued or lifted in this process.
+    bans: watch::Sender<u64>,
 }
 
 impl Context {
@@ -120,6 +138,7 @@ impl Context {
             store,
             announcements,
             committed,
+            bans: watch::channel(0).0,
         }
     }
 
@@ -147,6 +166,18 @@ impl Context {
     pub fn subscribe(&self) -> broadcast::Receiver<Announcement> {
         self.announcements.subscribe()
     }
+
+    /// Says that a community ban was issued or lifted, so enforcement
+    /// re-reads the ban list now (bans from another process wait for its
+    /// periodic refresh).
+    pub fn bans_changed(&self) {
+        self.bans.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes whenever [`Context::bans_changed`] is called.
+    pub fn watch_bans(&self) -> watch::Receiver<u64> {
+        self.bans.subscribe()
+    }
 }
 
 /// Something that reacts to game events. Implement it with `#[async_trait]`.
@@ -163,6 +194,10 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Acts on one delivery. Runs in the handler's own task, one at a time.
     async fn handle(&self, ctx: &Context, delivery: &Delivery);
+
+    /// Called once as the handler starts, for work of its own beside the
+    /// deliveries (a timer, a feed): spawn it here; do not block.
+    fn started(&self, _ctx: &Arc<Context>) {}
 }
 
 struct Slot {
@@ -184,6 +219,7 @@ impl Dispatcher {
             .into_iter()
             .map(|handler| {
                 let (queue, rx) = mpsc::channel(HANDLER_QUEUE);
+                handler.started(&ctx);
                 tokio::spawn(run_handler(handler.clone(), ctx.clone(), rx));
                 info!(handler = handler.name(), "handler started");
                 Slot {

@@ -1,8 +1,9 @@
 //! The domain: modes, players and their keys, facts, per-mode stats,
-//! servers, leaderboards and the audit trail. Every other layer speaks these
+//! servers, leaderboards, the audit trail and community bans. Every other layer speaks these
 //! types; this module depends on nothing of bman but the rating maths.
 
 mod audit;
+mod ban;
 mod fact;
 mod leaderboard;
 mod mode;
@@ -11,6 +12,7 @@ mod server;
 mod stats;
 
 pub use audit::AuditRecord;
+pub use ban::{Ban, BanActor, BanLift, BanQuery, IpNeighbour};
 pub use fact::*;
 pub use leaderboard::{LeaderboardQuery, LeaderboardRow, MinGames};
 pub use mode::Mode;

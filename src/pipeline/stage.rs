@@ -91,7 +91,11 @@ impl ServerPipeline {
         let mut out = TrackerOutput::default();
         self.tracker.on_event(ingest, &mut out);
         if let Some(dispatcher) = &self.dispatcher {
-            dispatcher.dispatch(Delivery::new(ingest.clone(), out.facts.clone()));
+            dispatcher.dispatch(Delivery::new(
+                ingest.clone(),
+                out.facts.clone(),
+                out.players.clone(),
+            ));
         }
         let snapshot = (ingest.pos.is_some() && self.seen.is_multiple_of(SNAPSHOT_EVERY))
             .then(|| self.tracker.snapshot());

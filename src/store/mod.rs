@@ -11,8 +11,9 @@ pub mod sqlite;
 pub use batch::{Checkpoint, WriteBatch};
 
 use crate::model::{
-    AuditRecord, FactRecord, LeaderboardQuery, LeaderboardRow, Mode, ModeStats, PlayerExport,
-    PlayerKey, PlayerProfile, PlayerSummary, RatingPoint, StoredFact,
+    AuditRecord, Ban, BanLift, BanQuery, FactRecord, IpNeighbour, LeaderboardQuery, LeaderboardRow,
+    Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary, RatingPoint,
+    StoredFact,
 };
 use std::collections::HashMap;
 
@@ -117,6 +118,38 @@ pub trait Store: Send + Sync {
     /// The latest `limit` audit records, newest first; records with the same
     /// time come newest recorded first.
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+
+    /// Stores one community ban right away (like audit records, not through
+    /// the writer). A bot's or NPC's key is refused.
+    fn add_ban(&self, ban: &Ban) -> StoreResult<()>;
+
+    /// Lifts every ban of `player` that is active at `lift.at_ms`; returns how many.
+    fn lift_bans(&self, player: &PlayerKey, lift: &BanLift) -> StoreResult<usize>;
+
+    /// Bans matching `query`, newest first; bans issued in the same
+    /// millisecond come newest stored first.
+    fn bans(&self, query: &BanQuery) -> StoreResult<Vec<Ban>>;
+
+    /// Other players who used an IP address `player` used and were last seen
+    /// at or after `since_ms`, most recently seen first, at most `limit`.
+    fn ip_neighbours(
+        &self,
+        player: &PlayerKey,
+        since_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<IpNeighbour>>;
+}
+
+/// The one check both backends make before storing a ban.
+fn check_ban(ban: &Ban) -> StoreResult<()> {
+    if ban.player.is_bot() {
+        return Err(StoreError::Backend(format!(
+            "{} {:?} is a bot or NPC and cannot be banned",
+            ban.player.store_name(),
+            ban.player.id
+        )));
+    }
+    Ok(())
 }
 
 /// Discord user ids as both backends store them: a signed 64-bit integer

@@ -1,6 +1,7 @@
 //! The checks of tests/store_conformance.rs, by concern. Each takes a fresh,
 //! empty `&dyn Store` and asserts what every backend must answer.
 
+pub mod bans;
 pub mod bookkeeping;
 pub mod facts;
 pub mod players;

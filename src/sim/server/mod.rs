@@ -15,6 +15,10 @@
 //! - One session at a time: a new login replaces the previous one, which is
 //!   closed. `max_concurrent` still counts both, honestly, so a client that
 //!   opens a second connection while its first one lives is caught.
+//! - A console `kick` of a player who is there is echoed, then the player
+//!   leaves (player_disconnect with Kicked 1, as the game sends it); the
+//!   scenario's later events about that slot are left out until someone
+//!   connects to it again.
 //! - Requests are answered from the roster rebuilt from the events delivered
 //!   so far; request_player for an unknown player gets no reply at all, and
 //!   with `--no-replies` no request is ever answered.
@@ -33,8 +37,9 @@ mod tests;
 use super::scenario::{scenario, Scenario, SimEvent};
 use super::state::Roster;
 use super::{dump, SimOptions};
+use crate::event::ids;
 use serde_json::Value;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::future::Future;
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -77,14 +82,85 @@ struct Delivery {
     roster: Roster,
     /// Events delivered since the last deliberate cut.
     since_drop: u64,
+    /// Slots emptied by an RCON kick (see [`Delivery::without_kicked`]).
+    kicked: BTreeSet<i64>,
 }
+
+/// Keys that name the slot an event is about.
+const SLOT_KEYS: [&str; 6] = [
+    "PlayerID",
+    "KillerID",
+    "VictimID",
+    "CarrierID",
+    "ReturnPlayerID",
+    "RepairerID",
+];
 
 impl Delivery {
     fn next(&mut self) -> Option<SimEvent> {
-        if self.pending.is_none() {
-            self.pending = self.injected.pop_front().or_else(|| self.events.next());
+        while self.pending.is_none() {
+            let (event, scripted) = match self.injected.pop_front() {
+                Some(event) => (event, false),
+                None => (self.events.next()?, true),
+            };
+            self.pending = self.without_kicked(event, scripted);
         }
         self.pending.clone()
+    }
+
+    /// The fixed scenario does not know that a kicked player left: its events
+    /// about a kicked slot are dropped (match_end loses their PlayerData)
+    /// until a player connects to that slot again.
+    fn without_kicked(&mut self, event: SimEvent, scripted: bool) -> Option<SimEvent> {
+        if self.kicked.is_empty() {
+            return Some(event);
+        }
+        let Ok(Value::Object(mut o)) = serde_json::from_str::<Value>(&event.json) else {
+            return Some(event);
+        };
+        let slot = |o: &serde_json::Map<String, Value>, key: &str| {
+            crate::sim::state::int(o.get(key)).filter(|s| self.kicked.contains(s))
+        };
+        if event.id == ids::PLAYER_CONNECT {
+            if let Some(s) = slot(&o, "PlayerID") {
+                self.kicked.remove(&s);
+            }
+            return Some(event);
+        }
+        if !scripted {
+            return Some(event);
+        }
+        if event.id == ids::PLAYER_DISCONNECT {
+            if let Some(s) = slot(&o, "PlayerID") {
+                // The scenario's own leave of a kicked player: already gone.
+                self.kicked.remove(&s);
+                return None;
+            }
+        }
+        let level_up = (event.id == ids::PLAYER_LEVEL_UP).then_some("ID");
+        if SLOT_KEYS
+            .into_iter()
+            .chain(level_up)
+            .any(|key| slot(&o, key).is_some())
+        {
+            return None;
+        }
+        if event.id != ids::MATCH_END {
+            return Some(event);
+        }
+        let before = o.len();
+        o.retain(|k, _| {
+            k.strip_prefix("PlayerData")
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_none_or(|s| !self.kicked.contains(&s))
+        });
+        if o.len() == before {
+            return Some(event);
+        }
+        Some(SimEvent {
+            id: event.id,
+            json: Value::Object(o).to_string(),
+        })
     }
 
     fn delivered(&mut self) {
@@ -196,6 +272,7 @@ pub async fn serve(opts: SimOptions) -> io::Result<SimHandle> {
         injected: VecDeque::new(),
         roster: Roster::new(opts.mode, super::EPOCH),
         since_drop: 0,
+        kicked: BTreeSet::new(),
     };
     let shared = Arc::new(Shared {
         opts,

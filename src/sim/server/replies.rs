@@ -1,7 +1,9 @@
 //! Answers to a client's commands and requests, from the roster of the
 //! events delivered so far.
 
+use crate::event::ids;
 use crate::rcon::codec::PacketKind;
+use crate::sim::scenario::SimEvent;
 use crate::sim::state::{mode_info, Roster};
 use serde_json::{json, Map, Value};
 
@@ -43,8 +45,8 @@ pub(crate) fn parse_params(text: &str) -> Option<Vec<String>> {
 }
 
 /// command_entered for an RCON command (Source 1), with the game's text
-/// where it is known. Commands change nothing: the scenario is fixed, so a
-/// kick is acknowledged but the player stays, and addbot adds nobody.
+/// where it is known. The scenario is fixed, so addbot adds nobody; a kick's
+/// effect is [`kick_disconnect`].
 pub(super) fn command_reply(roster: &Roster, text: &str) -> Value {
     let params = parse_params(text).unwrap_or_default();
     let verb = params.first().map(|v| v.to_ascii_lowercase());
@@ -67,6 +69,31 @@ pub(super) fn command_reply(roster: &Roster, text: &str) -> Value {
         _ => "Unknown command".into(),
     };
     json!({ "Command": text, "Source": "1", "ReturnText": return_text })
+}
+
+/// The player_disconnect (Kicked 1) a kick command causes, as the game sends
+/// it right after the command's echo, with the slot it frees; `None` when
+/// the command is not a kick of a player who is there.
+pub(super) fn kick_disconnect(roster: &Roster, text: &str) -> Option<(i64, SimEvent)> {
+    let params = parse_params(text)?;
+    if !params.first()?.eq_ignore_ascii_case("kick") {
+        return None;
+    }
+    let slot = roster.find(params.get(1)?)?;
+    let player = roster.players.get(&slot)?;
+    let profile = json!({ "ProfileID": player.profile, "StoreID": player.store.to_string() });
+    let event = json!({
+        "PlayerID": slot.to_string(), "Profile": profile.to_string(), "IsAdmin": "0",
+        "Kicked": "1", "KickReason": params.get(2).cloned().unwrap_or_default(),
+        "Time": roster.clock.to_string(), "EventID": ids::PLAYER_DISCONNECT.to_string(),
+    });
+    Some((
+        slot,
+        SimEvent {
+            id: ids::PLAYER_DISCONNECT,
+            json: event.to_string(),
+        },
+    ))
 }
 
 /// request_data for a request packet; `None` means no reply (a

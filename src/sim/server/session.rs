@@ -1,7 +1,7 @@
 //! One client: the login that opens a session, then the loop that delivers
 //! the scenario, pings, and handles the client's packets until it leaves.
 
-use super::replies::{command_reply, request_reply};
+use super::replies::{command_reply, kick_disconnect, request_reply};
 use super::Shared;
 use crate::event::ids;
 use crate::rcon::codec::{frame_bytes, ClientPacket, PacketKind, ServerCodec};
@@ -211,8 +211,20 @@ impl Session {
             }
             PacketKind::Command => {
                 self.shared.count(|s| s.commands.push(packet.text.clone()));
-                let reply = command_reply(&self.shared.delivery().roster, &packet.text);
+                let (reply, kicked) = {
+                    let mut d = self.shared.delivery();
+                    let reply = command_reply(&d.roster, &packet.text);
+                    let kicked = kick_disconnect(&d.roster, &packet.text);
+                    if let Some((slot, leaves)) = kicked.clone() {
+                        d.kicked.insert(slot);
+                        d.injected.push_front(leaves);
+                    }
+                    (reply, kicked.is_some())
+                };
                 self.send(ids::COMMAND_ENTERED, reply).await?;
+                if kicked {
+                    self.shared.count(|s| s.scenario_done = false);
+                }
             }
             PacketKind::RequestPlayer
             | PacketKind::RequestMatch

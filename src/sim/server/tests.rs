@@ -352,3 +352,69 @@ async fn a_new_login_replaces_the_old_session() {
     let before = sim.stats().events_sent;
     assert!(sim.wait_until(|s| s.events_sent > before, WAIT).await);
 }
+
+/// A kick over RCON works as on a real server: the echo, then the player
+/// leaves (Kicked 1) and no later event names the slot until it is taken again.
+#[tokio::test]
+async fn a_kicked_player_leaves_and_the_scenario_forgets_them() {
+    let sim = serve(opts(|o| {
+        o.rate = 400.0;
+        o.matches = Some(2);
+        o.ping_secs = 0.0;
+    }))
+    .await
+    .unwrap();
+    let mut client = login(&sim, "admin").await;
+    client
+        .send(Packet::new(PacketKind::Confirm, "1"))
+        .await
+        .unwrap();
+    let (slot, name) = loop {
+        let v = frame_with_id(&mut client, ids::PLAYER_CONNECT).await;
+        let profile = v["Profile"].as_str().unwrap_or_default();
+        if !profile.contains("bot") && !profile.contains("\"-1\"") {
+            break (
+                crate::sim::state::int(v.get("PlayerID")).unwrap(),
+                v["PlayerName"].as_str().unwrap().to_string(),
+            );
+        }
+    };
+    let command = format!("kick {} \"banned\"", crate::rcon::console_quote(&name));
+    client
+        .send(Packet::new(PacketKind::Command, &command))
+        .await
+        .unwrap();
+    let reply = command_answer(&mut client).await.0;
+    assert_eq!(
+        reply["ReturnText"].as_str().unwrap(),
+        format!("KICK: Kicking player {name}...")
+    );
+    let gone = frame_with_id(&mut client, ids::PLAYER_DISCONNECT).await;
+    let slot_of = |v: &Value, key: &str| crate::sim::state::int(v.get(key));
+    assert_eq!(
+        (slot_of(&gone, "PlayerID"), slot_of(&gone, "Kicked")),
+        (Some(slot), Some(1)),
+        "the kicked player leaves first"
+    );
+    assert_eq!(gone["KickReason"], "banned");
+    let mut taken_again = false;
+    while let Ok(Some(Ok(Ok(frame)))) = timeout(Duration::from_secs(1), client.next()).await {
+        let v: Value = serde_json::from_str(&frame.json).unwrap();
+        if frame.id == ids::PLAYER_CONNECT && slot_of(&v, "PlayerID") == Some(slot) {
+            taken_again = true;
+        }
+        if taken_again {
+            continue;
+        }
+        for key in super::SLOT_KEYS {
+            assert_ne!(
+                slot_of(&v, key),
+                Some(slot),
+                "event {} names the kicked slot",
+                frame.id
+            );
+        }
+        assert!(v.get(format!("PlayerData{slot}")).is_none());
+    }
+    assert!(sim.stats().scenario_done);
+}

@@ -12,7 +12,7 @@
 //!   constants below): everything bman-data lacks (replayable facts with
 //!   their global sequence and rating changes, full per-mode stats with the
 //!   indexed `rating`, name search helpers, first/last seen, level,
-//!   checkpoints, pending batches, audit), joined by the same `_id`s.
+//!   checkpoints, pending batches, audit, community bans), joined by the same `_id`s.
 //!
 //! A store written by releases before this layout is converted when opened
 //! ([`convert`]). The [`Store`] trait is synchronous but the driver is async,
@@ -21,6 +21,7 @@
 //! there through [`MongoStore::run`], waited on with `futures`' executor
 //! (legal on any thread, unlike tokio's `block_on` inside a runtime).
 
+mod bans;
 mod convert;
 mod decode;
 mod docs;
@@ -365,10 +366,11 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
         (
             PLAYERS.into(),
             // profile first: the same index serves exact profile-id lookups.
-            vec![index(
-                doc! { "profile.profile": 1, "profile.platform": 1 },
-                true,
-            )],
+            // `ip`: `/whois`'s profiles sharing an address (bans::find_ip_neighbours).
+            vec![
+                index(doc! { "profile.profile": 1, "profile.platform": 1 }, true),
+                index(doc! { "ip": 1 }, false),
+            ],
         ),
         (
             BMAN_PLAYERS.into(),
@@ -399,6 +401,13 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             vec![index(doc! { "server": 1, "epoch": 1 }, true)],
         ),
         (BMAN_AUDIT.into(), vec![index(audit_newest_first(), false)]),
+        (
+            bans::BMAN_BANS.into(),
+            bans::indexes()
+                .into_iter()
+                .map(|k| index(k, false))
+                .collect(),
+        ),
     ];
     for mode in BMAN_DATA_PROFILE_MODES {
         plan.push((

@@ -572,4 +572,25 @@ impl Store for MongoStore {
             docs.iter().map(audit_from_doc).collect()
         })
     }
+
+    fn add_ban(&self, ban: &Ban) -> StoreResult<()> {
+        self.insert_ban(ban)
+    }
+
+    fn lift_bans(&self, player: &PlayerKey, lift: &BanLift) -> StoreResult<usize> {
+        self.lift_player_bans(player, lift)
+    }
+
+    fn bans(&self, query: &BanQuery) -> StoreResult<Vec<Ban>> {
+        self.find_bans(query)
+    }
+
+    fn ip_neighbours(
+        &self,
+        player: &PlayerKey,
+        since_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<IpNeighbour>> {
+        self.find_ip_neighbours(player, since_ms, limit)
+    }
 }

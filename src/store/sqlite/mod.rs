@@ -5,7 +5,9 @@
 //! - `queries`: the reads, on the reader connection.
 //! - `write`: batches, rerate's replacement, removals and audit records,
 //!   on the writer connection.
+//! - `bans`: community bans and the shared-IP query.
 
+mod bans;
 mod queries;
 mod rows;
 mod schema;
@@ -171,6 +173,27 @@ impl Store for SqliteStore {
 
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
         queries::audit_log(&self.reader(), limit)
+    }
+
+    fn add_ban(&self, ban: &Ban) -> StoreResult<()> {
+        bans::add_ban(&self.writer(), ban)
+    }
+
+    fn lift_bans(&self, player: &PlayerKey, lift: &BanLift) -> StoreResult<usize> {
+        bans::lift_bans(&self.writer(), player, lift)
+    }
+
+    fn bans(&self, query: &BanQuery) -> StoreResult<Vec<Ban>> {
+        bans::bans(&self.reader(), query)
+    }
+
+    fn ip_neighbours(
+        &self,
+        player: &PlayerKey,
+        since_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<IpNeighbour>> {
+        bans::ip_neighbours(&self.reader(), player, since_ms, limit)
     }
 }
 

@@ -21,6 +21,10 @@
 //!   exactly the newest-first order, so reading the latest N is a range scan.
 //! - Migration 4: zombrains (`zbr`) ranks by best wave like survival; players
 //!   get their game `level` (from player_level_up).
+//! - `bans` (migration 5): community bans, keyed by (store, profile) rather
+//!   than `players.id` so a ban outlives whatever happens to the player row;
+//!   `servers` is a JSON list (empty: every server); the `lifted_*` columns
+//!   are NULL until lifted. `player_ips_ip` serves `/whois`'s shared-IP query.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -220,6 +224,26 @@ BEGIN
 END;
 ALTER TABLE players ADD COLUMN level INTEGER;
 ALTER TABLE mode_stats ADD COLUMN escapes INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+CREATE TABLE bans (
+    id INTEGER PRIMARY KEY,
+    store INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    name TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    by_user_id INTEGER,
+    by_name TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    until_ms INTEGER,
+    servers TEXT NOT NULL,
+    lifted_by_user_id INTEGER,
+    lifted_by_name TEXT,
+    lifted_ms INTEGER
+);
+CREATE INDEX bans_player ON bans (profile, store, created_ms);
+CREATE INDEX bans_created ON bans (created_ms);
+CREATE INDEX player_ips_ip ON player_ips (ip);
 "#,
 ];
 
