@@ -191,25 +191,13 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
-    /// Score how well each rating system (trueskill, elo, glicko2,
-    /// weng-lin) predicts a mode's stored history, as configured and tuned
+    /// Score how well each rating system predicts a mode's stored history
     /// (README "Choosing a rating system").
     Evaluate {
         #[command(flatten)]
         config: ConfigFile,
-        /// The game mode.
-        #[arg(long, value_enum, default_value = "dm")]
-        mode: Mode,
-        /// JSON for scripts.
-        #[arg(long)]
-        json: bool,
-        /// Also draw the calibration plot into this PNG file.
-        #[arg(long)]
-        chart: Option<PathBuf>,
-        /// Score only contests from this day (YYYY-MM-DD, UTC) on; earlier
-        /// ones still teach the systems.
-        #[arg(long)]
-        since: Option<String>,
+        #[command(flatten)]
+        args: bman::evaluate::EvaluateArgs,
     },
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
@@ -311,19 +299,7 @@ fn main() -> ExitCode {
             }
             Command::Unban { config, query } => unban(&config.path(&outer), &query),
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
-            Command::Evaluate {
-                config,
-                mode,
-                json,
-                chart,
-                since,
-            } => evaluate(
-                &config.path(&outer),
-                mode,
-                json,
-                chart.as_deref(),
-                since.as_deref(),
-            ),
+            Command::Evaluate { config, args } => evaluate(&config.path(&outer), &args),
             Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
         };
@@ -504,40 +480,11 @@ fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), CliError> 
     Ok(())
 }
 
-fn evaluate(
-    config: &std::path::Path,
-    mode: Mode,
-    json: bool,
-    chart: Option<&std::path::Path>,
-    since: Option<&str>,
-) -> Result<(), CliError> {
-    let since_ms = match since {
-        None => None,
-        Some(day) => Some(bman::evaluate::day_start_ms(day).ok_or_else(|| {
-            CliError::Refused(format!("--since {day:?}: expected a date like 2025-10-09"))
-        })?),
-    };
+fn evaluate(config: &std::path::Path, args: &bman::evaluate::EvaluateArgs) -> Result<(), CliError> {
     let (settings, store) = open_existing_store(config)?;
-    let opts = bman::evaluate::Options {
-        mode,
-        since_ms,
-        configured: bman::pipeline::rating_params(&settings),
-    };
-    let report = bman::evaluate::evaluate(store.as_ref(), &opts)
-        .map_err(failed(format!("evaluation of {mode} failed")))?
-        .report;
-    if let Some(path) = chart {
-        let png = bman::evaluate::calibration_chart(&report).map_err(failed("chart"))?;
-        std::fs::write(path, png).map_err(failed(path.display().to_string()))?;
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
-    } else {
-        print!("{}", report.to_text());
-    }
+    let params = bman::pipeline::rating_params(&settings);
+    let out = bman::evaluate::command(store.as_ref(), args, params).map_err(failed("evaluate"))?;
+    print!("{out}");
     Ok(())
 }
 
@@ -614,7 +561,7 @@ async fn run(config: &std::path::Path) -> Result<(), CliError> {
             info!("[discord] guild_id is not set: slash commands are registered globally and can take up to an hour to appear");
         }
     }
-    bman::app::run(&settings, shutdown_signal())
+    bman::app::run(&settings, bman::app::shutdown_signal())
         .await
         .map(|_| ())
         .map_err(failed("cannot start"))
@@ -631,7 +578,7 @@ fn is_local_and_silent(host: &str, port: u16) -> bool {
 }
 
 async fn simulate(opts: SimOptions) -> Result<(), CliError> {
-    bman::sim::run(opts, shutdown_signal())
+    bman::sim::run(opts, bman::app::shutdown_signal())
         .await
         .map_err(failed("simulator failed"))
 }
@@ -702,32 +649,4 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called, so
-/// a signal during start-up still means a graceful stop; resolves on the first.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        async move {
-            match (interrupt, terminate) {
-                (Ok(mut interrupt), Ok(mut terminate)) => {
-                    tokio::select! {
-                        _ = interrupt.recv() => {}
-                        _ = terminate.recv() => {}
-                    }
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -10,12 +10,14 @@
 //! and the last 30% (to score them) is made after the walk, in flat memory.
 
 mod chart;
+mod command;
 mod game;
 mod report;
 mod score;
 mod systems;
 
-pub use chart::calibration_chart;
+pub use chart::{calibration_chart, ChartError};
+pub use command::{command, CommandError, EvaluateArgs};
 pub use report::{Report, SystemReport};
 pub use score::Summary;
 pub use systems::Kind;
