@@ -118,6 +118,7 @@ fn main() {
         configured: RatingParams {
             trueskill: TrueSkillParams::default(),
             elo_k: 32.0,
+            systems: bman::rater::RatingSystems::default(),
         },
     };
     reset_peak();

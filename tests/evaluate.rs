@@ -24,6 +24,7 @@ fn configured() -> RatingParams {
     RatingParams {
         trueskill: TrueSkillParams::default(),
         elo_k: 32.0,
+        systems: bman::rater::RatingSystems::default(),
     }
 }
 
@@ -345,4 +346,70 @@ fn team_modes_and_modes_without_contests() {
             assert!(report["best"].is_string());
         }
     }
+}
+
+/// `[ratings] dm = weng-lin` and `bman rerate`: the leaderboard shows
+/// Weng-Lin's mu − 3σ, equal to `skillratings`' Weng-Lin applied to the
+/// stored kills directly; back to the default, the TrueSkill leaderboard
+/// returns exactly as it was.
+#[test]
+fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
+    let (dir, database, _) = simulated(&["--skill-spread", "1", "--matches", "30"]);
+    let rerate_with = |settings: &str| {
+        let ini = dir.path().join("bmsettings.ini");
+        std::fs::write(&ini, settings).unwrap();
+        let mut cmd = common::binary::bman(dir.path(), &database);
+        cmd.args(["--config", ini.to_str().unwrap(), "rerate", "--mode", "dm"]);
+        common::binary::output(cmd);
+        common::binary::leaderboard(dir.path(), &database, Mode::Dm)
+    };
+    let recorded = common::binary::leaderboard(dir.path(), &database, Mode::Dm);
+    let rerated = rerate_with("[ratings]\ndm = weng-lin\nweng_lin_beta = 5\n");
+
+    // The same kills through skillratings' Weng-Lin, by hand.
+    use skillratings::weng_lin::{weng_lin, WengLinConfig, WengLinRating};
+    let config = WengLinConfig {
+        beta: 5.0,
+        ..WengLinConfig::new()
+    };
+    let store = bman::store::open(&database).unwrap();
+    let mut want: HashMap<PlayerKey, WengLinRating> = HashMap::new();
+    let fresh = WengLinRating {
+        rating: 25.0,
+        uncertainty: 25.0 / 3.0,
+    };
+    for f in store.facts(Mode::Dm).unwrap() {
+        let Fact::Kill(k) = f.record.fact else {
+            continue;
+        };
+        if k.teamkill || k.killer == k.victim {
+            continue;
+        }
+        let (w, l) = (want.get(&k.killer).copied(), want.get(&k.victim).copied());
+        let (w, l) = weng_lin(
+            &w.unwrap_or(fresh),
+            &l.unwrap_or(fresh),
+            &skillratings::Outcomes::WIN,
+            &config,
+        );
+        want.insert(k.killer, w);
+        want.insert(k.victim, l);
+    }
+    assert_eq!(rerated.len(), want.len());
+    for row in &rerated {
+        let key = PlayerKey {
+            store: row["store"].as_i64().unwrap() as i32,
+            id: row["profile_id"].as_str().unwrap().into(),
+        };
+        let (mu, sigma) = (row["mu"].as_f64().unwrap(), row["sigma"].as_f64().unwrap());
+        assert!((mu - want[&key].rating).abs() < 1e-9, "{row}");
+        assert!((sigma - want[&key].uncertainty).abs() < 1e-9, "{row}");
+        assert!((row["rating"].as_f64().unwrap() - (mu - 3.0 * sigma)).abs() < 1e-9);
+    }
+    assert_ne!(rerated, recorded);
+    assert_eq!(
+        rerate_with(""),
+        recorded,
+        "the default is TrueSkill, as recorded"
+    );
 }

@@ -175,6 +175,7 @@ fn params() -> RatingParams {
     RatingParams {
         trueskill: Default::default(),
         elo_k: 32.0,
+        systems: bman::rater::RatingSystems::default(),
     }
 }
 

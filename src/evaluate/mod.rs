@@ -37,8 +37,6 @@ const SNAPSHOTS: usize = 1024;
 const TRAIN: f64 = 0.7;
 /// Glicko-2's own default volatility constraint (the paper suggests 0.3 to 1.2).
 const GLICKO2_TAU: f64 = 0.5;
-/// Weng-Lin's default performance noise, the same as TrueSkill's.
-const WENG_LIN_BETA: f64 = 25.0 / 6.0;
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
@@ -47,7 +45,8 @@ pub struct Options {
     /// Only contests from this time (unix ms) on are scored; earlier ones
     /// still teach the systems, so players are not all new at the start.
     pub since_ms: Option<i64>,
-    /// The configured parameters (`[config]`): TrueSkill's and Elo's K.
+    /// The configured parameters: TrueSkill's and Elo's K (`[config]`),
+    /// Weng-Lin's beta (`[ratings]`).
     pub configured: RatingParams,
 }
 
@@ -71,7 +70,7 @@ pub fn evaluate(store: &dyn Store, opts: &Options) -> StoreResult<Evaluation> {
         Params::TrueSkill(opts.configured.trueskill),
         Params::Elo(opts.configured.elo_k),
         Params::Glicko2(GLICKO2_TAU),
-        Params::WengLin(WENG_LIN_BETA),
+        Params::WengLin(opts.configured.systems.weng_lin_beta),
     ];
     let mut runs: Vec<Run> = configured
         .iter()

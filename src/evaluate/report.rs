@@ -83,35 +83,34 @@ impl Report {
         self.systems.iter().find(|s| s.tuned && s.name == name)
     }
 
-    /// The config lines that would select the best system (or say that
-    /// they cannot yet).
+    /// The config lines that would select the best system, then to be
+    /// applied to the past with `bman rerate`; for a system bman cannot
+    /// rate with yet, the same lines commented out.
     pub fn config_lines(&self) -> String {
         let Some(best) = self.best_system() else {
             return "; nothing to choose from: no scored contests\n".into();
         };
         let mode = self.mode;
+        let rerate = format!("; then run `bman rerate --mode {mode}`\n");
+        let later = "; not yet selectable: bman keeps a mean and an uncertainty per player (README \"Choosing a rating system\")\n";
         match best.params_typed {
             Params::TrueSkill(p) => format!(
-                "; TrueSkill is what bman rates with; these tuned values apply after `bman rerate`\n[config]\nbeta = {}\ntau = {}\n",
+                "[config]\nbeta = {}\ntau = {}\n[ratings]\n{mode} = trueskill\n{rerate}",
                 round(p.beta),
                 round(p.tau)
             ),
-            Params::Elo(k) if mode == "tdm" => format!(
-                "; Elo per kill already rates team deathmatch kills (leaderboards rank by TrueSkill)\n[config]\nk = {}\n",
-                round(k)
-            ),
-            Params::Elo(k) => format!(
-                "; not yet selectable: bman ranks {mode} by TrueSkill (README \"Choosing a rating system\")\n[ratings]\n{mode} = elo\n{mode}_k = {}\n",
-                round(k)
-            ),
-            Params::Glicko2(tau) => format!(
-                "; not yet selectable: bman ranks {mode} by TrueSkill (README \"Choosing a rating system\")\n[ratings]\n{mode} = glicko2\n{mode}_tau = {}\n",
-                round(tau)
-            ),
             Params::WengLin(beta) => format!(
-                "; not yet selectable: bman ranks {mode} by TrueSkill (README \"Choosing a rating system\")\n[ratings]\n{mode} = weng-lin\n{mode}_beta = {}\n",
+                "[ratings]\n{mode} = weng-lin\nweng_lin_beta = {}\n{rerate}",
                 round(beta)
             ),
+            Params::Elo(k) if mode == "tdm" => format!(
+                "; Elo per kill already rates team deathmatch kills (shown as elo; leaderboards rank by {mode}'s skill system)\n[config]\nk = {}\n{rerate}",
+                round(k)
+            ),
+            Params::Elo(k) => format!("{later}; [ratings]\n; {mode} = elo\n; elo_k = {}\n", round(k)),
+            Params::Glicko2(tau) => {
+                format!("{later}; [ratings]\n; {mode} = glicko2\n; glicko2_tau = {}\n", round(tau))
+            }
         }
     }
 
