@@ -407,6 +407,26 @@ fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
         assert!((row["rating"].as_f64().unwrap() - (mu - 3.0 * sigma)).abs() < 1e-9);
     }
     assert_ne!(rerated, recorded);
+
+    // Recording with the setting gives what the rerate gave.
+    let live = format!("sqlite://{}", dir.path().join("live.sqlite3").display());
+    let mut replay = common::binary::bman(dir.path(), &live);
+    replay
+        .args(["--config", "bmsettings.ini", "replay"])
+        .arg(dir.path().join("sim.jsonl"));
+    common::binary::output(replay);
+    let recorded_live = common::binary::leaderboard(dir.path(), &live, Mode::Dm);
+    let without_time = |rows: &[Value]| -> Vec<Value> {
+        rows.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().unwrap().remove("last_updated_ms");
+                r
+            })
+            .collect()
+    };
+    assert_eq!(without_time(&recorded_live), without_time(&rerated));
+
     assert_eq!(
         rerate_with(""),
         recorded,
