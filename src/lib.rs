@@ -26,6 +26,8 @@
 //!   the built-in handlers (chat commands, announcements, the chat relay).
 //! - [`discord`]: the Discord bot: slash commands, announcement posting,
 //!   Discord-to-game relay, admin commands.
+//! - [`metrics`]: the Prometheus registry every layer counts into, health,
+//!   and the `/healthz` + `/metrics` server.
 //! - [`app`]: wiring for `bman run`: supervisors, pipelines, handlers, the bot,
 //!   and shutdown in order.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
@@ -38,6 +40,7 @@ pub(crate) mod game;
 pub mod handlers;
 pub(crate) mod ini;
 pub mod journal;
+pub mod metrics;
 pub mod migrate;
 pub mod model;
 pub mod pipeline;

@@ -14,6 +14,7 @@ pub mod chat_commands;
 pub mod relay;
 
 use crate::event::Event;
+use crate::metrics::Metrics;
 use crate::model::{ChatFact, Fact, FactRecord, KillFact, ServerInfo, StoredFact};
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
@@ -105,6 +106,8 @@ pub struct Context {
     pub store: Arc<dyn Store>,
     announcements: broadcast::Sender<Announcement>,
     committed: broadcast::Sender<Arc<StoredFact>>,
+    /// What handlers and the bot count (chat commands answered, Discord posts).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -113,6 +116,7 @@ impl Context {
         servers: &[ServerHandle],
         store: Arc<dyn Store>,
         committed: broadcast::Sender<Arc<StoredFact>>,
+        metrics: Arc<Metrics>,
     ) -> Context {
         let (announcements, _) = broadcast::channel(ANNOUNCEMENT_CAPACITY);
         Context {
@@ -120,6 +124,7 @@ impl Context {
             store,
             announcements,
             committed,
+            metrics,
         }
     }
 

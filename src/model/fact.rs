@@ -106,6 +106,27 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// Every [`Fact::kind`], in declaration order.
+    pub const KINDS: [&'static str; 9] = [
+        "kill", "round", "capture", "match", "wave", "npc_kill", "npc_death", "escape", "chat",
+    ];
+
+    /// The fact's kind as stored (its serde `type` tag).
+    pub fn kind(&self) -> &'static str {
+        let i = match self {
+            Fact::Kill(_) => 0,
+            Fact::Round(_) => 1,
+            Fact::Capture(_) => 2,
+            Fact::Match(_) => 3,
+            Fact::Wave(_) => 4,
+            Fact::NpcKill { .. } => 5,
+            Fact::NpcDeath { .. } => 6,
+            Fact::Escape { .. } => 7,
+            Fact::Chat(_) => 8,
+        };
+        Self::KINDS[i]
+    }
+
     /// Every human the fact names (each gets a player record even if never
     /// seen). Facts recorded before bots were recognised by every sign may
     /// still name one; bots are left out here, so no store creates them.
