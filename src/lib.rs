@@ -28,11 +28,14 @@
 //!   Discord-to-game relay, admin commands.
 //! - [`metrics`]: the Prometheus registry every layer counts into, health,
 //!   and the `/healthz` + `/metrics` server.
+//! - [`check`]: `bman check`: the configuration, then each server, the
+//!   store, Discord and the metrics address, for real, recording nothing.
 //! - [`app`]: wiring for `bman run`: supervisors, pipelines, handlers, the bot,
 //!   and shutdown in order.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod discord;
 pub mod event;

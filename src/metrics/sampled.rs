@@ -76,21 +76,21 @@ impl Collector for Sampled {
         per_server(
             &mut encoder,
             "server_connected",
-            "1 while logged in to the server, else 0",
+            "1 while logged in to the server, else 0.",
             MetricType::Gauge,
             each(|s| u64::from(s.is_connected())).map(|(n, v)| (n, ConstGauge::new(v))),
         )?;
         per_server(
             &mut encoder,
             "server_reconnects",
-            "Successful logins after the first one",
+            "Successful logins after the first one.",
             MetricType::Counter,
             each(|s| s.reconnects).map(|(n, v)| (n, ConstCounter::new(v))),
         )?;
         per_server(
             &mut encoder,
             "server_decode_errors",
-            "Frames that did not check out and events that could not be decoded",
+            "Frames that did not check out, and events that could not be decoded.",
             MetricType::Counter,
             each(|s| s.decode_errors).map(|(n, v)| (n, ConstCounter::new(v))),
         )?;
@@ -98,7 +98,7 @@ impl Collector for Sampled {
         per_server(
             &mut encoder,
             "server_last_event_age_seconds",
-            "Seconds since the server's last frame (absent before the first)",
+            "Seconds since the server's last frame (absent before the first).",
             MetricType::Gauge,
             statuses.iter().filter_map(|(n, s)| {
                 let age = now.duration_since(s.last_event?).unwrap_or_default();
@@ -115,7 +115,7 @@ impl Collector for Sampled {
             let gauge = ConstGauge::new(depth as u64);
             let metric = encoder.encode_descriptor(
                 "writer_queue_depth",
-                "Bundles waiting for the store writer",
+                "Bundles waiting for the store writer.",
                 None,
                 gauge.metric_type(),
             )?;

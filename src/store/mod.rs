@@ -107,6 +107,15 @@ pub trait Store: Send + Sync {
     /// The latest `limit` audit records, newest first; records with the same
     /// time come newest recorded first.
     fn audit_log(&self, limit: usize) -> StoreResult<Vec<AuditRecord>>;
+
+    /// `bman check`: writes, reads back and deletes a scratch value where
+    /// bman keeps its own data, leaving nothing behind, and names the
+    /// backend and its version (e.g. "SQLite 3.50.2").
+    fn self_check(&self) -> StoreResult<String> {
+        Err(StoreError::Backend(
+            "this store cannot check itself".into(),
+        ))
+    }
 }
 
 /// Discord user ids as both backends store them: a signed 64-bit integer
