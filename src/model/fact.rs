@@ -218,3 +218,33 @@ pub struct StoredFact {
     pub record: FactRecord,
     pub changes: Vec<(PlayerKey, RatingChange)>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_the_stored_type_tag() {
+        let player = PlayerKey::new(0, "7656");
+        let chat = ChatFact {
+            player: None,
+            name: None,
+            message: String::new(),
+            team: None,
+        };
+        for fact in [
+            Fact::NpcKill {
+                player: player.clone(),
+            },
+            Fact::NpcDeath {
+                player: player.clone(),
+            },
+            Fact::Escape { player },
+            Fact::Chat(chat),
+        ] {
+            let json = serde_json::to_value(&fact).unwrap();
+            assert_eq!(json["type"], fact.kind());
+            assert!(Fact::KINDS.contains(&fact.kind()));
+        }
+    }
+}
