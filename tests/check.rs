@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::fake_discord::{FakeDiscord, BOT_USERNAME, CHANNEL_ID, GUILD_ID, GUILD_NAME};
 use bman::model::Mode;
 use bman::sim;
+use common::fake_discord::{FakeDiscord, BOT_USERNAME, CHANNEL_ID, GUILD_ID, GUILD_NAME};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Stdio;
@@ -27,7 +27,10 @@ impl Run {
     fn line(&self, check: &str) -> String {
         self.stdout
             .lines()
-            .find(|l| l.get(5..).is_some_and(|rest| rest.starts_with(&format!("{check} "))))
+            .find(|l| {
+                l.get(5..)
+                    .is_some_and(|rest| rest.starts_with(&format!("{check} ")))
+            })
             .unwrap_or_else(|| panic!("no line for {check}:\n{}", self.stdout))
             .to_string()
     }
@@ -98,10 +101,17 @@ async fn everything_passes_against_the_simulator_a_store_and_discord() {
         ),
     );
     let url = fake.url();
-    let env = [("DISCORD_TOKEN", TOKEN), ("DISCORD_API_PROXY", url.as_str())];
+    let env = [
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_API_PROXY", url.as_str()),
+    ];
     let run = check(dir.path(), &env, &[]).await;
     assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-    assert!(run.line("config").starts_with("ok   config"), "{}", run.stdout);
+    assert!(
+        run.line("config").starts_with("ok   config"),
+        "{}",
+        run.stdout
+    );
     let server = run.line("server dm");
     assert!(
         server.starts_with("ok")
@@ -110,13 +120,22 @@ async fn everything_passes_against_the_simulator_a_store_and_discord() {
     );
     let database = run.line("database");
     assert!(
-        database.starts_with("ok") && database.contains("SQLite 3.") && database.contains("scratch"),
+        database.starts_with("ok")
+            && database.contains("SQLite 3.")
+            && database.contains("scratch"),
         "{database}"
     );
     assert!(run.line("discord").contains(BOT_USERNAME), "{}", run.stdout);
-    assert!(run.line("discord guild").contains(GUILD_NAME), "{}", run.stdout);
+    assert!(
+        run.line("discord guild").contains(GUILD_NAME),
+        "{}",
+        run.stdout
+    );
     let channel = run.line(&format!("discord channel {CHANNEL_ID}"));
-    assert!(channel.starts_with("ok") && channel.contains("announce_channel_id"), "{channel}");
+    assert!(
+        channel.starts_with("ok") && channel.contains("announce_channel_id"),
+        "{channel}"
+    );
     assert!(run.line("metrics").starts_with("ok"), "{}", run.stdout);
     // Discord was asked, through the proxy, with the token.
     for path in [
@@ -126,7 +145,10 @@ async fn everything_passes_against_the_simulator_a_store_and_discord() {
     ] {
         let asked = fake.requests_to("GET", &path);
         assert_eq!(asked.len(), 1, "{path}");
-        assert_eq!(asked[0].header("authorization"), Some(&*format!("Bot {TOKEN}")));
+        assert_eq!(
+            asked[0].header("authorization"),
+            Some(&*format!("Bot {TOKEN}"))
+        );
     }
     // Nothing recorded: no journal, and the store holds nothing.
     assert!(!dir.path().join("journal").exists());
@@ -154,7 +176,9 @@ async fn a_wrong_password_fails_with_its_line() {
     assert_eq!(run.code, Some(1), "{}", run.stdout);
     let line = run.line("server dm");
     assert!(
-        line.starts_with("FAIL") && line.contains("refused the login") && line.contains("RCON password"),
+        line.starts_with("FAIL")
+            && line.contains("refused the login")
+            && line.contains("RCON password"),
         "{line}"
     );
     assert!(run.line("database").starts_with("ok"), "{}", run.stdout);
@@ -171,7 +195,9 @@ async fn a_closed_port_fails_with_its_line() {
     let line = run.line("server dm");
     assert!(
         line.starts_with("FAIL")
-            && line.contains(&format!("nothing listens on 127.0.0.1:{port} (connection refused)"))
+            && line.contains(&format!(
+                "nothing listens on 127.0.0.1:{port} (connection refused)"
+            ))
             && line.contains(&format!("bman simulate --port {port} --mode dm")),
         "{line}"
     );
@@ -197,7 +223,12 @@ async fn a_bad_database_url_fails_with_its_line() {
         "{line}"
     );
     assert!(run.line("server dm").starts_with("ok"), "{}", run.stdout);
-    let run = check(dir.path(), &[("DATABASE_URL", "mongodb://bman:db-pass@")], &[]).await;
+    let run = check(
+        dir.path(),
+        &[("DATABASE_URL", "mongodb://bman:db-pass@")],
+        &[],
+    )
+    .await;
     assert_eq!(run.code, Some(1));
     assert!(run.line("database").starts_with("FAIL"), "{}", run.stdout);
 }
@@ -223,7 +254,10 @@ async fn a_refused_token_fails_with_its_line() {
     let url = fake.url();
     let run = check(
         dir.path(),
-        &[("DISCORD_TOKEN", TOKEN), ("DISCORD_API_PROXY", url.as_str())],
+        &[
+            ("DISCORD_TOKEN", TOKEN),
+            ("DISCORD_API_PROXY", url.as_str()),
+        ],
         &[],
     )
     .await;

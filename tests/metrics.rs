@@ -20,7 +20,9 @@ use tokio_util::sync::CancellationToken;
 async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: bman\r\nConnection: close\r\n\r\n").as_bytes())
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: bman\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
         .await
         .unwrap();
     let mut response = String::new();
@@ -29,7 +31,11 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let content_type = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     (status, content_type, body.to_string())
 }
@@ -73,7 +79,17 @@ fn parse_prometheus(text: &str) -> BTreeMap<(String, Vec<(String, String)>), f64
             if kind == "TYPE" {
                 let t = words.next().unwrap_or("");
                 assert!(
-                    ["counter", "gauge", "histogram", "summary", "unknown", "info", "stateset", "gaugehistogram"].contains(&t),
+                    [
+                        "counter",
+                        "gauge",
+                        "histogram",
+                        "summary",
+                        "unknown",
+                        "info",
+                        "stateset",
+                        "gaugehistogram"
+                    ]
+                    .contains(&t),
                     "{line}"
                 );
             }
@@ -97,7 +113,10 @@ fn parse_prometheus(text: &str) -> BTreeMap<(String, Vec<(String, String)>), f64
                     assert_eq!(chars.next(), Some('"'), "{line}");
                     let mut value = String::new();
                     loop {
-                        match chars.next().unwrap_or_else(|| panic!("unterminated {line}")) {
+                        match chars
+                            .next()
+                            .unwrap_or_else(|| panic!("unterminated {line}"))
+                        {
                             '\\' => value.push(chars.next().unwrap()),
                             '"' => break,
                             c => value.push(c),
@@ -117,7 +136,10 @@ fn parse_prometheus(text: &str) -> BTreeMap<(String, Vec<(String, String)>), f64
         let mut labels = labels;
         labels.sort();
         let key = (name.to_string(), labels);
-        assert!(samples.insert(key, value).is_none(), "duplicate series {line}");
+        assert!(
+            samples.insert(key, value).is_none(),
+            "duplicate series {line}"
+        );
     }
     samples
 }
@@ -182,7 +204,10 @@ async fn healthz_turns_503_when_a_server_stays_down_and_200_when_it_is_back() {
     assert_eq!(back["servers"][0]["state"], "connected");
     let (_, _, text) = get(addr, "/metrics").await;
     let samples = parse_prometheus(&text);
-    assert_eq!(by_label(&samples, "bman_server_reconnects_total", "server")["dm"], 1.0);
+    assert_eq!(
+        by_label(&samples, "bman_server_reconnects_total", "server")["dm"],
+        1.0
+    );
 
     common::stop(ingest, recorder).await;
     stop.cancel();
@@ -203,20 +228,39 @@ async fn metrics_parse_and_match_the_journal_and_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let opts = common::sim_opts(
         Mode::Dm,
-        &["--matches", "2", "--rate", "0", "--ping-secs", "0.5", "--drop-every", "150", "--garbage"],
+        &[
+            "--matches",
+            "2",
+            "--rate",
+            "0",
+            "--ping-secs",
+            "0.5",
+            "--drop-every",
+            "150",
+            "--garbage",
+        ],
     );
     let scenario = common::scenario_events(&opts).len();
     let sim = sim::serve(opts).await.unwrap();
-    let settings = common::settings(&[("dm", Mode::Dm, sim.local_addr().port(), "pw")], dir.path());
+    let settings = common::settings(
+        &[("dm", Mode::Dm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
     let (ingest, recorder) = common::start(&settings).await;
     let (addr, stop) = serve(&recorder).await;
     common::wait_journaled(dir.path(), "dm", scenario).await;
 
     let (status, content_type, text) = get(addr, "/metrics").await;
     assert_eq!(status, 200);
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let live = parse_prometheus(&text);
-    assert_eq!(by_label(&live, "bman_server_connected", "server")["dm"], 1.0);
+    assert_eq!(
+        by_label(&live, "bman_server_connected", "server")["dm"],
+        1.0
+    );
     assert!(by_label(&live, "bman_server_last_event_age_seconds", "server")["dm"] < 30.0);
     assert!(by_label(&live, "bman_writer_queue_depth", "").contains_key(""));
     assert_eq!(get(addr, "/nope").await.0, 404);
@@ -224,7 +268,12 @@ async fn metrics_parse_and_match_the_journal_and_the_store() {
     // Chat commands: each answer is a `say` the simulator received.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let says = sim.stats().commands.iter().filter(|c| c.starts_with("say ")).count() as f64;
+        let says = sim
+            .stats()
+            .commands
+            .iter()
+            .filter(|c| c.starts_with("say "))
+            .count() as f64;
         let samples = parse_prometheus(&get(addr, "/metrics").await.2);
         let answered: f64 = by_label(&samples, "bman_chat_commands_answered_total", "command")
             .values()
@@ -232,7 +281,10 @@ async fn metrics_parse_and_match_the_journal_and_the_store() {
         if answered == says && says > 0.0 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{answered} answered, {says} said");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{answered} answered, {says} said"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -256,16 +308,25 @@ async fn metrics_parse_and_match_the_journal_and_the_store() {
         }
     }
     assert!(stored["kill"] > 0.0 && stored["match"] == 2.0, "{stored:?}");
-    assert_eq!(by_label(&samples, "bman_writer_facts_total", "kind"), stored);
+    assert_eq!(
+        by_label(&samples, "bman_writer_facts_total", "kind"),
+        stored
+    );
 
     let batches = by_label(&samples, "bman_writer_batches_total", "")[""];
     assert!(batches > 0.0);
-    assert_eq!(by_label(&samples, "bman_writer_commit_seconds_count", "")[""], batches);
+    assert_eq!(
+        by_label(&samples, "bman_writer_commit_seconds_count", "")[""],
+        batches
+    );
     let reconnects = by_label(&samples, "bman_server_reconnects_total", "server")["dm"];
     assert!(logins > 1, "--drop-every cut the connection");
     assert_eq!(reconnects, (logins - 1) as f64);
     assert!(by_label(&samples, "bman_server_decode_errors_total", "server")["dm"] > 0.0);
-    assert_eq!(by_label(&samples, "bman_server_connected", "server")["dm"], 0.0);
+    assert_eq!(
+        by_label(&samples, "bman_server_connected", "server")["dm"],
+        0.0
+    );
     assert_eq!(by_label(&samples, "bman_discord_posts_total", "")[""], 0.0);
     stop.cancel();
 }
@@ -291,5 +352,8 @@ fn a_taken_metrics_port_stops_the_start_with_a_clear_line() {
             && log.contains("choose another port in [metrics] listen or BMAN_METRICS_ADDR"),
         "{log}"
     );
-    assert!(!dir.path().join("bman.sqlite3").exists(), "stopped before opening the store");
+    assert!(
+        !dir.path().join("bman.sqlite3").exists(),
+        "stopped before opening the store"
+    );
 }

@@ -91,11 +91,20 @@ pub(super) async fn check(settings: &Settings) -> Vec<CheckLine> {
             channels.push((id, key));
         }
     };
-    add(d.announce_channel_id, "[discord] announce_channel_id".into());
+    add(
+        d.announce_channel_id,
+        "[discord] announce_channel_id".into(),
+    );
     add(d.chat_channel_id, "[discord] chat_channel_id".into());
     for s in &settings.servers {
-        add(s.announce_channel_id, format!("[server.{}] announce_channel_id", s.name));
-        add(s.chat_channel_id, format!("[server.{}] chat_channel_id", s.name));
+        add(
+            s.announce_channel_id,
+            format!("[server.{}] announce_channel_id", s.name),
+        );
+        add(
+            s.chat_channel_id,
+            format!("[server.{}] chat_channel_id", s.name),
+        );
     }
     for (id, key) in channels {
         let route = serenity::Route::Channel {

@@ -168,10 +168,7 @@ async fn within<T>(limit: Duration, what: impl Future<Output = T>) -> Option<T> 
 async fn check_store(settings: &Settings) -> CheckLine {
     let url = settings.database_url.clone();
     let sqlite_file = url.expose().strip_prefix("sqlite://").map(str::to_string);
-    if let Some(path) = sqlite_file
-        .as_deref()
-        .filter(|p| !Path::new(p).exists())
-    {
+    if let Some(path) = sqlite_file.as_deref().filter(|p| !Path::new(p).exists()) {
         return missing_sqlite(path);
     }
     let checked = within(

@@ -121,7 +121,9 @@ fn logged_in(
         (None, Some(id)) => format!("plays GameModeID {id}"),
         (None, None) => "did not say its mode".to_string(),
     };
-    let on_map = map.map(|m| format!(" on {}", shown(&m))).unwrap_or_default();
+    let on_map = map
+        .map(|m| format!(" on {}", shown(&m)))
+        .unwrap_or_default();
     let replied = if answer.is_some() {
         ""
     } else {

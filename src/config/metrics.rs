@@ -16,7 +16,8 @@ impl MetricsSettings {
         m: &SectionReader,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<MetricsSettings, ConfigError> {
-        const EXPECTED: &str = "an IP address and port, e.g. 127.0.0.1:9187 (0.0.0.0:9187 on every interface)";
+        const EXPECTED: &str =
+            "an IP address and port, e.g. 127.0.0.1:9187 (0.0.0.0:9187 on every interface)";
         if let Some(addr) = env("BMAN_METRICS_ADDR").filter(|a| !a.trim().is_empty()) {
             let listen = addr.trim().parse().map_err(|_| ConfigError::Section {
                 path: m.path.to_path_buf(),

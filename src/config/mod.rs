@@ -378,7 +378,10 @@ mod tests {
         let e = parse("", &[("BMAN_METRICS_ADDR", "9187")])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("BMAN_METRICS_ADDR: expected an IP address"), "{e}");
+        assert!(
+            e.contains("BMAN_METRICS_ADDR: expected an IP address"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -86,7 +86,11 @@ impl Health {
             ));
         }
         HealthReport {
-            status: if reasons.is_empty() { "ok" } else { "unhealthy" },
+            status: if reasons.is_empty() {
+                "ok"
+            } else {
+                "unhealthy"
+            },
             reasons,
             writer: if writer_running { "running" } else { "stopped" },
             servers,
@@ -110,10 +114,7 @@ fn server_health(name: String, status: &ConnectionStatus, now: SystemTime) -> Se
             .filter(|_| !status.is_connected())
             .map(|t| now.duration_since(t).unwrap_or_default().as_secs()),
         failed_attempts: status.failed_attempts,
-        last_error: status
-            .last_error
-            .clone()
-            .filter(|_| !status.is_connected()),
+        last_error: status.last_error.clone().filter(|_| !status.is_connected()),
     }
 }
 

@@ -59,7 +59,10 @@ async fn healthz(State(served): State<Served>) -> impl IntoResponse {
 }
 
 async fn render(State(served): State<Served>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], served.metrics.render())
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        served.metrics.render(),
+    )
 }
 
 /// Serves `/healthz` and `/metrics` on `listener` until `stop` is cancelled.

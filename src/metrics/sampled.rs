@@ -70,9 +70,8 @@ fn per_server<M: EncodeMetric>(
 impl Collector for Sampled {
     fn encode(&self, mut encoder: DescriptorEncoder) -> std::fmt::Result {
         let statuses = self.statuses();
-        let each = |f: fn(&ConnectionStatus) -> u64| {
-            statuses.iter().map(move |(n, s)| (n.clone(), f(s)))
-        };
+        let each =
+            |f: fn(&ConnectionStatus) -> u64| statuses.iter().map(move |(n, s)| (n.clone(), f(s)));
         per_server(
             &mut encoder,
             "server_connected",

@@ -108,7 +108,15 @@ pub enum Fact {
 impl Fact {
     /// Every [`Fact::kind`], in declaration order.
     pub const KINDS: [&'static str; 9] = [
-        "kill", "round", "capture", "match", "wave", "npc_kill", "npc_death", "escape", "chat",
+        "kill",
+        "round",
+        "capture",
+        "match",
+        "wave",
+        "npc_kill",
+        "npc_death",
+        "escape",
+        "chat",
     ];
 
     /// The fact's kind as stored (its serde `type` tag).

@@ -112,9 +112,7 @@ pub trait Store: Send + Sync {
     /// bman keeps its own data, leaving nothing behind, and names the
     /// backend and its version (e.g. "SQLite 3.50.2").
     fn self_check(&self) -> StoreResult<String> {
-        Err(StoreError::Backend(
-            "this store cannot check itself".into(),
-        ))
+        Err(StoreError::Backend("this store cannot check itself".into()))
     }
 }
 

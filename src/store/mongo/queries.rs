@@ -531,7 +531,8 @@ impl Store for MongoStore {
         self.run(move |db| async move {
             let meta = db.collection::<Document>(BMAN_META);
             let id = format!("check-{}-{}", std::process::id(), crate::model::now_ms());
-            meta.insert_one(doc! { "_id": &id, "scratch": true }).await?;
+            meta.insert_one(doc! { "_id": &id, "scratch": true })
+                .await?;
             let read = meta.find_one(doc! { "_id": &id }).await;
             meta.delete_one(doc! { "_id": &id }).await?;
             if read?.is_none() {

@@ -70,9 +70,14 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
         // The bot is in GUILD_ID only; every channel is a text channel there.
         ("GET", ["guilds", guild]) if guild.parse() == Ok(GUILD_ID) => (
             200,
-            Some(json!({"id": GUILD_ID.to_string(), "name": GUILD_NAME, "owner_id": OWNER_ID.to_string()})),
+            Some(
+                json!({"id": GUILD_ID.to_string(), "name": GUILD_NAME, "owner_id": OWNER_ID.to_string()}),
+            ),
         ),
-        ("GET", ["guilds", _]) => (404, Some(json!({"message": "Unknown Guild", "code": 10004}))),
+        ("GET", ["guilds", _]) => (
+            404,
+            Some(json!({"message": "Unknown Guild", "code": 10004})),
+        ),
         ("GET", ["channels", channel]) => (
             200,
             Some(json!({
