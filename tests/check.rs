@@ -282,3 +282,20 @@ async fn a_configuration_mistake_is_the_only_line() {
         "FAIL config  bmsettings.ini:2: [bm] dm: expected a TCP port number (1-65535), found \"abc\""
     );
 }
+
+/// With `BMAN_TEST_MONGODB_URI`: the database line names MongoDB and its version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_check_names_mongodb() {
+    let Some(base) = common::mongo_uri() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_settings(dir.path(), closed_port(), "");
+    let url = common::unique_mongo_url(&base, "check");
+    let run = check(dir.path(), &[("DATABASE_URL", url.as_str())], &[]).await;
+    let line = run.line("database");
+    assert!(
+        line.starts_with("ok") && line.contains("MongoDB ") && line.contains("scratch"),
+        "{line}"
+    );
+}
