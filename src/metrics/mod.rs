@@ -131,12 +131,6 @@ pub struct Metrics {
     chat_commands: Vec<Counter>,
 }
 
-impl Default for Metrics {
-    fn default() -> Self {
-        Metrics::new(&[])
-    }
-}
-
 impl Metrics {
     /// Registers every metric, with a series per configured server name.
     pub fn new(server_names: &[String]) -> Metrics {
