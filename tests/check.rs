@@ -281,6 +281,18 @@ async fn a_configuration_mistake_is_the_only_line() {
         run.stdout.trim(),
         "FAIL config  bmsettings.ini:2: [bm] dm: expected a TCP port number (1-65535), found \"abc\""
     );
+    std::fs::write(
+        dir.path().join("bmsettings.ini"),
+        "[config]\npassword = x\n",
+    )
+    .unwrap();
+    let run = check(dir.path(), &[], &[]).await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.line("config").contains("no game servers configured"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// With `BMAN_TEST_MONGODB_URI`: the database line names MongoDB and its version.

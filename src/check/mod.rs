@@ -101,39 +101,7 @@ pub async fn run(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Report {
         Ok(settings) => settings,
         Err(e) => return Report::new(vec![config_failed(e)]),
     };
-    let mut checks = vec![CheckLine::ok(
-        "config",
-        format!(
-            "{}: {} game server{}{}",
-            path.display(),
-            settings.servers.len(),
-            if settings.servers.len() == 1 { "" } else { "s" },
-            match settings.servers.len() {
-                0 => String::new(),
-                _ => format!(
-                    " ({})",
-                    settings
-                        .servers
-                        .iter()
-                        .map(|s| match s.name == s.mode.as_str() {
-                            true => s.name.clone(),
-                            false => format!("{} {}", s.name, s.mode),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
-        ),
-    )];
-    if settings.servers.is_empty() {
-        checks[0] = CheckLine::fail(
-            "config",
-            format!(
-                "{}: no game servers configured: add ports to [bm] or a [server.NAME] section",
-                path.display()
-            ),
-        );
-    }
+    let mut checks = vec![config_line(path, &settings)];
     let servers = futures::future::join_all(settings.servers.iter().map(server::check));
     let (servers, store, discord, metrics) = tokio::join!(
         servers,
@@ -146,6 +114,39 @@ pub async fn run(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Report {
     checks.extend(discord);
     checks.push(metrics);
     Report::new(checks)
+}
+
+/// The settings' servers (`name` or `name mode`), or the failure of having none.
+fn config_line(path: &Path, settings: &Settings) -> CheckLine {
+    let servers: Vec<String> = settings
+        .servers
+        .iter()
+        .map(|s| match s.name == s.mode.as_str() {
+            true => s.name.clone(),
+            false => format!("{} {}", s.name, s.mode),
+        })
+        .collect();
+    match servers.len() {
+        0 => CheckLine::fail(
+            "config",
+            format!(
+                "{}: no game servers configured: add ports to [bm] or a [server.NAME] section",
+                path.display()
+            ),
+        ),
+        1 => CheckLine::ok(
+            "config",
+            format!("{}: 1 game server ({})", path.display(), servers[0]),
+        ),
+        n => CheckLine::ok(
+            "config",
+            format!(
+                "{}: {n} game servers ({})",
+                path.display(),
+                servers.join(", ")
+            ),
+        ),
+    }
 }
 
 fn config_failed(e: ConfigError) -> CheckLine {
