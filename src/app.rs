@@ -30,6 +30,8 @@ pub enum AppError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error("the store writer stopped unexpectedly; stopping so nothing goes unrecorded (the journal keeps every event; restart to apply it)")]
     WriterDied,
 }
@@ -71,17 +73,21 @@ impl Ingest {
                 address: server.address(),
                 password: server.password.clone(),
             };
-            let sink = JournalSink::new(info.clone(), journal, tx);
+            let sink = recorder
+                .metrics
+                .count_frames(&server.name, JournalSink::new(info.clone(), journal, tx));
             let (handle, task) =
                 supervisor::spawn(endpoint, sink, shutdown.child_token(), policy.clone());
             handles.push(handle);
             supervisors.push(task);
             streams.push((info, rx));
         }
+        recorder.metrics.watch_servers(&handles);
         let context = Arc::new(Context::new(
             &handles,
             recorder.store.clone(),
             recorder.committed.clone(),
+            recorder.metrics.clone(),
         ));
         spawn_announcement_log(&context);
         crate::handlers::announce::spawn(context.clone(), settings.discord.milestone_waves);
@@ -169,6 +175,16 @@ pub fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, AppError> {
     )?))
 }
 
+/// Serves `/healthz` and `/metrics` for `recorder`'s writer and the servers
+/// an [`Ingest`] started on it, until `stop` is cancelled.
+pub fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    recorder: &Recorder,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    crate::metrics::serve(listener, recorder.metrics.clone(), recorder.health(), stop)
+}
+
 /// Runs the ingest with the built-in handlers until `stop` resolves (SIGINT/SIGTERM in the binary).
 pub async fn run(
     settings: &Settings,
@@ -183,10 +199,22 @@ pub async fn run_with(
     handlers: Vec<Arc<dyn Handler>>,
     stop: impl Future<Output = ()>,
 ) -> Result<EventCounts, AppError> {
+    // Bound first: a wrong address stops the start before anything connects.
+    let metrics_listener = match settings.metrics.listen {
+        Some(addr) => Some(crate::metrics::bind(addr).await?),
+        None => None,
+    };
     let store = open_store(settings)?;
     repair_on_start(store.as_ref(), settings)?;
     let recorder = Recorder::start(store, settings);
     let ingest = Ingest::start(settings, &recorder, RetryPolicy::default(), handlers).await?;
+    let stop_metrics = CancellationToken::new();
+    let metrics_server = metrics_listener.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            info!("serving /healthz and /metrics on http://{addr}");
+        }
+        serve_metrics(listener, &recorder, stop_metrics.clone())
+    });
     let bot = match &settings.discord_token {
         Some(token) => match Bot::start(settings, token.expose(), ingest.context.clone()).await {
             Ok(bot) => Some(bot),
@@ -206,6 +234,10 @@ pub async fn run_with(
     }
     info!("shutting down: closing connections, draining the pipeline, committing");
     let counts = ingest.stop().await;
+    stop_metrics.cancel();
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     let totals = recorder.stop().await;
     if writer_died {
         return Err(AppError::WriterDied);

@@ -30,12 +30,17 @@
 //!   the built-in handlers (chat commands, announcements, the chat relay).
 //! - [`discord`]: the Discord bot: slash commands, announcement posting,
 //!   Discord-to-game relay, admin commands.
+//! - [`metrics`]: the Prometheus registry every layer counts into, health,
+//!   and the `/healthz` + `/metrics` server.
+//! - [`check`]: `bman check`: the configuration, then each server, the
+//!   store, Discord and the metrics address, for real, recording nothing.
 //! - [`app`]: wiring for `bman run`: supervisors, pipelines, handlers, the bot,
 //!   and shutdown in order.
 //! - [`sim`]: the built-in simulated game server and its deterministic scenarios.
 
 pub mod app;
 pub mod bans;
+pub mod check;
 pub mod config;
 pub mod discord;
 pub mod evaluate;
@@ -44,6 +49,7 @@ pub(crate) mod game;
 pub mod handlers;
 pub(crate) mod ini;
 pub mod journal;
+pub mod metrics;
 pub mod migrate;
 pub mod model;
 pub mod pipeline;

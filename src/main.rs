@@ -202,6 +202,16 @@ enum Command {
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
     Repair(ConfigFile),
+    /// Check the setup for real: the configuration, a login to every game
+    /// server, the database, Discord and the metrics address. One line per
+    /// check; exit code 0 only when all pass. Records nothing.
+    Check {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
     /// also imports an old bman-data database).
     Migrate {
@@ -217,11 +227,18 @@ enum Command {
 fn main() -> ExitCode {
     // .env first, so RUST_LOG from it applies; the real environment wins.
     let dotenv = dotenvy::dotenv();
+    let cli = Cli::parse();
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // `bman check` reports each server in a line of its own; the
+    // supervisor's retry messages would say the same less precisely.
+    if matches!(cli.command, Some(Command::Check { .. })) {
+        if let Ok(quiet) = "bman::rcon=off".parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
@@ -230,7 +247,6 @@ fn main() -> ExitCode {
             warn!("ignoring .env: {e}");
         }
     }
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -302,6 +318,7 @@ fn main() -> ExitCode {
             Command::Evaluate { config, args } => evaluate(&config.path(&outer), &args),
             Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
+            Command::Check { config, json } => return Ok(check(&config.path(&outer), json).await),
         };
         done.map(|()| ExitCode::SUCCESS)
     });
@@ -619,7 +636,24 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     Ok(())
 }
 
-/// A byte progress bar on a terminal; hidden when stderr is not one.
+/// `bman check`: the report on stdout; exit code 0 only when every check passes.
+async fn check(config: &std::path::Path, json: bool) -> ExitCode {
+    let report = bman::check::run(config, &|k| std::env::var(k).ok()).await;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
+    if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn migrate(from: &str, to: &str) -> Result<(), CliError> {
     if let Some(path) = missing_sqlite_file(from) {
         return Err(CliError::Refused(format!(
@@ -639,6 +673,7 @@ fn migrate(from: &str, to: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A byte progress bar on a terminal; hidden when stderr is not one.
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {

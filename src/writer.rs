@@ -10,6 +10,7 @@
 //! store has not committed.
 
 use crate::journal::JournalPos;
+use crate::metrics::WriterMetrics;
 use crate::model::Mode;
 use crate::model::{Fact, FactRecord, PlayerSeen, StoredFact};
 use crate::rater::{Rater, RatingParams};
@@ -61,6 +62,16 @@ impl WriterHandle {
         self.inbox.send(Message::Bundle(bundle)).await.is_ok()
     }
 
+    /// Bundles waiting in the inbox, read through a weak link (so it does
+    /// not keep the writer running); `None` once the writer is gone.
+    pub fn queue_depth(&self) -> impl Fn() -> Option<usize> + Send + Sync + 'static {
+        let inbox = self.inbox.downgrade();
+        move || {
+            let inbox = inbox.upgrade()?;
+            Some(inbox.max_capacity() - inbox.capacity())
+        }
+    }
+
     /// Resolves once everything sent before it is committed.
     pub async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
@@ -81,12 +92,23 @@ pub fn spawn(
     stopped: CancellationToken,
     committed: broadcast::Sender<Arc<StoredFact>>,
 ) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
+    spawn_metered(store, params, stopped, committed, WriterMetrics::default())
+}
+
+/// [`spawn`], counting batches, commit times and facts into `metrics`.
+pub fn spawn_metered(
+    store: Arc<dyn Store>,
+    params: RatingParams,
+    stopped: CancellationToken,
+    committed: broadcast::Sender<Arc<StoredFact>>,
+    metrics: WriterMetrics,
+) -> (WriterHandle, std::thread::JoinHandle<WriterTotals>) {
     let (tx, rx) = mpsc::channel(INBOX_CAPACITY);
     let thread = std::thread::Builder::new()
         .name("bman-writer".into())
         .spawn(move || {
             let _signal_on_exit = stopped.drop_guard();
-            Writer::new(store, params, committed).run(rx)
+            Writer::new(store, params, committed, metrics).run(rx)
         })
         .expect("spawn the writer thread");
     (WriterHandle { inbox: tx }, thread)
@@ -110,6 +132,7 @@ struct Writer {
     checkpoints: HashMap<(String, i64), Checkpoint>,
     totals: WriterTotals,
     committed: broadcast::Sender<Arc<StoredFact>>,
+    metrics: WriterMetrics,
 }
 
 impl Writer {
@@ -117,9 +140,11 @@ impl Writer {
         store: Arc<dyn Store>,
         params: RatingParams,
         committed: broadcast::Sender<Arc<StoredFact>>,
+        metrics: WriterMetrics,
     ) -> Writer {
         Writer {
             committed,
+            metrics,
             store,
             rater: Rater::new(params),
             next_seq: None,
@@ -306,6 +331,8 @@ impl Writer {
         let took = started.elapsed();
         self.totals.facts += batch.facts.len() as u64;
         self.totals.commits += 1;
+        self.metrics
+            .committed(took, batch.facts.iter().map(|f| &f.record.fact));
         if took > Duration::from_secs(1) {
             warn!(
                 "a commit of {} facts took {:.1}s",

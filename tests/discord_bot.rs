@@ -11,6 +11,7 @@ use bman::model::Mode;
 use bman::secret::Secret;
 use bman::sim::SimHandle;
 use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInteraction, GUILD_ID};
+use common::scrape;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -56,6 +57,10 @@ async fn start_bman(dir: &std::path::Path, discord_api: String, sim: &SimHandle)
     };
     settings.discord_token = Some(Secret::new("test-token"));
     settings.discord_api_proxy = Some(discord_api);
+    // /metrics on a port free a moment ago.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    settings.metrics.listen = Some(free.local_addr().unwrap());
+    drop(free);
     let (stop, stopped) = oneshot::channel();
     let run_settings = settings.clone();
     let task = tokio::spawn(async move {
@@ -165,6 +170,11 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
     }
 
     // A burst of 500 chat lines while Discord answers the first post with a 429.
+    let posted_before = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/messages") && r.status == 200)
+        .count();
     fake.clear_requests();
     fake.rate_limit_next(1, 0.5);
     for i in 0..500 {
@@ -229,6 +239,33 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
     for (line, want) in lines.iter().zip(&wanted) {
         assert!(line.contains(want.as_str()), "in order: {line} vs {want}");
         assert!(line.contains("<@\u{200B}1>"), "mention defused: {line}");
+    }
+
+    // The outbox's metrics: every post the fake took, the one 429, nothing waiting.
+    let addr = bman.settings.metrics.listen.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let samples = scrape::parse_prometheus(&scrape::get(addr, "/metrics").await.2);
+        let metric = |name| scrape::by_label(&samples, name, "")[""];
+        let posted = posted_before
+            + fake
+                .requests()
+                .iter()
+                .filter(|r| r.method == "POST" && r.path.ends_with("/messages") && r.status == 200)
+                .count();
+        let now = (
+            metric("bman_discord_posts_total"),
+            metric("bman_discord_rate_limited_total"),
+            metric("bman_discord_outbox_depth"),
+        );
+        if now == (posted as f64, 1.0, 0.0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{now:?}: {posted} posted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     bman.stop().await;

@@ -75,6 +75,7 @@ conformance!(
     facts::apply_is_atomic,
     stats::replace_ratings,
     bookkeeping::audit_log,
+    bookkeeping::self_check,
     players::bot_players_and_removal,
     bans::bans_round_trip_and_lift,
     bans::ip_neighbours,

@@ -7,12 +7,14 @@
 //! `[chat_commands]` and `[bans]` by their handlers.
 
 mod discord;
+mod metrics;
 mod section;
 mod servers;
 
 use crate::handlers::bans::BanSettings;
 use crate::handlers::chat_commands::ChatCommandSettings;
 pub use discord::DiscordSettings;
+pub use metrics::MetricsSettings;
 pub(crate) use section::SectionReader;
 pub use servers::ServerConfig;
 
@@ -43,6 +45,8 @@ pub struct Settings {
     pub discord_api_proxy: Option<String>,
     pub chat_commands: ChatCommandSettings,
     pub bans: BanSettings,
+    /// `[metrics] listen` or `BMAN_METRICS_ADDR`: where `/healthz` and `/metrics` are served.
+    pub metrics: MetricsSettings,
 }
 
 /// A configuration problem, pointing at where it is.
@@ -143,6 +147,7 @@ impl Settings {
         let discord = DiscordSettings::read(&reader("discord"))?;
         let chat_commands = ChatCommandSettings::read(&reader("chat_commands"))?;
         let bans = BanSettings::read(&reader("bans"))?;
+        let metrics = MetricsSettings::read(&reader("metrics"), env)?;
 
         let database_url = env("DATABASE_URL")
             .or_else(|| env("MONGODB_URI"))
@@ -162,6 +167,7 @@ impl Settings {
             discord_api_proxy: env("DISCORD_API_PROXY").filter(|p| !p.is_empty()),
             chat_commands,
             bans,
+            metrics,
         })
     }
 }
@@ -301,8 +307,8 @@ mod tests {
             "bmsettings.ini:5: [server.a] chat_relays: unknown key; did you mean `chat_relay`?"
         );
         assert_eq!(
-            err("[metrics]\nlisten = x\n"),
-            "bmsettings.ini:1: unknown section [metrics]"
+            err("[metric]\nlisten = x\n"),
+            "bmsettings.ini:1: unknown section [metric]; did you mean `metrics`?"
         );
         assert_eq!(
             err("[bm]\ndm = 42070\n[server.x]\nhost = 127.0.0.1\nport = 42070\nmode = tdm\n"),
@@ -431,6 +437,34 @@ mod tests {
         assert_eq!(s.discord.admin_role_ids, vec![111, 222]);
         assert_eq!(s.discord.admin_user_ids, vec![333]);
         assert_eq!(s.discord.milestone_waves, 10);
+    }
+
+    #[test]
+    fn metrics_section_and_its_variable() {
+        let s = parse("[bm]\ndm = 1\n", &[]).unwrap();
+        assert_eq!(s.metrics.listen, None);
+        let s = parse("[metrics]\nlisten = 127.0.0.1:9187\n", &[]).unwrap();
+        assert_eq!(s.metrics.listen, Some("127.0.0.1:9187".parse().unwrap()));
+        let s = parse(
+            "[metrics]\nlisten = 127.0.0.1:9187\n",
+            &[("BMAN_METRICS_ADDR", "0.0.0.0:9999")],
+        )
+        .unwrap();
+        assert_eq!(s.metrics.listen, Some("0.0.0.0:9999".parse().unwrap()));
+        let e = parse("[metrics]\nlisten = localhost\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("bmsettings.ini:2: [metrics] listen: expected an IP address and port"),
+            "{e}"
+        );
+        let e = parse("", &[("BMAN_METRICS_ADDR", "9187")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("BMAN_METRICS_ADDR: expected an IP address"),
+            "{e}"
+        );
     }
 
     #[test]

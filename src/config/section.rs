@@ -1,7 +1,7 @@
 //! Reading one INI section with errors that point at the file, and the
 //! check that every section and key is one bman reads.
 
-use super::{discord::DiscordSettings, servers, ChatCommandSettings, ConfigError};
+use super::{discord::DiscordSettings, servers, ChatCommandSettings, ConfigError, MetricsSettings};
 use crate::ini::{Entry, Ini};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -100,6 +100,7 @@ const VOCABULARY: &[(&str, &[&str])] = &[
     ("discord", DiscordSettings::KEYS),
     ("chat_commands", ChatCommandSettings::KEYS),
     ("bans", crate::handlers::bans::BanSettings::KEYS),
+    ("metrics", MetricsSettings::KEYS),
 ];
 
 /// Refuses sections and keys bman does not read (a `pasword` would otherwise

@@ -253,7 +253,11 @@ impl Bot {
         let read_messages = !spec.routes.chat_channels().is_empty();
         let client = spec.build(read_messages).await?;
         let stop_outbox = CancellationToken::new();
-        let (outbox, sender) = Outbox::start(client.http.clone(), stop_outbox.clone());
+        let (outbox, sender) = Outbox::start(
+            client.http.clone(),
+            stop_outbox.clone(),
+            app.metrics.discord.clone(),
+        );
         let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
         let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
         let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));

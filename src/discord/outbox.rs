@@ -9,6 +9,7 @@
 //! and serenity hands the 429 back) and retrying; lines are never dropped for
 //! it. Mentions are disabled on every message.
 
+use crate::metrics::DiscordMetrics;
 use poise::serenity_prelude as serenity;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,7 @@ struct Queue {
 pub(crate) struct Outbox {
     queue: Arc<Mutex<Queue>>,
     wake: Arc<Notify>,
+    metrics: DiscordMetrics,
 }
 
 impl Outbox {
@@ -55,10 +57,12 @@ impl Outbox {
     pub fn start(
         http: Arc<serenity::Http>,
         stop: CancellationToken,
+        metrics: DiscordMetrics,
     ) -> (Outbox, tokio::task::JoinHandle<()>) {
         let outbox = Outbox {
             queue: Arc::default(),
             wake: Arc::default(),
+            metrics,
         };
         let task = tokio::spawn(outbox.clone().run(http, stop));
         (outbox, task)
@@ -77,6 +81,7 @@ impl Outbox {
                 text: piece,
             });
         }
+        self.metrics.queued(queue.lines.len());
         drop(queue);
         self.wake.notify_one();
     }
@@ -110,13 +115,14 @@ impl Outbox {
             }
         }
         queue.lines = kept;
+        self.metrics.queued(queue.lines.len());
         Some((channel_id, text))
     }
 
     async fn run(self, http: Arc<serenity::Http>, stop: CancellationToken) {
         loop {
             while let Some((channel_id, text)) = self.next_message() {
-                send(&http, channel_id, &text).await;
+                send(&http, channel_id, &text, &self.metrics).await;
                 tokio::select! {
                     _ = tokio::time::sleep(PACE) => {}
                     _ = stop.cancelled() => {}
@@ -126,7 +132,7 @@ impl Outbox {
                 _ = self.wake.notified() => {}
                 _ = stop.cancelled() => {
                     while let Some((channel_id, text)) = self.next_message() {
-                        send(&http, channel_id, &text).await;
+                        send(&http, channel_id, &text, &self.metrics).await;
                     }
                     break;
                 }
@@ -137,7 +143,7 @@ impl Outbox {
 
 /// Posts one message with mentions disabled: waits out 429s, retries other
 /// failures a few times.
-async fn send(http: &serenity::Http, channel_id: u64, text: &str) {
+async fn send(http: &serenity::Http, channel_id: u64, text: &str, metrics: &DiscordMetrics) {
     let channel = serenity::ChannelId::new(channel_id.max(1));
     let (mut failures, mut delay, mut rate_limited_wait) =
         (0, Duration::from_millis(500), RATE_LIMITED_WAIT);
@@ -147,12 +153,14 @@ async fn send(http: &serenity::Http, channel_id: u64, text: &str) {
             .allowed_mentions(serenity::CreateAllowedMentions::new());
         let error = match channel.send_message(http, message).await {
             Ok(_) => {
+                metrics.posted();
                 debug!(channel_id, "posted {} characters", text.len());
                 return;
             }
             Err(e) => e,
         };
         if is_rate_limited(&error) {
+            metrics.rate_limited();
             warn!(
                 channel_id,
                 "Discord rate limit (429); waiting {rate_limited_wait:?}"
@@ -226,6 +234,7 @@ mod tests {
         Outbox {
             queue: Arc::default(),
             wake: Arc::default(),
+            metrics: DiscordMetrics::default(),
         }
     }
 

@@ -25,7 +25,7 @@
 
 mod ctf;
 mod identity;
-mod modes;
+pub(crate) mod modes;
 mod svl;
 mod tdm;
 

@@ -28,7 +28,8 @@ pub(crate) fn implied_mode(event: &Event, id: u16) -> Option<Mode> {
     }
 }
 
-fn mode_of_id(gamemode_id: i32) -> Option<Mode> {
+/// The mode of a GameModeID seen on real servers; `None` for any other.
+pub(crate) fn mode_of_id(gamemode_id: i32) -> Option<Mode> {
     match gamemode_id {
         0 => Some(Mode::Dm),
         3 => Some(Mode::Zbr),

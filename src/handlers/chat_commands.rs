@@ -260,8 +260,9 @@ impl Handler for ChatCommands {
             "say {}",
             console_quote(&clip(&text, self.settings.max_reply_chars))
         );
-        if let Err(e) = handle.command(&line).await {
-            warn!(server = %server.name, "chat command reply not delivered: {e}");
+        match handle.command(&line).await {
+            Ok(_) => ctx.metrics.chat_command_answered(command.key()),
+            Err(e) => warn!(server = %server.name, "chat command reply not delivered: {e}"),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod chat_commands;
 pub mod relay;
 
 use crate::event::Event;
+use crate::metrics::Metrics;
 use crate::model::{ChatFact, Fact, FactRecord, KillFact, PlayerSeen, ServerInfo, StoredFact};
 use crate::pipeline::IngestEvent;
 use crate::rcon::ServerHandle;
@@ -123,6 +124,8 @@ pub struct Context {
     committed: broadcast::Sender<Arc<StoredFact>>,
     /// Bumped whenever a community ban is issued or lifted in this process.
     bans: watch::Sender<u64>,
+    /// What handlers and the bot count (chat commands answered, Discord posts).
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -131,6 +134,7 @@ impl Context {
         servers: &[ServerHandle],
         store: Arc<dyn Store>,
         committed: broadcast::Sender<Arc<StoredFact>>,
+        metrics: Arc<Metrics>,
     ) -> Context {
         let (announcements, _) = broadcast::channel(ANNOUNCEMENT_CAPACITY);
         Context {
@@ -139,6 +143,7 @@ impl Context {
             announcements,
             committed,
             bans: watch::channel(0).0,
+            metrics,
         }
     }
 

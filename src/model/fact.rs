@@ -165,6 +165,35 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// Every [`Fact::kind`], in declaration order.
+    pub const KINDS: [&'static str; 9] = [
+        "kill",
+        "round",
+        "capture",
+        "match",
+        "wave",
+        "npc_kill",
+        "npc_death",
+        "escape",
+        "chat",
+    ];
+
+    /// The fact's kind as stored (its serde `type` tag).
+    pub fn kind(&self) -> &'static str {
+        let i = match self {
+            Fact::Kill(_) => 0,
+            Fact::Round(_) => 1,
+            Fact::Capture(_) => 2,
+            Fact::Match(_) => 3,
+            Fact::Wave(_) => 4,
+            Fact::NpcKill { .. } => 5,
+            Fact::NpcDeath { .. } => 6,
+            Fact::Escape { .. } => 7,
+            Fact::Chat(_) => 8,
+        };
+        Self::KINDS[i]
+    }
+
     /// Every human the fact names (each gets a player record even if never
     /// seen). Facts recorded before bots were recognised by every sign may
     /// still name one; bots are left out here, so no store creates them.
@@ -261,4 +290,36 @@ pub struct StoredFact {
     pub seq: i64,
     pub record: FactRecord,
     pub changes: Vec<(PlayerKey, RatingChange)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_is_the_stored_type_tag() {
+        let player = PlayerKey::new(0, "7656");
+        let chat = ChatFact {
+            player: None,
+            name: None,
+            message: String::new(),
+            team: None,
+        };
+        for fact in [
+            Fact::NpcKill {
+                player: player.clone(),
+                npc: None,
+            },
+            Fact::NpcDeath {
+                player: player.clone(),
+                npc: None,
+            },
+            Fact::Escape { player },
+            Fact::Chat(chat),
+        ] {
+            let json = serde_json::to_value(&fact).unwrap();
+            assert_eq!(json["type"], fact.kind());
+            assert!(Fact::KINDS.contains(&fact.kind()));
+        }
+    }
 }

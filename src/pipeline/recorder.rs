@@ -4,6 +4,7 @@
 use super::{EventCounts, PipelineError, ServerPipeline};
 use crate::config::Settings;
 use crate::journal::JournalReader;
+use crate::metrics::{Health, Metrics};
 use crate::model::{ServerInfo, StoredFact};
 use crate::rater::RatingParams;
 use crate::store::Store;
@@ -22,6 +23,8 @@ pub struct Recorder {
     pub(crate) committed: broadcast::Sender<Arc<StoredFact>>,
     thread: std::thread::JoinHandle<WriterTotals>,
     writer_stopped: CancellationToken,
+    /// The process's metrics, with a series for each configured server.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The configured rating parameters.
@@ -38,19 +41,29 @@ impl Recorder {
         let params = rating_params(settings);
         let writer_stopped = CancellationToken::new();
         let (committed, _) = broadcast::channel(writer::COMMITTED_CAPACITY);
-        let (writer, thread) = writer::spawn(
+        let names: Vec<String> = settings.servers.iter().map(|s| s.name.clone()).collect();
+        let metrics = Arc::new(Metrics::new(&names));
+        let (writer, thread) = writer::spawn_metered(
             store.clone(),
             params,
             writer_stopped.clone(),
             committed.clone(),
+            metrics.writer.clone(),
         );
+        metrics.watch_writer_queue(writer.queue_depth());
         Recorder {
+            metrics,
             store,
             writer,
             committed,
             thread,
             writer_stopped,
         }
+    }
+
+    /// The health of the writer and of the servers `metrics` watches.
+    pub fn health(&self) -> Health {
+        self.metrics.health(self.writer_stopped.clone())
     }
 
     /// Resolves if the writer thread ends while bman is running (a bug).

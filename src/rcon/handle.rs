@@ -24,6 +24,16 @@ pub struct ConnectionStatus {
     pub last_error: Option<String>,
     /// Frames received since start (all sessions).
     pub events_received: u64,
+    /// Frames that did not check out, and events that could not be decoded
+    /// (each is logged; the stream goes on).
+    pub decode_errors: u64,
+    /// Attempts (connects and logins) that failed since the last login; a
+    /// lost session is not one, so 0 while the first retry is still ahead.
+    pub failed_attempts: u32,
+    /// While not connected: since when (the loss, or the first attempt).
+    pub down_since: Option<SystemTime>,
+    /// While waiting out a backoff: when the next attempt starts.
+    pub retry_at: Option<SystemTime>,
 }
 
 impl ConnectionStatus {

@@ -149,6 +149,9 @@ impl<S: FrameSink> SessionContext<S> {
             && self.status.borrow().events_received == 0;
         self.status.send_modify(|s| {
             s.connected_since = Some(now);
+            s.failed_attempts = 0;
+            s.down_since = None;
+            s.retry_at = None;
             if !first_login {
                 s.reconnects += 1;
             }
@@ -157,6 +160,7 @@ impl<S: FrameSink> SessionContext<S> {
         let end = self.logged_in(&mut conn, first, requests).await;
         self.status.send_modify(|s| {
             s.connected_since = None;
+            s.down_since = Some(SystemTime::now());
             if let SessionEnd::Lost(reason) = &end {
                 s.last_error = Some(reason.clone());
             }
@@ -191,6 +195,7 @@ impl<S: FrameSink> SessionContext<S> {
                     Ok(frame) => frame,
                     Err(e) => {
                         warn!(server = self.name(), "bad frame: {e}");
+                        self.status.send_modify(|s| s.decode_errors += 1);
                         continue;
                     }
                 };
@@ -243,6 +248,7 @@ impl<S: FrameSink> SessionContext<S> {
                     server = self.name(),
                     "undecodable event skipped (kept in the journal): {e}"
                 );
+                self.status.send_modify(|s| s.decode_errors += 1);
                 return Ok(true);
             }
         };

@@ -10,7 +10,7 @@ use super::sink::FrameSink;
 use crate::model::ServerInfo;
 use crate::secret::Secret;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -97,8 +97,11 @@ async fn supervise<S: FrameSink>(
                         error!(server = %name, "login to {address} rejected: {reason}. Check the RCON password (bmsettings.ini [config] password, RCON_PASSWORD or the server's password_env). Retrying every {}s.", wait.as_secs());
                     }
                     rejected_before = true;
-                    ctx.status
-                        .send_modify(|s| s.last_error = Some(format!("login rejected: {reason}")));
+                    ctx.status.send_modify(|s| {
+                        s.last_error = Some(format!("login rejected: {reason}"));
+                        s.failed_attempts += 1;
+                        s.down_since.get_or_insert_with(SystemTime::now);
+                    });
                     wait
                 }
                 SessionEnd::Lost(reason) => {
@@ -129,8 +132,11 @@ fn connect_failed<S>(
 ) -> Duration {
     let wait = backoff.next_delay();
     warn!(server = %ctx.info.name, "cannot connect to {address}: {reason}; retrying in {:.1}s", wait.as_secs_f64());
-    ctx.status
-        .send_modify(|s| s.last_error = Some(format!("cannot connect: {reason}")));
+    ctx.status.send_modify(|s| {
+        s.last_error = Some(format!("cannot connect: {reason}"));
+        s.failed_attempts += 1;
+        s.down_since.get_or_insert_with(SystemTime::now);
+    });
     wait
 }
 
@@ -141,6 +147,8 @@ async fn wait_or_refuse<S>(
     requests: &mut mpsc::Receiver<Request>,
     delay: Duration,
 ) -> bool {
+    ctx.status
+        .send_modify(|s| s.retry_at = Some(SystemTime::now() + delay));
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);
     loop {

@@ -138,6 +138,13 @@ pub trait Store: Send + Sync {
         since_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<IpNeighbour>>;
+
+    /// `bman check`: writes, reads back and deletes a scratch value where
+    /// bman keeps its own data, leaving nothing behind, and names the
+    /// backend and its version (e.g. "SQLite 3.50.2").
+    fn self_check(&self) -> StoreResult<String> {
+        Err(StoreError::Backend("this store cannot check itself".into()))
+    }
 }
 
 /// The one check both backends make before storing a ban.

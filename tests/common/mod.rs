@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod fake_discord;
+pub mod scrape;
 
 use bman::app::{open_store, Ingest};
 use bman::config::Settings;

@@ -80,3 +80,26 @@ pub fn audit_log(store: &dyn Store) {
         "a refused record leaves nothing behind"
     );
 }
+
+/// `bman check`'s probe names the backend and leaves the store as it was.
+pub fn self_check(store: &dyn Store) {
+    apply(store, sample_batch());
+    let before = (
+        store.next_seq().unwrap(),
+        store.checkpoints().unwrap(),
+        store.export_players().unwrap().len(),
+    );
+    for _ in 0..2 {
+        let version = store.self_check().unwrap();
+        assert!(
+            version.starts_with("SQLite 3.") || version.starts_with("MongoDB "),
+            "{version}"
+        );
+    }
+    let after = (
+        store.next_seq().unwrap(),
+        store.checkpoints().unwrap(),
+        store.export_players().unwrap().len(),
+    );
+    assert_eq!(before, after);
+}

@@ -593,4 +593,25 @@ impl Store for MongoStore {
     ) -> StoreResult<Vec<IpNeighbour>> {
         self.find_ip_neighbours(player, since_ms, limit)
     }
+
+    /// The scratch document goes into `bman_meta` (bman's own) under an id
+    /// of its own, and is deleted; the version is the server's buildInfo.
+    fn self_check(&self) -> StoreResult<String> {
+        self.run(move |db| async move {
+            let meta = db.collection::<Document>(BMAN_META);
+            let id = format!("check-{}-{}", std::process::id(), crate::model::now_ms());
+            meta.insert_one(doc! { "_id": &id, "scratch": true })
+                .await?;
+            let read = meta.find_one(doc! { "_id": &id }).await;
+            meta.delete_one(doc! { "_id": &id }).await?;
+            if read?.is_none() {
+                return Err(StoreError::Backend(
+                    "a scratch document written to bman_meta could not be read back".into(),
+                ));
+            }
+            let info = db.run_command(doc! { "buildInfo": 1 }).await?;
+            let version = info.get_str("version").unwrap_or("(version unknown)");
+            Ok(format!("MongoDB {version}"))
+        })
+    }
 }

@@ -195,6 +195,26 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<IpNeighbour>> {
         bans::ip_neighbours(&self.reader(), player, since_ms, limit)
     }
+
+    /// The scratch value lives in a table created inside a transaction that
+    /// is rolled back: the write proves the file is writable and not locked,
+    /// and nothing lands.
+    fn self_check(&self) -> StoreResult<String> {
+        let mut writer = self.writer();
+        let tx = writer.transaction()?;
+        tx.execute_batch(
+            "CREATE TABLE bman_check (v TEXT); INSERT INTO bman_check VALUES ('scratch');",
+        )?;
+        let read: String = tx.query_row("SELECT v FROM bman_check", [], |r| r.get(0))?;
+        let version: String = tx.query_row("SELECT sqlite_version()", [], |r| r.get(0))?;
+        tx.rollback()?;
+        if read != "scratch" {
+            return Err(StoreError::Backend(format!(
+                "wrote \"scratch\" and read back {read:?}"
+            )));
+        }
+        Ok(format!("SQLite {version}"))
+    }
 }
 
 #[cfg(test)]

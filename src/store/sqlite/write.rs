@@ -29,7 +29,7 @@ pub(super) fn apply(conn: &mut Connection, batch: &WriteBatch) -> StoreResult<()
             record.mode.as_str(),
             record.time_ms,
             record.match_id,
-            fact_kind(&record.fact),
+            record.fact.kind(),
             data
         ])?;
         for key in record.fact.players() {
@@ -126,21 +126,6 @@ pub(super) fn record_audit(conn: &Connection, r: &AuditRecord) -> StoreResult<()
         r.result
     ])?;
     Ok(())
-}
-
-/// The `kind` column: the fact's variant, as its JSON `type` tag names it.
-fn fact_kind(fact: &Fact) -> &'static str {
-    match fact {
-        Fact::Kill(_) => "kill",
-        Fact::Round(_) => "round",
-        Fact::Capture(_) => "capture",
-        Fact::Match(_) => "match",
-        Fact::Wave(_) => "wave",
-        Fact::NpcKill { .. } => "npc_kill",
-        Fact::NpcDeath { .. } => "npc_death",
-        Fact::Escape { .. } => "escape",
-        Fact::Chat(_) => "chat",
-    }
 }
 
 /// Player ids resolved within one write transaction. Scoped to the

@@ -58,6 +58,8 @@ pub const BOT_USER_ID: u64 = APPLICATION_ID;
 pub const BOT_USERNAME: &str = "bman-test-bot";
 /// The guild READY lists, and the default guild of [`Actor`].
 pub const GUILD_ID: u64 = 900_000_000_000_000_100;
+/// The name `GET /guilds/{GUILD_ID}` answers.
+pub const GUILD_NAME: &str = "bman test guild";
 /// The default channel of [`Actor`].
 pub const CHANNEL_ID: u64 = 900_000_000_000_000_200;
 /// The application owner's user id (`/oauth2/applications/@me` `owner`).

@@ -6,7 +6,9 @@
 use super::events::SentInteraction;
 use super::payloads::{bot_user_json, message_json, msg_id, user_json};
 use super::rest::Recorded;
-use super::{FakeDiscord, Inner, APPLICATION_ID, BOT_USERNAME, CHANNEL_ID, OWNER_ID};
+use super::{
+    FakeDiscord, Inner, APPLICATION_ID, BOT_USERNAME, CHANNEL_ID, GUILD_ID, GUILD_NAME, OWNER_ID,
+};
 use poise::serenity_prelude as serenity;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -65,6 +67,26 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
             })),
         ),
         ("GET", ["users", "@me"]) => (200, Some(bot_user_json())),
+        // The bot is in GUILD_ID only; every channel is a text channel there.
+        ("GET", ["guilds", guild]) if guild.parse() == Ok(GUILD_ID) => (
+            200,
+            Some(
+                json!({"id": GUILD_ID.to_string(), "name": GUILD_NAME, "owner_id": OWNER_ID.to_string()}),
+            ),
+        ),
+        ("GET", ["guilds", _]) => (
+            404,
+            Some(json!({"message": "Unknown Guild", "code": 10004})),
+        ),
+        ("GET", ["channels", channel]) => (
+            200,
+            Some(json!({
+                "id": channel,
+                "type": 0,
+                "guild_id": GUILD_ID.to_string(),
+                "name": format!("channel-{channel}"),
+            })),
+        ),
         ("POST", ["channels", channel, "messages"]) => {
             let channel: u64 = channel.parse().unwrap_or(0);
             let m = echo_message(inner, channel, &body, rec, None);
