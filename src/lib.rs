@@ -20,6 +20,8 @@
 //! - [`writer`]: the single store writer (batches, checkpoints, exactly-once).
 //! - [`store`]: the `Store` trait and its SQLite and MongoDB backends.
 //! - [`migrate`] (`bman migrate`) and [`repair`] (bots earlier releases stored).
+//! - [`evaluate`] (`bman evaluate`): how well each candidate rating system
+//!   predicts the stored history.
 //! - [`views`]: player lookup, leaderboards, profiles and stats lines, for the
 //!   CLI, the bot and the game chat.
 //! - [`bans`]: community bans as the bot and the CLI issue, lift, list and
@@ -41,6 +43,7 @@ pub mod bans;
 pub mod check;
 pub mod config;
 pub mod discord;
+pub mod evaluate;
 pub mod event;
 pub(crate) mod game;
 pub mod handlers;

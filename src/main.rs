@@ -191,6 +191,14 @@ enum Command {
         #[arg(long, value_enum)]
         mode: Option<Mode>,
     },
+    /// Score how well each rating system predicts a mode's stored history
+    /// (README "Choosing a rating system").
+    Evaluate {
+        #[command(flatten)]
+        config: ConfigFile,
+        #[command(flatten)]
+        args: bman::evaluate::EvaluateArgs,
+    },
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
     Repair(ConfigFile),
@@ -307,6 +315,7 @@ fn main() -> ExitCode {
             }
             Command::Unban { config, query } => unban(&config.path(&outer), &query),
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
+            Command::Evaluate { config, args } => evaluate(&config.path(&outer), &args),
             Command::Repair(config) => repair(&config.path(&outer)),
             Command::Migrate { from, to } => migrate(&from, &to),
             Command::Check { config, json } => return Ok(check(&config.path(&outer), json).await),
@@ -488,6 +497,14 @@ fn rerate(config: &std::path::Path, mode: Option<Mode>) -> Result<(), CliError> 
     Ok(())
 }
 
+fn evaluate(config: &std::path::Path, args: &bman::evaluate::EvaluateArgs) -> Result<(), CliError> {
+    let (settings, store) = open_existing_store(config)?;
+    let params = bman::pipeline::rating_params(&settings);
+    let out = bman::evaluate::command(store.as_ref(), args, params).map_err(failed("evaluate"))?;
+    print!("{out}");
+    Ok(())
+}
+
 fn repair(config: &std::path::Path) -> Result<(), CliError> {
     let (settings, store) = open_store(config)?;
     let bar = progress_bar(0);
@@ -561,7 +578,7 @@ async fn run(config: &std::path::Path) -> Result<(), CliError> {
             info!("[discord] guild_id is not set: slash commands are registered globally and can take up to an hour to appear");
         }
     }
-    bman::app::run(&settings, shutdown_signal())
+    bman::app::run(&settings, bman::app::shutdown_signal())
         .await
         .map(|_| ())
         .map_err(failed("cannot start"))
@@ -578,7 +595,7 @@ fn is_local_and_silent(host: &str, port: u16) -> bool {
 }
 
 async fn simulate(opts: SimOptions) -> Result<(), CliError> {
-    bman::sim::run(opts, shutdown_signal())
+    bman::sim::run(opts, bman::app::shutdown_signal())
         .await
         .map_err(failed("simulator failed"))
 }
@@ -667,32 +684,4 @@ fn progress_bar(total: u64) -> indicatif::ProgressBar {
         bar.set_style(style);
     }
     bar
-}
-
-/// Listens for SIGINT (Ctrl-C) and SIGTERM from the moment it is called, so
-/// a signal during start-up still means a graceful stop; resolves on the first.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let interrupt = signal(SignalKind::interrupt());
-        let terminate = signal(SignalKind::terminate());
-        async move {
-            match (interrupt, terminate) {
-                (Ok(mut interrupt), Ok(mut terminate)) => {
-                    tokio::select! {
-                        _ = interrupt.recv() => {}
-                        _ = terminate.recv() => {}
-                    }
-                }
-                _ => {
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

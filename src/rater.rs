@@ -4,7 +4,7 @@
 
 use crate::model::Mode;
 use crate::model::{Fact, FactRecord, ModeStats, PlayerKey, RatingChange};
-use crate::ratings::{self, Rating, TeamOutcome, TrueSkillParams};
+use crate::ratings::{self, Rating, SkillSystem, TeamOutcome, TrueSkillParams};
 use std::collections::{BTreeSet, HashMap};
 
 /// Rating parameters: TrueSkill for dm rounds/kills and ctf captures, Elo K for tdm kills.
@@ -12,6 +12,69 @@ use std::collections::{BTreeSet, HashMap};
 pub struct RatingParams {
     pub trueskill: TrueSkillParams,
     pub elo_k: f64,
+    /// Which system rates each mode's kills, rounds and captures (`[ratings]`).
+    pub systems: RatingSystems,
+}
+
+/// `[ratings]`: the system per rated mode, and Weng-Lin's performance noise.
+/// New players start at TrueSkill's mu and sigma under either system.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatingSystems {
+    pub dm: SkillSystem,
+    pub tdm: SkillSystem,
+    pub ctf: SkillSystem,
+    pub weng_lin_beta: f64,
+}
+
+impl Default for RatingSystems {
+    /// TrueSkill everywhere (what earlier releases did); Weng-Lin's beta 25/6.
+    fn default() -> Self {
+        RatingSystems {
+            dm: SkillSystem::TrueSkill,
+            tdm: SkillSystem::TrueSkill,
+            ctf: SkillSystem::TrueSkill,
+            weng_lin_beta: 25.0 / 6.0,
+        }
+    }
+}
+
+impl RatingSystems {
+    pub fn of(&self, mode: Mode) -> SkillSystem {
+        match mode {
+            Mode::Dm => self.dm,
+            Mode::Tdm => self.tdm,
+            Mode::Ctf => self.ctf,
+            Mode::Svl | Mode::Zbr => SkillSystem::TrueSkill,
+        }
+    }
+}
+
+impl RatingParams {
+    fn rate_1v1(&self, mode: Mode, winner: Rating, loser: Rating) -> (Rating, Rating) {
+        match self.systems.of(mode) {
+            SkillSystem::TrueSkill => ratings::rate_1v1(winner, loser, &self.trueskill),
+            SkillSystem::WengLin => {
+                ratings::weng_lin_1v1(winner, loser, self.systems.weng_lin_beta)
+            }
+        }
+    }
+
+    fn rate_two_teams(
+        &self,
+        mode: Mode,
+        team1: &[Rating],
+        team2: &[Rating],
+        outcome: TeamOutcome,
+    ) -> (Vec<Rating>, Vec<Rating>) {
+        match self.systems.of(mode) {
+            SkillSystem::TrueSkill => {
+                ratings::rate_two_teams(team1, team2, outcome, &self.trueskill)
+            }
+            SkillSystem::WengLin => {
+                ratings::weng_lin_teams(team1, team2, outcome, self.systems.weng_lin_beta)
+            }
+        }
+    }
 }
 
 /// Per-(player, mode) stats in memory, and which ones changed since the last take.
@@ -131,7 +194,7 @@ impl Rater {
                             self.rating(&kill.killer, mode, t),
                             self.rating(&kill.victim, mode, t),
                         );
-                        let (w2, l2) = ratings::rate_1v1(w, l, &self.params.trueskill);
+                        let (w2, l2) = self.params.rate_1v1(mode, w, l);
                         for (key, rating) in [(&kill.killer, w2), (&kill.victim, l2)] {
                             self.entry(key, mode, t).games += 1;
                             let elo = self.entry(key, mode, t).elo;
@@ -232,7 +295,7 @@ impl Rater {
         }
         let r1: Vec<Rating> = team1.iter().map(|k| self.rating(k, mode, t)).collect();
         let r2: Vec<Rating> = team2.iter().map(|k| self.rating(k, mode, t)).collect();
-        let (n1, n2) = ratings::rate_two_teams(&r1, &r2, outcome, &self.params.trueskill);
+        let (n1, n2) = self.params.rate_two_teams(mode, &r1, &r2, outcome);
         let mut changes = Vec::new();
         for (key, rating) in team1.iter().zip(n1).chain(team2.iter().zip(n2)) {
             self.entry(key, mode, t).games += 1;
@@ -292,6 +355,7 @@ mod tests {
         Rater::new(RatingParams {
             trueskill: TrueSkillParams::default(),
             elo_k: 32.0,
+            systems: RatingSystems::default(),
         })
     }
 

@@ -16,6 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 use skillratings::trueskill::{trueskill, trueskill_two_teams, TrueSkillConfig, TrueSkillRating};
+use skillratings::weng_lin::{weng_lin, weng_lin_two_teams, WengLinConfig, WengLinRating};
 use skillratings::Outcomes;
 
 /// Every player's Elo rating before their first rated kill.
@@ -153,6 +154,77 @@ pub fn rate_two_teams(
     (
         new1.into_iter().map(Rating::from).collect(),
         new2.into_iter().map(Rating::from).collect(),
+    )
+}
+
+/// Which system rates a mode's contests (README "Choosing a rating system").
+/// Both keep a mean and an uncertainty, stored as mu and sigma, so
+/// leaderboards rank either by mu − 3σ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SkillSystem {
+    /// TrueSkill, as the earlier tools rated (the default).
+    #[default]
+    TrueSkill,
+    /// Weng-Lin (OpenSkill's Bradley–Terry model), from `skillratings`.
+    WengLin,
+}
+
+fn weng_lin_config(beta: f64) -> WengLinConfig {
+    WengLinConfig {
+        beta,
+        ..WengLinConfig::new()
+    }
+}
+
+fn to_weng_lin(r: &Rating) -> WengLinRating {
+    WengLinRating {
+        rating: r.mu,
+        uncertainty: r.sigma,
+    }
+}
+
+fn from_weng_lin(r: WengLinRating) -> Rating {
+    Rating {
+        mu: r.rating,
+        sigma: r.uncertainty,
+    }
+}
+
+/// [`rate_1v1`] under Weng-Lin with performance noise `beta`.
+#[must_use]
+pub fn weng_lin_1v1(winner: Rating, loser: Rating, beta: f64) -> (Rating, Rating) {
+    let (w, l) = weng_lin(
+        &to_weng_lin(&winner),
+        &to_weng_lin(&loser),
+        &Outcomes::WIN,
+        &weng_lin_config(beta),
+    );
+    (from_weng_lin(w), from_weng_lin(l))
+}
+
+/// [`rate_two_teams`] under Weng-Lin with performance noise `beta`.
+#[must_use]
+pub fn weng_lin_teams(
+    team1: &[Rating],
+    team2: &[Rating],
+    outcome: TeamOutcome,
+    beta: f64,
+) -> (Vec<Rating>, Vec<Rating>) {
+    let convert = |team: &[Rating]| team.iter().map(to_weng_lin).collect::<Vec<_>>();
+    let outcome = match outcome {
+        TeamOutcome::Team1Wins => Outcomes::WIN,
+        TeamOutcome::Team2Wins => Outcomes::LOSS,
+        TeamOutcome::Draw => Outcomes::DRAW,
+    };
+    let (new1, new2) = weng_lin_two_teams(
+        &convert(team1),
+        &convert(team2),
+        &outcome,
+        &weng_lin_config(beta),
+    );
+    (
+        new1.into_iter().map(from_weng_lin).collect(),
+        new2.into_iter().map(from_weng_lin).collect(),
     )
 }
 

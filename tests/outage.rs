@@ -70,6 +70,14 @@ impl Store for FlakyStore {
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
         self.inner.facts(mode)
     }
+    fn fact_page(
+        &self,
+        mode: Mode,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, bman::model::FactRecord)>> {
+        self.inner.fact_page(mode, after_seq, limit)
+    }
     fn replace_ratings(
         &self,
         mode: Mode,
@@ -167,6 +175,7 @@ fn params() -> RatingParams {
     RatingParams {
         trueskill: Default::default(),
         elo_k: 32.0,
+        systems: bman::rater::RatingSystems::default(),
     }
 }
 

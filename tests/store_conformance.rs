@@ -61,6 +61,7 @@ conformance!(
     players::player_merge,
     players::same_id_two_stores,
     facts::facts_round_trip,
+    facts::fact_pages,
     facts::rating_history,
     stats::leaderboard_order_and_paging,
     stats::leaderboard_filters,

@@ -19,7 +19,8 @@ pub(crate) use section::SectionReader;
 pub use servers::ServerConfig;
 
 use crate::ini::Ini;
-use crate::ratings::TrueSkillParams;
+use crate::rater::RatingSystems;
+use crate::ratings::{SkillSystem, TrueSkillParams};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,8 @@ pub struct Settings {
     pub elo_k: f64,
     /// TrueSkill parameters (`[config] mu, sigma, beta, tau, draw_probability`).
     pub trueskill: TrueSkillParams,
+    /// The rating system per mode (`[ratings]`).
+    pub rating_systems: RatingSystems,
     /// Where the raw per-server journals go (`[config] journal_dir`).
     pub journal_dir: PathBuf,
     /// `DATABASE_URL` (or `MONGODB_URI`); may hold credentials, so it is a secret.
@@ -88,6 +91,9 @@ const CONFIG_KEYS: &[&str] = &[
     "draw_probability",
 ];
 
+/// Keys of `[ratings]`: the system per rated mode and Weng-Lin's beta.
+const RATINGS_KEYS: &[&str] = &["dm", "tdm", "ctf", "weng_lin_beta"];
+
 /// The default database when `DATABASE_URL` is unset: the embedded SQLite file.
 pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://bman.sqlite3";
 
@@ -132,6 +138,7 @@ impl Settings {
             return Err(config.error("k", "expected a positive number"));
         }
         let trueskill = trueskill_params(&config)?;
+        let rating_systems = rating_systems(&reader("ratings"))?;
         let journal_dir = config
             .text("journal_dir")
             .filter(|s| !s.is_empty())
@@ -150,6 +157,7 @@ impl Settings {
             servers,
             elo_k,
             trueskill,
+            rating_systems,
             journal_dir,
             database_url: Secret::new(database_url),
             discord,
@@ -186,6 +194,33 @@ fn trueskill_params(config: &SectionReader) -> Result<TrueSkillParams, ConfigErr
     Ok(p)
 }
 
+/// `[ratings]`: `dm`, `tdm`, `ctf` = `trueskill` (default) or `weng-lin`,
+/// and `weng_lin_beta`. Glicko-2 would need rating state bman does not
+/// store, so it is refused by name.
+fn rating_systems(section: &SectionReader) -> Result<RatingSystems, ConfigError> {
+    let mut systems = RatingSystems::default();
+    for (key, slot) in [
+        ("dm", &mut systems.dm),
+        ("tdm", &mut systems.tdm),
+        ("ctf", &mut systems.ctf),
+    ] {
+        *slot = match section.text(key).map(str::trim) {
+            None | Some("trueskill") => SkillSystem::TrueSkill,
+            Some("weng-lin") => SkillSystem::WengLin,
+            Some("glicko2" | "elo") => {
+                return Err(section.error(key, "not selectable yet: bman stores a mean and an uncertainty per player, which only trueskill and weng-lin have (README \"Choosing a rating system\")"));
+            }
+            Some(_) => return Err(section.error(key, "expected trueskill or weng-lin")),
+        };
+    }
+    systems.weng_lin_beta = match section.parse::<f64>("weng_lin_beta", "a positive number")? {
+        None => systems.weng_lin_beta,
+        Some(v) if v.is_finite() && v > 0.0 => v,
+        Some(_) => return Err(section.error("weng_lin_beta", "expected a positive number")),
+    };
+    Ok(systems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +238,29 @@ mod tests {
     fn parse(text: &str, env: &[(&'static str, &'static str)]) -> Result<Settings, ConfigError> {
         let env: &'static [(&str, &str)] = Box::leak(env.to_vec().into_boxed_slice());
         Settings::parse(Path::new("bmsettings.ini"), text, &env_of(env))
+    }
+
+    #[test]
+    fn ratings_section_selects_a_system_per_mode() {
+        let default = parse("", &[]).unwrap().rating_systems;
+        assert_eq!(default, RatingSystems::default());
+        let chosen = parse("[ratings]\ndm = weng-lin\nweng_lin_beta = 3\n", &[])
+            .unwrap()
+            .rating_systems;
+        assert_eq!(
+            (chosen.dm, chosen.tdm, chosen.ctf, chosen.weng_lin_beta),
+            (
+                SkillSystem::WengLin,
+                SkillSystem::TrueSkill,
+                SkillSystem::TrueSkill,
+                3.0
+            )
+        );
+        let error = |text: &str| parse(text, &[]).unwrap_err().to_string();
+        assert!(error("[ratings]\nctf = glicko2\n").contains("[ratings] ctf: not selectable yet"));
+        assert!(error("[ratings]\ndm = wenglin\n").contains("expected trueskill or weng-lin"));
+        assert!(error("[ratings]\nweng_lin_beta = -1\n").contains("positive"));
+        assert!(error("[ratings]\nsystem = weng-lin\n").contains("unknown key"));
     }
 
     #[test]

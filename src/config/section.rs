@@ -95,6 +95,7 @@ impl SectionReader<'_> {
 const VOCABULARY: &[(&str, &[&str])] = &[
     ("bm", servers::BM_KEYS),
     ("config", super::CONFIG_KEYS),
+    ("ratings", super::RATINGS_KEYS),
     ("server.", servers::SERVER_KEYS),
     ("discord", DiscordSettings::KEYS),
     ("chat_commands", ChatCommandSettings::KEYS),

@@ -22,7 +22,9 @@ static REGISTER_FONT: Once = Once::new();
 #[error("could not draw the rating chart: {0}")]
 pub struct ChartError(String);
 
-fn font() -> &'static str {
+/// The embedded font's family name, registered on first use (also for
+/// `bman evaluate`'s calibration chart).
+pub(crate) fn font() -> &'static str {
     REGISTER_FONT.call_once(|| {
         let bytes: &'static [u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
         if register_font(FONT, FontStyle::Normal, bytes).is_err() {

@@ -32,6 +32,7 @@ pub fn rating_params(settings: &Settings) -> RatingParams {
     RatingParams {
         trueskill: settings.trueskill,
         elo_k: settings.elo_k,
+        systems: settings.rating_systems,
     }
 }
 

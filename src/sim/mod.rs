@@ -21,7 +21,7 @@ pub mod scenario;
 pub mod server;
 mod state;
 
-pub use scenario::{dump, scenario, Scenario, SimEvent, DUMP_MATCHES, EPOCH};
+pub use scenario::{dump, scenario, Scenario, SimEvent, TrueSkill, DUMP_MATCHES, EPOCH};
 pub use server::{run, serve, SimHandle, SimStats};
 
 use crate::model::Mode;
@@ -75,6 +75,11 @@ pub struct SimOptions {
     /// Print the scenario as journal lines (JSON) to stdout instead of serving.
     #[arg(long)]
     pub dump: bool,
+    /// Give every human a hidden true skill, normal with this standard
+    /// deviation (in logits: a gap of 1 wins a fight 73% of the time), that
+    /// decides fights and flag runs; `--dump` lists the skills at the end.
+    #[arg(long)]
+    pub skill_spread: Option<f64>,
 }
 
 impl SimOptions {
@@ -113,6 +118,7 @@ impl fmt::Debug for SimOptions {
             .field("split", &self.split)
             .field("no_replies", &self.no_replies)
             .field("dump", &self.dump)
+            .field("skill_spread", &self.skill_spread)
             .finish()
     }
 }

@@ -11,8 +11,9 @@ pub mod sqlite;
 pub use batch::{Checkpoint, WriteBatch};
 
 use crate::model::{
-    AuditRecord, Ban, BanLift, BanQuery, IpNeighbour, LeaderboardQuery, LeaderboardRow, Mode,
-    ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary, RatingPoint, StoredFact,
+    AuditRecord, Ban, BanLift, BanQuery, FactRecord, IpNeighbour, LeaderboardQuery, LeaderboardRow,
+    Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary, RatingPoint,
+    StoredFact,
 };
 use std::collections::HashMap;
 
@@ -74,6 +75,16 @@ pub trait Store: Send + Sync {
 
     /// Every stored fact of `mode` in seq order (rerate's input).
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>>;
+
+    /// At most `limit` facts of `mode` with seq above `after_seq`, in seq
+    /// order and without their rating changes: a history too large to hold
+    /// is read page by page (`bman evaluate`).
+    fn fact_page(
+        &self,
+        mode: Mode,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, FactRecord)>>;
 
     /// Rerate's output: replaces every rating change of `mode`'s facts and
     /// every player's stats in `mode`, atomically.

@@ -299,3 +299,45 @@ pub fn apply_is_atomic(store: &dyn Store) {
         "Renamed"
     );
 }
+
+/// `fact_page` walks a mode's facts in seq order, page by page, without
+/// their rating changes and without the other modes' facts in between.
+pub fn fact_pages(store: &dyn Store) {
+    let mut all = sample_batch().facts;
+    let chat = Fact::Chat(ChatFact {
+        player: Some(key("alice")),
+        name: Some("Alice".into()),
+        message: "gg".into(),
+        team: None,
+    });
+    all.push(fact(4, Mode::Tdm, 3500, chat, vec![]));
+    all.push(kill(5, "bob", "alice", 26.0, 25.5));
+    apply(
+        store,
+        WriteBatch {
+            facts: all.clone(),
+            ..WriteBatch::default()
+        },
+    );
+    for mode in Mode::ALL {
+        let expected: Vec<(i64, FactRecord)> = all
+            .iter()
+            .filter(|f| f.record.mode == mode)
+            .map(|f| (f.seq, f.record.clone()))
+            .collect();
+        for limit in [1, 2, 1000] {
+            let (mut walked, mut after) = (Vec::new(), i64::MIN);
+            loop {
+                let page = store.fact_page(mode, after, limit).unwrap();
+                assert!(page.len() <= limit, "{mode}: a page holds at most {limit}");
+                let Some(last) = page.last() else { break };
+                after = last.0;
+                walked.extend(page);
+            }
+            assert_eq!(walked, expected, "{mode} pages of {limit}");
+        }
+    }
+    let dm = store.facts(Mode::Dm).unwrap();
+    let last = dm.last().expect("the sample has deathmatch facts").seq;
+    assert!(store.fact_page(Mode::Dm, last, 10).unwrap().is_empty());
+}

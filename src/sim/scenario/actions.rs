@@ -288,7 +288,12 @@ impl Gen {
                     v != killer && (!self.mode.is_team_mode() || (self.team(v) == kt) == teamkill)
                 })
                 .collect();
-            (killer, self.rng.pick(&victims)?)
+            let victim = self.rng.pick(&victims)?;
+            if teamkill {
+                (killer, victim)
+            } else {
+                self.by_skill(killer, victim)
+            }
         };
         self.death(killer, victim);
         Some(victim)

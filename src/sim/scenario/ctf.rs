@@ -82,7 +82,7 @@ impl Gen {
     /// One attack on the enemy flag: a capture, a carrier killed (flag returned
     /// or picked up by a teammate who scores), or a throw that times out.
     fn flag_run(&mut self) {
-        let team = self.rng.range(1, 2);
+        let team = self.attacking_team();
         let enemy = 3 - team;
         let Some(carrier) = self.rng.pick(&self.alive(Some(team))) else {
             return;

@@ -21,6 +21,7 @@ mod actions;
 mod cast;
 mod ctf;
 mod dm;
+mod skill;
 mod svl;
 mod tdm;
 #[cfg(test)]
@@ -37,6 +38,8 @@ use cast::{bot_name, personas, Persona};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Write};
+
+pub use skill::TrueSkill;
 
 /// Unix time of the first event of every scenario.
 pub const EPOCH: i64 = 1_760_000_000;
@@ -84,11 +87,21 @@ impl Iterator for Scenario {
     }
 }
 
+impl Scenario {
+    /// The humans' hidden skills (`--skill-spread`; empty without it).
+    pub fn true_skills(&self) -> Vec<TrueSkill> {
+        self.gen.true_skills()
+    }
+}
+
 /// The scenario for `opts` (mode, seed, players; `matches` or endless).
 pub fn scenario(opts: &SimOptions) -> Scenario {
     let mut rng = Rng::new(opts.seed ^ (opts.mode as u64 + 1).wrapping_mul(0x5851_f42d_4c95_7f2d));
     let humans = usize::from(opts.players);
     let personas = personas(&mut rng, humans + 4);
+    let skills = opts
+        .skill_spread
+        .map(|spread| skill::draw_skills(opts.seed, spread, personas.len()));
     let bots: Vec<(i64, String)> = (0..usize::from(opts.bot_count()))
         .map(|i| (humans as i64 + 1 + i as i64, bot_name(i)))
         .collect();
@@ -98,6 +111,7 @@ pub fn scenario(opts: &SimOptions) -> Scenario {
             mode: opts.mode,
             roster: Roster::new(opts.mode, EPOCH),
             personas,
+            skills,
             initial: humans,
             online: BTreeMap::new(),
             console_bots: !bots.is_empty() && !opts.mode.is_coop(),
@@ -120,7 +134,8 @@ pub fn dump(opts: &SimOptions, out: &mut impl Write) -> io::Result<()> {
         matches: Some(opts.matches.unwrap_or(DUMP_MATCHES)),
         ..opts.clone()
     };
-    for ev in scenario(&opts) {
+    let mut events = scenario(&opts);
+    for ev in &mut events {
         let line = JournalLine {
             ts_ms: ev.time().unwrap_or(EPOCH) * 1000,
             server: "sim".into(),
@@ -129,6 +144,12 @@ pub fn dump(opts: &SimOptions, out: &mut impl Write) -> io::Result<()> {
             json: ev.json,
         };
         serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    let skills = events.true_skills();
+    if !skills.is_empty() {
+        // Not a journal line: `bman replay` skips it with one warning.
+        serde_json::to_writer(&mut *out, &serde_json::json!({ "true_skills": skills }))?;
         out.write_all(b"\n")?;
     }
     out.flush()
@@ -181,6 +202,8 @@ struct Gen {
     mode: Mode,
     roster: Roster,
     personas: Vec<Persona>,
+    /// Each persona's hidden true skill (`--skill-spread`).
+    skills: Option<Vec<f64>>,
     /// Humans connected when the scenario starts (`--players`).
     initial: usize,
     /// Connected humans: slot -> persona index.

@@ -361,6 +361,28 @@ impl Store for MongoStore {
         self.run(move |db| async move { mode_facts(&db, mode, doc! {}).await })
     }
 
+    fn fact_page(
+        &self,
+        mode: Mode,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, FactRecord)>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |db| async move {
+            let cursor = db
+                .collection::<Document>(BMAN_FACTS)
+                .find(doc! { "mode": mode.as_str(), "seq": { "$gt": after_seq } })
+                .sort(doc! { "seq": 1 })
+                .limit(limit)
+                .projection(doc! { "changes": 0 })
+                .await?;
+            let docs: Vec<Document> = cursor.try_collect().await?;
+            docs.iter()
+                .map(|d| fact_from_doc(mode, d).map(|f| (f.seq, f.record)))
+                .collect()
+        })
+    }
+
     /// Not atomic without transactions, but idempotent: an interrupted rerate
     /// is completed by running it again. bman-data's kills get the new
     /// ratings too; bman-data profiles of players without stats go.

@@ -133,6 +133,15 @@ impl Store for SqliteStore {
         queries::facts(&mut self.reader(), mode)
     }
 
+    fn fact_page(
+        &self,
+        mode: Mode,
+        after_seq: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<(i64, FactRecord)>> {
+        queries::fact_page(&self.reader(), mode, after_seq, limit)
+    }
+
     fn replace_ratings(
         &self,
         mode: Mode,

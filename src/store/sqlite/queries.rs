@@ -344,6 +344,41 @@ pub(super) fn rating_history(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+pub(super) fn fact_page(
+    conn: &Connection,
+    mode: Mode,
+    after_seq: i64,
+    limit: usize,
+) -> StoreResult<Vec<(i64, FactRecord)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, server, time_ms, match_id, data FROM facts \
+         WHERE mode = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut rows = stmt.query(params![mode.as_str(), after_seq, limit])?;
+    let mut page = Vec::new();
+    while let Some(r) = rows.next()? {
+        page.push(fact_row(r, mode)?);
+    }
+    Ok(page)
+}
+
+/// A `SELECT seq, server, time_ms, match_id, data FROM facts` row.
+fn fact_row(r: &rusqlite::Row<'_>, mode: Mode) -> StoreResult<(i64, FactRecord)> {
+    let seq: i64 = r.get(0)?;
+    let data: String = r.get(4)?;
+    let fact = serde_json::from_str(&data)
+        .map_err(|e| StoreError::Corrupt(format!("fact {seq} is not a valid fact: {e}")))?;
+    let record = FactRecord {
+        server: r.get(1)?,
+        mode,
+        time_ms: r.get(2)?,
+        match_id: r.get(3)?,
+        fact,
+    };
+    Ok((seq, record))
+}
+
 pub(super) fn facts(conn: &mut Connection, mode: Mode) -> StoreResult<Vec<StoredFact>> {
     let tx = conn.transaction()?;
     let mut facts = Vec::new();
@@ -353,19 +388,10 @@ pub(super) fn facts(conn: &mut Connection, mode: Mode) -> StoreResult<Vec<Stored
         )?;
         let mut rows = stmt.query([mode.as_str()])?;
         while let Some(r) = rows.next()? {
-            let seq: i64 = r.get(0)?;
-            let data: String = r.get(4)?;
-            let fact = serde_json::from_str(&data)
-                .map_err(|e| StoreError::Corrupt(format!("fact {seq} is not a valid fact: {e}")))?;
+            let (seq, record) = fact_row(r, mode)?;
             facts.push(StoredFact {
                 seq,
-                record: FactRecord {
-                    server: r.get(1)?,
-                    mode,
-                    time_ms: r.get(2)?,
-                    match_id: r.get(3)?,
-                    fact,
-                },
+                record,
                 changes: Vec::new(),
             });
         }
