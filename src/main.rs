@@ -87,12 +87,14 @@ enum Command {
     Run(ConfigFile),
     /// Serve a simulated Boring Man 2 server (tests, demos, trying bman without a game).
     Simulate(SimOptions),
-    /// Feed journal files through the pipeline, as fast as possible, in file order.
+    /// Feed journals through the pipeline, as fast as possible: each
+    /// server's segments in journal order, whatever order they are given in.
     Replay {
         #[command(flatten)]
         config: ConfigFile,
-        /// Journal files (journal/<server>.jsonl).
-        #[arg(required = true)]
+        /// Journal files (plain or .gz segments) and directories (searched
+        /// for them), e.g. `journal`.
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// Print the event counts as JSON.
         #[arg(long)]
@@ -469,6 +471,7 @@ async fn simulate(opts: SimOptions) -> Result<(), CliError> {
 }
 
 async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), CliError> {
+    let files = bman::journal::journal_files(files).map_err(failed("cannot read the journal"))?;
     let total: u64 = files
         .iter()
         .map(|f| {
@@ -481,7 +484,7 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     let recorder = bman::pipeline::Recorder::start(store, &settings);
     let bar = progress_bar(total);
     let (counts, already) = recorder
-        .replay(files, &|done| bar.set_position(done))
+        .replay(&files, &|done| bar.set_position(done))
         .await
         .map_err(failed("replay failed"))?;
     recorder.stop().await;
