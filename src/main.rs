@@ -161,6 +161,14 @@ enum Command {
     /// Remove bots that earlier releases recorded as players and recompute
     /// every rating without them (`bman run` does this by itself at start).
     Repair(ConfigFile),
+    /// Copy the SQLite store into a new file while bman runs (SQLite's online
+    /// backup API; a consistent state, journal checkpoints included).
+    Backup {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// The new file (never overwritten).
+        path: PathBuf,
+    },
     /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
     /// also imports an old bman-data database).
     Migrate {
@@ -176,14 +184,24 @@ enum Command {
 fn main() -> ExitCode {
     // .env first, so RUST_LOG from it applies; the real environment wins.
     let dotenv = dotenvy::dotenv();
-    tracing_subscriber::fmt()
+    let log_format = std::env::var("LOG_FORMAT").unwrap_or_default();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    if log_format.eq_ignore_ascii_case("json") {
+        // One JSON object per line: timestamp, level, target, the event's
+        // fields (`message`, `server`, …) at the top level, and its spans.
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        if !matches!(log_format.to_ascii_lowercase().as_str(), "" | "text") {
+            warn!("LOG_FORMAT={log_format:?} is not a log format (json or text); writing text");
+        }
+    }
     if let Err(e) = &dotenv {
         if !e.not_found() {
             warn!("ignoring .env: {e}");
@@ -240,6 +258,7 @@ fn main() -> ExitCode {
             } => audit(&config.path(&outer), limit, json),
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
             Command::Repair(config) => repair(&config.path(&outer)),
+            Command::Backup { config, path } => backup(&config.path(&outer), &path),
             Command::Migrate { from, to } => migrate(&from, &to),
         };
         done.map(|()| ExitCode::SUCCESS)
@@ -507,7 +526,27 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     Ok(())
 }
 
-/// A byte progress bar on a terminal; hidden when stderr is not one.
+fn backup(config: &std::path::Path, dest: &std::path::Path) -> Result<(), CliError> {
+    let settings = load_settings_for_store(config)?;
+    let Some(source) = settings.database_url.expose().strip_prefix("sqlite://") else {
+        return Err(CliError::Refused(
+            "bman backup copies SQLite stores; back up MongoDB with its own tools \
+             (mongodump, or your host's snapshots: README, Deploying)"
+                .to_string(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let bytes = bman::store::sqlite::backup(std::path::Path::new(source), dest)
+        .map_err(failed("backup failed"))?;
+    println!(
+        "backed up {source} to {} ({:.1} MB in {:.1} s)",
+        dest.display(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn migrate(from: &str, to: &str) -> Result<(), CliError> {
     if let Some(path) = missing_sqlite_file(from) {
         return Err(CliError::Refused(format!(
@@ -527,6 +566,7 @@ fn migrate(from: &str, to: &str) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A byte progress bar on a terminal; hidden when stderr is not one.
 fn progress_bar(total: u64) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {

@@ -5,11 +5,15 @@
 //! - `queries`: the reads, on the reader connection.
 //! - `write`: batches, rerate's replacement, removals and audit records,
 //!   on the writer connection.
+//! - `backup`: `bman backup`, an online copy with SQLite's backup API.
 
+mod backup;
 mod queries;
 mod rows;
 mod schema;
 mod write;
+
+pub use backup::backup;
 
 use super::*;
 use crate::model::*;
