@@ -16,8 +16,8 @@ pub(crate) use section::SectionReader;
 pub use servers::ServerConfig;
 
 use crate::ini::Ini;
-use crate::ratings::TrueSkillParams;
 use crate::journal::Rotation;
+use crate::ratings::TrueSkillParams;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -237,7 +237,9 @@ mod tests {
             Some(std::time::Duration::from_secs(43_200))
         );
         let err = parse("[config]\njournal_keep_days = -1\n", &[]).unwrap_err();
-        assert!(err.to_string().contains("journal_keep_days: expected a positive number"));
+        assert!(err
+            .to_string()
+            .contains("journal_keep_days: expected a positive number"));
         let err = parse("[config]\njournal_segment_mb = big\n", &[]).unwrap_err();
         assert!(err.to_string().contains("expected a number of MB"), "{err}");
     }

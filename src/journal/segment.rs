@@ -292,7 +292,12 @@ mod tests {
         assert_eq!(parse_name(&p), Some((1_700_000_000_000, 67_108_864, false)));
         let gz = PathBuf::from("x/5-000000000000007.jsonl.gz");
         assert_eq!(parse_name(&gz), Some((5, 7, true)));
-        for other in ["eu.jsonl", "a-b.jsonl", "5-7.jsonl", "5-000000000000007.json"] {
+        for other in [
+            "eu.jsonl",
+            "a-b.jsonl",
+            "5-7.jsonl",
+            "5-000000000000007.json",
+        ] {
             assert_eq!(parse_name(Path::new(other)), None, "{other}");
         }
         let first = Segment {

@@ -23,7 +23,10 @@ fn wait_compressed(dir: &Path, server: &str) -> Vec<Segment> {
         if !plain_closed {
             return server_segments(dir, server).unwrap();
         }
-        assert!(Instant::now() < deadline, "closed segments never compressed");
+        assert!(
+            Instant::now() < deadline,
+            "closed segments never compressed"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -104,15 +107,24 @@ fn segments_rotate_compress_and_read_back_as_one_journal() {
     let segments = wait_compressed(dir.path(), "eu");
     assert!(segments.len() > 5, "rotated: {segments:?}");
     assert!(segments[0].compressed && segments[0].base == 0);
-    assert!(!journal_path(dir.path(), "eu").exists(), "the first segment moved");
-    assert!(!segments.last().unwrap().compressed, "the active one is plain");
+    assert!(
+        !journal_path(dir.path(), "eu").exists(),
+        "the first segment moved"
+    );
+    assert!(
+        !segments.last().unwrap().compressed,
+        "the active one is plain"
+    );
     for s in &segments {
         assert!(std::fs::metadata(&s.path).unwrap().len() <= 300 || s.compressed);
     }
 
     let lines = read_all(segments.clone());
     let positions: Vec<_> = lines.iter().map(|(_, p)| *p).collect();
-    assert_eq!(positions, written, "positions survive rotation and compression");
+    assert_eq!(
+        positions, written,
+        "positions survive rotation and compression"
+    );
     assert_eq!(lines[39].0.json, r#"{"n":"39"}"#);
 
     // Seeking lands inside a compressed segment; earlier lines are counted.
@@ -225,12 +237,16 @@ fn retention_deletes_only_old_compressed_segments_the_store_is_past() {
     let bound = written[20].offset;
     // Not old enough: nothing goes.
     let keep_week = Duration::from_secs(7 * 86_400);
-    assert!(prune(d, "eu", keep_week, &|_| Some(bound)).unwrap().is_empty());
-    // No checkpoint for this epoch: nothing goes.
-    let keep_day = Duration::from_secs(86_400);
-    assert!(prune(d, "eu", keep_day, &|e| (e != epoch).then_some(u64::MAX))
+    assert!(prune(d, "eu", keep_week, &|_| Some(bound))
         .unwrap()
         .is_empty());
+    // No checkpoint for this epoch: nothing goes.
+    let keep_day = Duration::from_secs(86_400);
+    assert!(
+        prune(d, "eu", keep_day, &|e| (e != epoch).then_some(u64::MAX))
+            .unwrap()
+            .is_empty()
+    );
     let removed = prune(d, "eu", keep_day, &|_| Some(bound)).unwrap();
     let expected: Vec<_> = segments
         .windows(2)
@@ -263,7 +279,10 @@ fn scan_groups_servers_and_orders_segments_given_in_any_order() {
     files.reverse();
     let journals = scan(&files).unwrap();
     assert_eq!(journals.len(), 2);
-    assert_eq!((journals[0].server.as_str(), journals[0].mode), ("eu", Mode::Dm));
+    assert_eq!(
+        (journals[0].server.as_str(), journals[0].mode),
+        ("eu", Mode::Dm)
+    );
     assert_eq!(journals[0].segments, server_segments(d, "eu").unwrap());
     assert_eq!(journals[1].segments.len(), 1);
     let lines = read_all(journals[0].segments.clone());

@@ -104,7 +104,11 @@ impl JournalWriter {
                 let len = io::copy(&mut segment::open_text(&last.path)?, &mut io::sink())?;
                 let base = last.base + len;
                 std::fs::create_dir_all(segment_dir(dir, server))?;
-                (segment_path(dir, server, last.epoch, base), Some(last.epoch), base)
+                (
+                    segment_path(dir, server, last.epoch, base),
+                    Some(last.epoch),
+                    base,
+                )
             }
         };
         let mut file = OpenOptions::new()
@@ -190,8 +194,7 @@ impl JournalWriter {
         text.push('\n');
         let day = ts_ms.div_euclid(DAY_MS);
         if self.len > 0
-            && (self.len + text.len() as u64 > self.rotation.segment_bytes
-                || self.day != Some(day))
+            && (self.len + text.len() as u64 > self.rotation.segment_bytes || self.day != Some(day))
         {
             self.rotate()?;
         }
@@ -279,7 +282,10 @@ fn work(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            Err(e) => warn!(server, "journal retention failed: {e}; nothing more deleted"),
+            Err(e) => warn!(
+                server,
+                "journal retention failed: {e}; nothing more deleted"
+            ),
         }
     }
 }
