@@ -4,20 +4,26 @@
 //! 1. Replay throughput: a large journal (simulated matches of every mode)
 //!    replayed into a fresh SQLite store, as `bman replay` does. Target
 //!    ≥ 50,000 events/s.
-//! 2. Live latency: the simulator sends 500 events/s over TCP; for every
+//! 2. Journal size and replay from compressed segments: the same events as
+//!    plain journal files and as segments written by the journal writer
+//!    (closed ones gzip-compressed, as `bman run` leaves them): bytes per
+//!    event of each, and `bman replay` of a directory of segments.
+//! 3. Live latency: the simulator sends 500 events/s over TCP; for every
 //!    event, the time from its receipt (the journal's `ts_ms`) to the commit
 //!    that made it durable. Target p99 ≤ 250 ms.
 
 use bman::app::Ingest;
 use bman::config::Settings;
 use bman::handlers::{Context, Delivery, Handler};
-use bman::journal::{journal_path, JournalReader};
+use bman::journal::{
+    journal_path, server_segments, JournalLine, JournalReader, JournalWriter, Rotation,
+};
 use bman::model::Mode;
 use bman::pipeline::Recorder;
 use bman::rcon::supervisor::RetryPolicy;
 use bman::sim::SimOptions;
 use clap::Parser;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,46 +52,120 @@ fn settings(dir: &Path, servers: &str) -> Settings {
     .unwrap()
 }
 
-fn replay_throughput(rt: &tokio::runtime::Runtime) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    let mut events = 0usize;
-    for mode in Mode::ALL {
-        let path = dir.path().join(format!("{mode}.jsonl"));
-        let opts = sim_opts(&[
-            "--mode",
-            mode.as_str(),
-            "--matches",
-            "60",
-            "--players",
-            "12",
-            "--seed",
-            "7",
-        ]);
-        let mut out = Vec::new();
-        bman::sim::dump(&opts, &mut out).unwrap();
-        // Give each journal its own server name, as in a real fleet.
-        let text = String::from_utf8(out)
-            .unwrap()
-            .replace("\"server\":\"sim\"", &format!("\"server\":\"{mode}\""));
-        events += text.lines().count();
-        std::fs::write(&path, text).unwrap();
-        files.push(path);
-    }
-    let settings = settings(dir.path(), "");
+/// Simulated matches of every mode, one journal text per mode (as its own server).
+fn journals() -> Vec<(Mode, String)> {
+    Mode::ALL
+        .iter()
+        .map(|mode| {
+            let opts = sim_opts(&[
+                "--mode",
+                mode.as_str(),
+                "--matches",
+                "60",
+                "--players",
+                "12",
+                "--seed",
+                "7",
+            ]);
+            let mut out = Vec::new();
+            bman::sim::dump(&opts, &mut out).unwrap();
+            // Give each journal its own server name, as in a real fleet.
+            let text = String::from_utf8(out)
+                .unwrap()
+                .replace("\"server\":\"sim\"", &format!("\"server\":\"{mode}\""));
+            (*mode, text)
+        })
+        .collect()
+}
+
+/// Replays `paths` into a fresh store in `dir`; returns the seconds it took.
+fn replay(rt: &tokio::runtime::Runtime, dir: &Path, paths: &[PathBuf]) -> f64 {
+    let settings = settings(dir, "");
     let store = bman::app::open_store(&settings).unwrap();
     let started = Instant::now();
     rt.block_on(async {
         let recorder = Recorder::start(store.clone(), &settings);
-        recorder.replay(&files, &|_| {}).await.unwrap();
+        recorder.replay(paths, &|_| {}).await.unwrap();
         recorder.stop().await;
     });
-    let took = started.elapsed();
+    started.elapsed().as_secs_f64()
+}
+
+fn replay_throughput(rt: &tokio::runtime::Runtime, journals: &[(Mode, String)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut events = 0usize;
+    for (mode, text) in journals {
+        let path = dir.path().join(format!("{mode}.jsonl"));
+        events += text.lines().count();
+        std::fs::write(&path, text).unwrap();
+        files.push(path);
+    }
+    let took = replay(rt, dir.path(), &files);
+    let store = bman::app::open_store(&settings(dir.path(), "")).unwrap();
     let facts = store.next_seq().unwrap() - 1;
     println!(
-        "ingest/replay: {events} events ({facts} facts) in {:.2}s = {:.0} events/s (target >= 50000)",
-        took.as_secs_f64(),
-        events as f64 / took.as_secs_f64()
+        "ingest/replay: {events} events ({facts} facts) in {took:.2}s = {:.0} events/s (target >= 50000)",
+        events as f64 / took
+    );
+}
+
+fn compressed_segments(rt: &tokio::runtime::Runtime, journals: &[(Mode, String)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let segments_dir = dir.path().join("segments");
+    let (mut events, mut plain_bytes) = (0usize, 0usize);
+    let rotation = Rotation {
+        segment_bytes: 1 << 20,
+        keep: None,
+    };
+    for (mode, text) in journals {
+        let mut w = JournalWriter::open_rotating(
+            &segments_dir,
+            mode.as_str(),
+            *mode,
+            rotation.clone(),
+            None,
+        )
+        .unwrap();
+        for line in text.lines() {
+            let line: JournalLine = serde_json::from_str(line).unwrap();
+            w.append(line.ts_ms, line.id, &line.json).unwrap();
+        }
+        events += text.lines().count();
+        plain_bytes += text.len();
+    }
+    // The writers' compressor threads finish on their own.
+    let (mut on_disk, mut closed_plain, mut closed_gz) = (0, 0, 0);
+    for (mode, _) in journals {
+        loop {
+            let segments = server_segments(&segments_dir, mode.as_str()).unwrap();
+            if segments.iter().rev().skip(1).all(|s| s.compressed) {
+                let size = |s: &bman::journal::Segment| std::fs::metadata(&s.path).unwrap().len();
+                on_disk += segments.iter().map(size).sum::<u64>();
+                // The active segment starts where the closed ones end.
+                closed_plain += segments.last().unwrap().base;
+                closed_gz += segments.iter().rev().skip(1).map(size).sum::<u64>();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let files = bman::journal::journal_files(std::slice::from_ref(&segments_dir)).unwrap();
+    let compressed = files
+        .iter()
+        .filter(|f| f.to_string_lossy().ends_with(".gz"))
+        .count();
+    println!(
+        "ingest/journal: {events} events: plain {:.0} bytes/event, segments ({compressed} of {} compressed) {:.0} bytes/event; closed segments gzip {:.1}x smaller",
+        plain_bytes as f64 / events as f64,
+        files.len(),
+        on_disk as f64 / events as f64,
+        closed_plain as f64 / closed_gz as f64
+    );
+    let took = replay(rt, dir.path(), &[segments_dir]);
+    println!(
+        "ingest/replay-segments: {events} events from a directory of compressed segments in {took:.2}s = {:.0} events/s",
+        events as f64 / took
     );
 }
 
@@ -171,7 +251,9 @@ fn main() {
         return;
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
-    replay_throughput(&rt);
+    let journals = journals();
+    replay_throughput(&rt, &journals);
+    compressed_segments(&rt, &journals);
     live_latency(&rt, "", Vec::new());
     std::panic::set_hook(Box::new(|_| {})); // the misbehaving handler's panics are expected
     live_latency(

@@ -7,7 +7,7 @@
 use crate::config::Settings;
 use crate::discord::bot::Bot;
 use crate::handlers::{Context, Dispatcher, Handler};
-use crate::journal::JournalWriter;
+use crate::journal::{Committed, JournalWriter};
 use crate::model::ServerInfo;
 use crate::pipeline::{
     process_server, rating_params, recover, EventCounts, JournalSink, PipelineError, Recorder,
@@ -64,8 +64,14 @@ impl Ingest {
                 name: server.name.clone(),
                 mode: server.mode,
             });
-            let journal = JournalWriter::open(&settings.journal_dir, &server.name, server.mode)
-                .map_err(PipelineError::from)?;
+            let journal = JournalWriter::open_rotating(
+                &settings.journal_dir,
+                &server.name,
+                server.mode,
+                settings.journal_rotation.clone(),
+                Some(committed_position(recorder.store.clone(), &server.name)),
+            )
+            .map_err(PipelineError::from)?;
             journaled_before.push(journal.end_offset());
             let (tx, rx) = mpsc::channel(SERVER_STREAM_CAPACITY);
             let endpoint = Endpoint {
@@ -121,6 +127,21 @@ impl Ingest {
         }
         counts
     }
+}
+
+/// What journal retention may delete below, for one server: where recovery
+/// would start re-reading (the stored tracker snapshot). Nothing without one.
+fn committed_position(store: Arc<dyn Store>, server: &str) -> Committed {
+    let server = server.to_string();
+    Arc::new(move |epoch| match store.checkpoint(&server, epoch) {
+        Ok(checkpoint) => checkpoint
+            .filter(|c| c.snapshot.is_some())
+            .map(|c| c.snapshot_offset.min(c.offset)),
+        Err(e) => {
+            warn!(server, "journal retention: cannot read the store's checkpoint ({e}); keeping every segment for now");
+            None
+        }
+    })
 }
 
 /// Logs every announcement, so they are visible without the Discord bot.

@@ -11,7 +11,8 @@
 //! - [`rcon`]: the wire codec, one supervised session per game server, request
 //!   handles; a session hands every frame to a [`rcon::FrameSink`].
 //! - [`event`]: typed events for every id the game sends, tolerant decoding.
-//! - [`journal`]: the append-only raw event log per server.
+//! - [`journal`]: the append-only raw event log per server, in segments
+//!   (rotated, compressed, pruned), and reading it back in order.
 //! - [`pipeline`]: the ingest path: the journaling frame sink, each server's
 //!   stage (tracker → handlers → writer), recovery at start, replay.
 //! - `game`: per-server identity cache and mode trackers: events in, facts out.

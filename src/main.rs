@@ -87,12 +87,14 @@ enum Command {
     Run(ConfigFile),
     /// Serve a simulated Boring Man 2 server (tests, demos, trying bman without a game).
     Simulate(SimOptions),
-    /// Feed journal files through the pipeline, as fast as possible, in file order.
+    /// Feed journals through the pipeline, as fast as possible: each
+    /// server's segments in journal order, whatever order they are given in.
     Replay {
         #[command(flatten)]
         config: ConfigFile,
-        /// Journal files (journal/<server>.jsonl).
-        #[arg(required = true)]
+        /// Journal files (plain or .gz segments) and directories (searched
+        /// for them), e.g. `journal`.
+        #[arg(required = true, value_name = "PATH")]
         files: Vec<PathBuf>,
         /// Print the event counts as JSON.
         #[arg(long)]
@@ -212,6 +214,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy the SQLite store into a new file while bman runs (SQLite's online
+    /// backup API; a consistent state, journal checkpoints included).
+    Backup {
+        #[command(flatten)]
+        config: ConfigFile,
+        /// The new file (never overwritten).
+        path: PathBuf,
+    },
     /// Copy a whole store into a new, empty one (SQLite and MongoDB, either way;
     /// also imports an old bman-data database).
     Migrate {
@@ -237,11 +247,21 @@ fn main() -> ExitCode {
             filter = filter.add_directive(quiet);
         }
     }
-    tracing_subscriber::fmt()
+    let log_format = std::env::var("LOG_FORMAT").unwrap_or_default();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    if log_format.eq_ignore_ascii_case("json") {
+        // One JSON object per line: timestamp, level, target, the event's
+        // fields (`message`, `server`, …) at the top level, and its spans.
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        if !matches!(log_format.to_ascii_lowercase().as_str(), "" | "text") {
+            warn!("LOG_FORMAT={log_format:?} is not a log format (json or text); writing text");
+        }
+    }
     if let Err(e) = &dotenv {
         if !e.not_found() {
             warn!("ignoring .env: {e}");
@@ -317,6 +337,7 @@ fn main() -> ExitCode {
             Command::Rerate { config, mode } => rerate(&config.path(&outer), mode),
             Command::Evaluate { config, args } => evaluate(&config.path(&outer), &args),
             Command::Repair(config) => repair(&config.path(&outer)),
+            Command::Backup { config, path } => backup(&config.path(&outer), &path),
             Command::Migrate { from, to } => migrate(&from, &to),
             Command::Check { config, json } => return Ok(check(&config.path(&outer), json).await),
         };
@@ -601,6 +622,7 @@ async fn simulate(opts: SimOptions) -> Result<(), CliError> {
 }
 
 async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Result<(), CliError> {
+    let files = bman::journal::journal_files(files).map_err(failed("cannot read the journal"))?;
     let total: u64 = files
         .iter()
         .map(|f| {
@@ -613,7 +635,7 @@ async fn replay(config: &std::path::Path, files: &[PathBuf], json: bool) -> Resu
     let recorder = bman::pipeline::Recorder::start(store, &settings);
     let bar = progress_bar(total);
     let (counts, already) = recorder
-        .replay(files, &|done| bar.set_position(done))
+        .replay(&files, &|done| bar.set_position(done))
         .await
         .map_err(failed("replay failed"))?;
     recorder.stop().await;
@@ -652,6 +674,27 @@ async fn check(config: &std::path::Path, json: bool) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn backup(config: &std::path::Path, dest: &std::path::Path) -> Result<(), CliError> {
+    let settings = load_settings_for_store(config)?;
+    let Some(source) = settings.database_url.expose().strip_prefix("sqlite://") else {
+        return Err(CliError::Refused(
+            "bman backup copies SQLite stores; back up MongoDB with its own tools \
+             (mongodump, or your host's snapshots: README, Deploying)"
+                .to_string(),
+        ));
+    };
+    let started = std::time::Instant::now();
+    let bytes = bman::store::sqlite::backup(std::path::Path::new(source), dest)
+        .map_err(failed("backup failed"))?;
+    println!(
+        "backed up {source} to {} ({:.1} MB in {:.1} s)",
+        dest.display(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 fn migrate(from: &str, to: &str) -> Result<(), CliError> {

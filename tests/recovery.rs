@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::binary::{self, line_count, output, sigterm, wait_exit};
+use common::binary::{self, assert_same_stats, line_count, output, sigterm, wait_exit};
 
 use bman::model::Mode;
 use serde_json::Value;
@@ -22,39 +22,9 @@ fn bman(dir: &Path, db: &str) -> Command {
     cmd
 }
 
-/// The leaderboard in a stable order, without ranks (equal ratings may swap).
+/// The leaderboard in a stable order, without ranks.
 fn leaderboard(dir: &Path, db: &str, mode: Mode) -> Vec<Value> {
-    let mut rows = binary::leaderboard(dir, &format!("sqlite://{db}"), mode);
-    for row in &mut rows {
-        row.as_object_mut().unwrap().remove("rank");
-    }
-    rows.sort_by_key(|r| {
-        (
-            r["store"].as_i64(),
-            r["profile_id"].as_str().map(String::from),
-        )
-    });
-    rows
-}
-
-fn assert_same_stats(a: &[Value], b: &[Value], what: &str) {
-    assert_eq!(a.len(), b.len(), "{what}: same players");
-    assert!(!a.is_empty(), "{what}: something was recorded");
-    for (x, y) in a.iter().zip(b) {
-        for (field, vx) in x.as_object().unwrap() {
-            let vy = &y[field];
-            match (vx.as_f64(), vy.as_f64()) {
-                (Some(fx), Some(fy)) if vx.is_f64() || vy.is_f64() => {
-                    assert!(
-                        (fx - fy).abs() <= 1e-9,
-                        "{what}: {field} {fx} vs {fy} for {}",
-                        x["name"]
-                    )
-                }
-                _ => assert_eq!(vx, vy, "{what}: {field} for {}", x["name"]),
-            }
-        }
-    }
+    binary::stable_leaderboard(dir, &format!("sqlite://{db}"), mode)
 }
 
 fn wait_lines(path: &Path, n: usize) {

@@ -19,6 +19,7 @@ pub(crate) use section::SectionReader;
 pub use servers::ServerConfig;
 
 use crate::ini::Ini;
+use crate::journal::Rotation;
 use crate::rater::RatingSystems;
 use crate::ratings::{SkillSystem, TrueSkillParams};
 use crate::secret::Secret;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub rating_systems: RatingSystems,
     /// Where the raw per-server journals go (`[config] journal_dir`).
     pub journal_dir: PathBuf,
+    /// Segment size and retention (`[config] journal_segment_mb, journal_keep_days`).
+    pub journal_rotation: Rotation,
     /// `DATABASE_URL` (or `MONGODB_URI`); may hold credentials, so it is a secret.
     pub database_url: Secret,
     pub discord: DiscordSettings,
@@ -84,6 +87,8 @@ const CONFIG_KEYS: &[&str] = &[
     "password",
     "k",
     "journal_dir",
+    "journal_segment_mb",
+    "journal_keep_days",
     "mu",
     "sigma",
     "beta",
@@ -143,6 +148,7 @@ impl Settings {
             .text("journal_dir")
             .filter(|s| !s.is_empty())
             .map_or_else(|| PathBuf::from("journal"), PathBuf::from);
+        let journal_rotation = journal_rotation(&config)?;
         let servers = servers::read(path, &ini, env, default_password)?;
         let discord = DiscordSettings::read(&reader("discord"))?;
         let chat_commands = ChatCommandSettings::read(&reader("chat_commands"))?;
@@ -159,6 +165,7 @@ impl Settings {
             trueskill,
             rating_systems,
             journal_dir,
+            journal_rotation,
             database_url: Secret::new(database_url),
             discord,
             discord_token: env("DISCORD_TOKEN")
@@ -170,6 +177,26 @@ impl Settings {
             metrics,
         })
     }
+}
+
+/// `journal_segment_mb` (default 64, fractions allowed) and
+/// `journal_keep_days` (default: keep everything).
+fn journal_rotation(config: &SectionReader) -> Result<Rotation, ConfigError> {
+    let positive = |key: &str, what: &str| -> Result<Option<f64>, ConfigError> {
+        match config.parse::<f64>(key, what)? {
+            Some(v) if !(v.is_finite() && v > 0.0) => {
+                Err(config.error(key, "expected a positive number"))
+            }
+            v => Ok(v),
+        }
+    };
+    let mut rotation = Rotation::default();
+    if let Some(mb) = positive("journal_segment_mb", "a number of MB")? {
+        rotation.segment_bytes = (mb * 1024.0 * 1024.0).max(1.0) as u64;
+    }
+    rotation.keep = positive("journal_keep_days", "a number of days")?
+        .map(|days| std::time::Duration::from_secs_f64(days * 86_400.0));
+    Ok(rotation)
 }
 
 /// TrueSkill parameters from `[config]`; each defaults to the Python `trueskill` value.
@@ -261,6 +288,28 @@ mod tests {
         assert!(error("[ratings]\ndm = wenglin\n").contains("expected trueskill or weng-lin"));
         assert!(error("[ratings]\nweng_lin_beta = -1\n").contains("positive"));
         assert!(error("[ratings]\nsystem = weng-lin\n").contains("unknown key"));
+    }
+
+    #[test]
+    fn journal_rotation_keys() {
+        let default = parse("", &[]).unwrap().journal_rotation;
+        assert_eq!((default.segment_bytes, default.keep), (64 << 20, None));
+        let s = parse(
+            "[config]\njournal_segment_mb = 0.05\njournal_keep_days = 0.5\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.journal_rotation.segment_bytes, 52_428);
+        assert_eq!(
+            s.journal_rotation.keep,
+            Some(std::time::Duration::from_secs(43_200))
+        );
+        let err = parse("[config]\njournal_keep_days = -1\n", &[]).unwrap_err();
+        assert!(err
+            .to_string()
+            .contains("journal_keep_days: expected a positive number"));
+        let err = parse("[config]\njournal_segment_mb = big\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("expected a number of MB"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::{EventCounts, PipelineError, ServerPipeline};
 use crate::config::Settings;
-use crate::journal::JournalReader;
+use crate::journal::{self, JournalReader};
 use crate::metrics::{Health, Metrics};
 use crate::model::{ServerInfo, StoredFact};
 use crate::rater::RatingParams;
@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
 
 /// The store and its writer, shared by every server's pipeline.
 pub struct Recorder {
@@ -71,36 +70,34 @@ impl Recorder {
         self.writer_stopped.cancelled().await
     }
 
-    /// Replays each journal file, skipping what the store already has;
-    /// returns the new events by kind and how many were already applied.
+    /// Replays journal files and directories (see [`journal::scan`]): each
+    /// server's segments in journal order, skipping what the store already
+    /// has; returns the new events by kind and how many were already applied.
+    /// `progress` gets the bytes on disk read so far.
     pub async fn replay(
         &self,
-        files: &[PathBuf],
+        paths: &[PathBuf],
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<(EventCounts, u64), PipelineError> {
         let mut counts = EventCounts::default();
         let mut already = 0;
         let mut done = 0u64;
-        for path in files {
-            let mut reader = JournalReader::open(path)?;
-            let Some(Ok((first, _))) = JournalReader::open(path)?.next() else {
-                warn!("{}: no journal lines", path.display());
-                continue;
-            };
+        for found in journal::scan(paths)? {
             let info = Arc::new(ServerInfo {
-                name: first.server,
-                mode: first.mode,
+                name: found.server,
+                mode: found.mode,
             });
             let (mut pipeline, offset, _) = ServerPipeline::resume(
                 &info,
-                reader.epoch(),
+                Some(found.epoch),
                 self.store.as_ref(),
                 self.writer.clone(),
             )?;
+            // Lines before the resume point were applied and are not re-read.
+            already += journal::lines_before(&found.segments, offset)?;
+            let mut reader = JournalReader::new(found.segments)?;
             reader.seek_to(offset)?;
             let len = reader.len();
-            // Lines before the resume point were applied and are not re-read.
-            already += crate::journal::lines_before(path, offset)?;
             pipeline.feed(&info, reader, &|p| progress(done + p)).await;
             done += len;
             let (new, reread) = pipeline.finish().await;

@@ -1,8 +1,10 @@
 //! The [`FrameSink`] of live sessions: the journal first, then the server's
-//! event stream.
+//! event stream. `rcon_ping` frames (one every 5 s per server) are not
+//! journaled: the session answers them and watches liveness itself, and no
+//! tracker, recovery or replay reads them.
 
 use super::IngestEvent;
-use crate::event::GameEvent;
+use crate::event::{ids, GameEvent};
 use crate::journal::{JournalPos, JournalWriter};
 use crate::model::ServerInfo;
 use crate::rcon::FrameSink;
@@ -36,6 +38,10 @@ impl JournalSink {
 
 impl FrameSink for JournalSink {
     fn keep(&mut self, ts_ms: i64, id: u16, json: &str) {
+        if id == ids::RCON_PING {
+            self.last_pos = None;
+            return;
+        }
         self.last_pos = match self.journal.append(ts_ms, id, json) {
             Ok(pos) => Some(pos),
             Err(e) => {

@@ -136,10 +136,10 @@ impl ServerPipeline {
     pub(super) async fn feed(
         &mut self,
         info: &Arc<ServerInfo>,
-        reader: JournalReader,
+        mut reader: JournalReader,
         progress: &(dyn Fn(u64) + Sync),
     ) {
-        for item in reader {
+        while let Some(item) = reader.next() {
             let (line, pos) = match item {
                 Ok(ok) => ok,
                 Err(bad) => {
@@ -147,7 +147,7 @@ impl ServerPipeline {
                     continue;
                 }
             };
-            progress(pos.offset);
+            progress(reader.disk_read());
             let event = match event::decode(line.id, &line.json) {
                 Ok(event) => event,
                 Err(e) => {

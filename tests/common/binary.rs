@@ -86,3 +86,39 @@ pub fn leaderboard(dir: &Path, database: &str, mode: bman::model::Mode) -> Vec<V
     let rows: Value = serde_json::from_str(&output(cmd)).unwrap();
     rows.as_array().unwrap().clone()
 }
+
+/// [`leaderboard`] in a stable order, without ranks (equal ratings may swap).
+pub fn stable_leaderboard(dir: &Path, database: &str, mode: bman::model::Mode) -> Vec<Value> {
+    let mut rows = leaderboard(dir, database, mode);
+    for row in &mut rows {
+        row.as_object_mut().unwrap().remove("rank");
+    }
+    rows.sort_by_key(|r| {
+        (
+            r["store"].as_i64(),
+            r["profile_id"].as_str().map(String::from),
+        )
+    });
+    rows
+}
+
+/// Two leaderboards agree on every field (floats to 1e-9), and are not empty.
+pub fn assert_same_stats(a: &[Value], b: &[Value], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: same players");
+    assert!(!a.is_empty(), "{what}: something was recorded");
+    for (x, y) in a.iter().zip(b) {
+        for (field, vx) in x.as_object().unwrap() {
+            let vy = &y[field];
+            match (vx.as_f64(), vy.as_f64()) {
+                (Some(fx), Some(fy)) if vx.is_f64() || vy.is_f64() => {
+                    assert!(
+                        (fx - fy).abs() <= 1e-9,
+                        "{what}: {field} {fx} vs {fy} for {}",
+                        x["name"]
+                    )
+                }
+                _ => assert_eq!(vx, vy, "{what}: {field} for {}", x["name"]),
+            }
+        }
+    }
+}

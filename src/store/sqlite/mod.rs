@@ -6,12 +6,16 @@
 //! - `write`: batches, rerate's replacement, removals and audit records,
 //!   on the writer connection.
 //! - `bans`: community bans and the shared-IP query.
+//! - `backup`: `bman backup`, an online copy with SQLite's backup API.
 
+mod backup;
 mod bans;
 mod queries;
 mod rows;
 mod schema;
 mod write;
+
+pub use backup::backup;
 
 use super::*;
 use crate::model::*;
