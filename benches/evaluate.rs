@@ -11,29 +11,13 @@ use bman::evaluate::{evaluate, Options};
 use bman::model::*;
 use bman::rater::RatingParams;
 use bman::ratings::TrueSkillParams;
+use bman::sim::Rng;
 use bman::store::sqlite::SqliteStore;
 use bman::store::*;
 use std::time::Instant;
 
 const PLAYERS: u64 = 500;
 const BATCH: i64 = 20_000;
-
-/// SplitMix64, so every run stores the same history.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-}
 
 fn key(i: u64) -> PlayerKey {
     PlayerKey {
@@ -54,7 +38,7 @@ fn reset_peak() {
 }
 
 fn fill(store: &SqliteStore, kills: i64) {
-    let mut rng = Rng(15);
+    let mut rng = Rng::new(15);
     let skill: Vec<f64> = (0..PLAYERS)
         .map(|_| (-2.0 * rng.unit().ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos())
         .collect();
@@ -63,8 +47,8 @@ fn fill(store: &SqliteStore, kills: i64) {
         let facts = (0..BATCH.min(kills - seq))
             .map(|_| {
                 seq += 1;
-                let a = rng.next() % PLAYERS;
-                let b = (a + 1 + rng.next() % (PLAYERS - 1)) % PLAYERS;
+                let a = rng.next_u64() % PLAYERS;
+                let b = (a + 1 + rng.next_u64() % (PLAYERS - 1)) % PLAYERS;
                 let a_wins =
                     rng.unit() < 1.0 / (1.0 + (skill[b as usize] - skill[a as usize]).exp());
                 let (killer, victim) = if a_wins { (a, b) } else { (b, a) };

@@ -10,6 +10,7 @@
 
 use bman::model::Mode;
 use bman::model::*;
+use bman::sim::Rng;
 use bman::store::sqlite::SqliteStore;
 use bman::store::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -23,32 +24,16 @@ const SYLLABLES: &[&str] = &[
     "ße", "wolf", "└┐",
 ];
 
-/// A fixed-seed generator (SplitMix64), so every run populates the same data.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// A player name of two to four syllables, sometimes with a number.
+fn name(rng: &mut Rng) -> String {
+    let mut name = String::new();
+    for _ in 0..2 + rng.below(3) {
+        name.push_str(SYLLABLES[rng.below(SYLLABLES.len() as u64) as usize]);
     }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    if rng.below(2) == 0 {
+        name.push_str(&rng.below(100).to_string());
     }
-
-    fn name(&mut self) -> String {
-        let mut name = String::new();
-        for _ in 0..2 + self.below(3) {
-            name.push_str(SYLLABLES[self.below(SYLLABLES.len() as u64) as usize]);
-        }
-        if self.below(2) == 0 {
-            name.push_str(&self.below(100).to_string());
-        }
-        name
-    }
+    name
 }
 
 fn key(i: u64) -> PlayerKey {
@@ -92,7 +77,7 @@ fn populate(store: &SqliteStore, rng: &mut Rng) {
     let mut batch = WriteBatch::default();
     for i in 0..PLAYERS {
         for n in 0..1 + rng.below(3) {
-            batch.players.push(seen(i, rng.name(), (i * 10 + n) as i64));
+            batch.players.push(seen(i, name(rng), (i * 10 + n) as i64));
         }
         batch.stats.push((key(i), Mode::Dm, stats(rng, i as i64)));
     }
@@ -188,7 +173,7 @@ fn percentiles_of(calls: usize, name: &str, mut call: impl FnMut()) {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("bench.sqlite3")).unwrap();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let start = Instant::now();
     populate(&store, &mut rng);
     println!("populated {PLAYERS} players in {:?}", start.elapsed());
@@ -208,7 +193,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| store.leaderboard(&active).unwrap())
     });
 
-    let mut pick = Rng(7);
+    let mut pick = Rng::new(7);
     percentiles("profile", || {
         black_box(store.profile(&key(pick.below(PLAYERS))).unwrap());
     });
@@ -258,7 +243,7 @@ fn bot_replies(c: &mut Criterion, store: &SqliteStore, rng: &mut Rng, first_seq:
     let reply = commands::profile(store, &regular).unwrap();
     assert!(reply.image.is_some(), "the profile has a chart");
 
-    let mut page = Rng(11);
+    let mut page = Rng::new(11);
     percentiles("/leaderboard reply", || {
         black_box(commands::leaderboard(store, Mode::Dm, 1 + page.below(100) as usize).unwrap());
     });
@@ -301,13 +286,15 @@ fn mongodb(_: &mut Criterion) {
     let nanos = std::time::UNIX_EPOCH.elapsed().unwrap().as_nanos();
     let url = format!("{server}/bmdb_bench_{nanos}?{query}");
     let store = bman::store::open(&url).unwrap();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     let start = Instant::now();
     for chunk in (0..MONGO_PLAYERS).collect::<Vec<_>>().chunks(250) {
         let mut batch = WriteBatch::default();
         for &i in chunk {
             for n in 0..1 + rng.below(3) {
-                batch.players.push(seen(i, rng.name(), (i * 10 + n) as i64));
+                batch
+                    .players
+                    .push(seen(i, name(&mut rng), (i * 10 + n) as i64));
             }
             batch
                 .stats
@@ -323,7 +310,7 @@ fn mongodb(_: &mut Criterion) {
     percentiles_of(200, "MongoDB leaderboard top 20", || {
         black_box(store.leaderboard(&top).unwrap());
     });
-    let mut pick = Rng(7);
+    let mut pick = Rng::new(7);
     percentiles_of(200, "MongoDB profile", || {
         black_box(store.profile(&key(pick.below(MONGO_PLAYERS))).unwrap());
     });

@@ -11,7 +11,7 @@ mod schema;
 use bman::model::Mode;
 use common::binary;
 use mongodb::bson::Document;
-use schema::{dump, schema_violations, with_db};
+use schema::{dump, schema_violations, with_db, Dump};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -77,21 +77,34 @@ async fn record(database: &str, modes: &[Mode]) {
     assert!(status.success(), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bman_run_writes_bman_data_shapes_readers_can_use() {
+/// A fresh database on the test server, if one is set.
+fn database(label: &str) -> Option<String> {
     let Some(base) = common::mongo_uri() else {
         eprintln!("skipped: set BMAN_TEST_MONGODB_URI to record into MongoDB");
-        return;
+        return None;
     };
-    let database = common::unique_mongo_url(&base, "recorded");
-    record(&database, &MODES).await;
+    Some(common::unique_mongo_url(&base, label))
+}
 
-    let uri = database.clone();
+/// Every document of `database`, after checking bman-data's collections
+/// against the schema.
+async fn checked_dump(database: &str) -> Dump {
+    let uri = database.to_string();
     let all = tokio::task::spawn_blocking(move || dump(&uri))
         .await
         .unwrap();
     let violations = schema_violations(&all);
     assert!(violations.is_empty(), "{}", violations.join("\n"));
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bman_run_writes_bman_data_shapes_readers_can_use() {
+    let Some(database) = database("recorded") else {
+        return;
+    };
+    record(&database, &MODES).await;
+    let all = checked_dump(&database).await;
     for collection in [
         "players",
         "dm_kills",
@@ -178,11 +191,9 @@ fn first_dm_player() -> (String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bman_run_on_a_bman_data_database_keeps_one_document_per_player() {
-    let Some(base) = common::mongo_uri() else {
-        eprintln!("skipped: set BMAN_TEST_MONGODB_URI to record into MongoDB");
+    let Some(database) = database("returning") else {
         return;
     };
-    let database = common::unique_mongo_url(&base, "returning");
     let (profile, name) = first_dm_player();
     // What bman-data wrote about this player before bman ran.
     let player = mongodb::bson::oid::ObjectId::new();
@@ -203,13 +214,7 @@ async fn bman_run_on_a_bman_data_database_keeps_one_document_per_player() {
     .unwrap();
 
     record(&database, &[Mode::Dm]).await;
-
-    let uri = database.clone();
-    let all = tokio::task::spawn_blocking(move || dump(&uri))
-        .await
-        .unwrap();
-    let violations = schema_violations(&all);
-    assert!(violations.is_empty(), "{}", violations.join("\n"));
+    let all = checked_dump(&database).await;
     let theirs: Vec<&Document> = all["players"]
         .iter()
         .filter(|p| {

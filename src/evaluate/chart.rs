@@ -4,7 +4,7 @@
 
 use super::report::Report;
 use super::systems::Kind;
-use crate::discord::chart::font;
+use crate::discord::chart::{draw_legend, font};
 use plotters::prelude::*;
 
 const SIZE: u32 = 640;
@@ -84,13 +84,7 @@ fn draw(rgb: &mut [u8], report: &Report) -> Result<(), Box<dyn std::error::Error
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(3)));
         chart.draw_series(points.iter().map(|&pt| Circle::new(pt, 4, c.filled())))?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((font, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()?;
+    draw_legend(&mut chart)?;
     root.present()?;
     Ok(())
 }

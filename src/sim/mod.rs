@@ -21,6 +21,7 @@ pub mod scenario;
 pub mod server;
 mod state;
 
+pub use rng::Rng;
 pub use scenario::{dump, scenario, Scenario, SimEvent, TrueSkill, DUMP_MATCHES, EPOCH};
 pub use server::{run, serve, SimHandle, SimStats};
 

@@ -23,10 +23,9 @@ pub struct TrueSkill {
 /// in the same order.
 pub(super) fn draw_skills(seed: u64, spread: f64, count: usize) -> Vec<f64> {
     let mut rng = Rng::new(seed ^ 0x7255_e5c1_11a1_5eed);
-    let mut unit = || ((rng.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
     (0..count)
         .map(|_| {
-            let (u, v) = (unit(), unit());
+            let (u, v) = (rng.unit(), rng.unit());
             spread * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
         })
         .collect()
