@@ -63,6 +63,7 @@ fn stats(rng: &mut Rng, last_updated_ms: i64) -> ModeStats {
     ModeStats {
         mu: 10.0 + rng.below(30_000) as f64 / 1_000.0,
         sigma: 1.0 + rng.below(7_000) as f64 / 1_000.0,
+        volatility: 0.06,
         elo: 1000.0,
         games,
         kills: games / 2,

@@ -4,7 +4,9 @@
 
 use crate::model::Mode;
 use crate::model::{Fact, FactRecord, ModeStats, PlayerKey, RatingChange};
-use crate::ratings::{self, Rating, SkillSystem, TeamOutcome, TrueSkillParams};
+use crate::ratings::{
+    self, Glicko2Params, Rating, SkillState, SkillSystem, TeamOutcome, TrueSkillParams,
+};
 use std::collections::{BTreeSet, HashMap};
 
 /// Rating parameters: TrueSkill for dm rounds/kills and ctf captures, Elo K for tdm kills.
@@ -16,24 +18,28 @@ pub struct RatingParams {
     pub systems: RatingSystems,
 }
 
-/// `[ratings]`: the system per rated mode, and Weng-Lin's performance noise.
-/// New players start at TrueSkill's mu and sigma under either system.
+/// `[ratings]`: the system per rated mode, Weng-Lin's performance noise and
+/// Glicko-2's volatility constraint. New players start at TrueSkill's mu and
+/// sigma under every system.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RatingSystems {
     pub dm: SkillSystem,
     pub tdm: SkillSystem,
     pub ctf: SkillSystem,
     pub weng_lin_beta: f64,
+    pub glicko2_tau: f64,
 }
 
 impl Default for RatingSystems {
-    /// TrueSkill everywhere (what earlier releases did); Weng-Lin's beta 25/6.
+    /// TrueSkill everywhere (what earlier releases did); Weng-Lin's beta 25/6;
+    /// Glicko-2's tau 0.5 (Glickman suggests 0.3 to 1.2).
     fn default() -> Self {
         RatingSystems {
             dm: SkillSystem::TrueSkill,
             tdm: SkillSystem::TrueSkill,
             ctf: SkillSystem::TrueSkill,
             weng_lin_beta: 25.0 / 6.0,
+            glicko2_tau: 0.5,
         }
     }
 }
@@ -50,29 +56,75 @@ impl RatingSystems {
 }
 
 impl RatingParams {
-    fn rate_1v1(&self, mode: Mode, winner: Rating, loser: Rating) -> (Rating, Rating) {
+    fn glicko2(&self) -> Glicko2Params {
+        Glicko2Params {
+            tau: self.systems.glicko2_tau,
+            start: self.trueskill.initial(),
+        }
+    }
+
+    fn rate_1v1(
+        &self,
+        mode: Mode,
+        winner: SkillState,
+        loser: SkillState,
+    ) -> (SkillState, SkillState) {
+        let keep = |(w, l): (Rating, Rating)| {
+            (
+                SkillState {
+                    rating: w,
+                    ..winner
+                },
+                SkillState { rating: l, ..loser },
+            )
+        };
         match self.systems.of(mode) {
-            SkillSystem::TrueSkill => ratings::rate_1v1(winner, loser, &self.trueskill),
-            SkillSystem::WengLin => {
-                ratings::weng_lin_1v1(winner, loser, self.systems.weng_lin_beta)
-            }
+            SkillSystem::TrueSkill => keep(ratings::rate_1v1(
+                winner.rating,
+                loser.rating,
+                &self.trueskill,
+            )),
+            SkillSystem::WengLin => keep(ratings::weng_lin_1v1(
+                winner.rating,
+                loser.rating,
+                self.systems.weng_lin_beta,
+            )),
+            SkillSystem::Glicko2 => ratings::glicko2_1v1(winner, loser, &self.glicko2()),
         }
     }
 
     fn rate_two_teams(
         &self,
         mode: Mode,
-        team1: &[Rating],
-        team2: &[Rating],
+        team1: &[SkillState],
+        team2: &[SkillState],
         outcome: TeamOutcome,
-    ) -> (Vec<Rating>, Vec<Rating>) {
+    ) -> (Vec<SkillState>, Vec<SkillState>) {
+        let ratings = |team: &[SkillState]| team.iter().map(|s| s.rating).collect::<Vec<_>>();
+        let keep = |(n1, n2): (Vec<Rating>, Vec<Rating>)| {
+            let with = |before: &[SkillState], after: Vec<Rating>| {
+                before
+                    .iter()
+                    .zip(after)
+                    .map(|(b, rating)| SkillState { rating, ..*b })
+                    .collect()
+            };
+            (with(team1, n1), with(team2, n2))
+        };
         match self.systems.of(mode) {
-            SkillSystem::TrueSkill => {
-                ratings::rate_two_teams(team1, team2, outcome, &self.trueskill)
-            }
-            SkillSystem::WengLin => {
-                ratings::weng_lin_teams(team1, team2, outcome, self.systems.weng_lin_beta)
-            }
+            SkillSystem::TrueSkill => keep(ratings::rate_two_teams(
+                &ratings(team1),
+                &ratings(team2),
+                outcome,
+                &self.trueskill,
+            )),
+            SkillSystem::WengLin => keep(ratings::weng_lin_teams(
+                &ratings(team1),
+                &ratings(team2),
+                outcome,
+                self.systems.weng_lin_beta,
+            )),
+            SkillSystem::Glicko2 => ratings::glicko2_teams(team1, team2, outcome, &self.glicko2()),
         }
     }
 }
@@ -142,11 +194,14 @@ impl Rater {
         stats
     }
 
-    fn rating(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64) -> Rating {
+    fn rating(&mut self, key: &PlayerKey, mode: Mode, time_ms: i64) -> SkillState {
         let s = self.entry(key, mode, time_ms);
-        Rating {
-            mu: s.mu,
-            sigma: s.sigma,
+        SkillState {
+            rating: Rating {
+                mu: s.mu,
+                sigma: s.sigma,
+            },
+            volatility: s.volatility,
         }
     }
 
@@ -156,10 +211,12 @@ impl Rater {
         key: &PlayerKey,
         mode: Mode,
         time_ms: i64,
-        rating: Rating,
+        skill: SkillState,
         elo: f64,
     ) -> RatingChange {
+        let rating = skill.rating;
         let s = self.entry(key, mode, time_ms);
+        s.volatility = skill.volatility;
         let change = RatingChange {
             mu: rating.mu,
             sigma: rating.sigma,
@@ -281,7 +338,7 @@ impl Rater {
         changes
     }
 
-    /// A two-team TrueSkill game; every player's `games` goes up by one.
+    /// A two-team game; every player's `games` goes up by one.
     fn rate_teams(
         &mut self,
         mode: Mode,
@@ -293,8 +350,8 @@ impl Rater {
         if team1.is_empty() || team2.is_empty() {
             return Vec::new();
         }
-        let r1: Vec<Rating> = team1.iter().map(|k| self.rating(k, mode, t)).collect();
-        let r2: Vec<Rating> = team2.iter().map(|k| self.rating(k, mode, t)).collect();
+        let r1: Vec<SkillState> = team1.iter().map(|k| self.rating(k, mode, t)).collect();
+        let r2: Vec<SkillState> = team2.iter().map(|k| self.rating(k, mode, t)).collect();
         let (n1, n2) = self.params.rate_two_teams(mode, &r1, &r2, outcome);
         let mut changes = Vec::new();
         for (key, rating) in team1.iter().zip(n1).chain(team2.iter().zip(n2)) {

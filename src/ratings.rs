@@ -1,5 +1,6 @@
 //! Pure rating math used by the game trackers: TrueSkill for deathmatch kills,
-//! rounds and captures, Elo for team deathmatch kills.
+//! rounds and captures, Elo for team deathmatch kills, and the selectable
+//! alternatives Weng-Lin and Glicko-2.
 //!
 //! Everything here is a plain function of its inputs (no I/O, no state), so
 //! `bman rerate` can replay stored history and get exactly the same numbers.
@@ -15,6 +16,7 @@
 //! approximation behind cdf/ppf.
 
 use serde::{Deserialize, Serialize};
+use skillratings::glicko2::{glicko2, Glicko2Config, Glicko2Rating};
 use skillratings::trueskill::{trueskill, trueskill_two_teams, TrueSkillConfig, TrueSkillRating};
 use skillratings::weng_lin::{weng_lin, weng_lin_two_teams, WengLinConfig, WengLinRating};
 use skillratings::Outcomes;
@@ -126,6 +128,26 @@ pub enum TeamOutcome {
     Draw,
 }
 
+impl TeamOutcome {
+    /// The result from team 1's side, as `skillratings` takes it.
+    pub(crate) fn for_team1(self) -> Outcomes {
+        match self {
+            TeamOutcome::Team1Wins => Outcomes::WIN,
+            TeamOutcome::Team2Wins => Outcomes::LOSS,
+            TeamOutcome::Draw => Outcomes::DRAW,
+        }
+    }
+
+    /// The result from team 2's side.
+    pub(crate) fn for_team2(self) -> Outcomes {
+        match self {
+            TeamOutcome::Team1Wins => Outcomes::LOSS,
+            TeamOutcome::Team2Wins => Outcomes::WIN,
+            TeamOutcome::Draw => Outcomes::DRAW,
+        }
+    }
+}
+
 /// Rates a game between two teams (a TDM round or a CTF capture).
 ///
 /// Same as Python `env.rate([team1, team2], ranks=…)` with ranks `[0, 1]`,
@@ -145,11 +167,7 @@ pub fn rate_two_teams(
     let convert = |team: &[Rating]| -> Vec<TrueSkillRating> {
         team.iter().copied().map(TrueSkillRating::from).collect()
     };
-    let outcome = match outcome {
-        TeamOutcome::Team1Wins => Outcomes::WIN,
-        TeamOutcome::Team2Wins => Outcomes::LOSS,
-        TeamOutcome::Draw => Outcomes::DRAW,
-    };
+    let outcome = outcome.for_team1();
     let (new1, new2) = trueskill_two_teams(&convert(team1), &convert(team2), &outcome, &p.config());
     (
         new1.into_iter().map(Rating::from).collect(),
@@ -158,8 +176,8 @@ pub fn rate_two_teams(
 }
 
 /// Which system rates a mode's contests (README "Choosing a rating system").
-/// Both keep a mean and an uncertainty, stored as mu and sigma, so
-/// leaderboards rank either by mu − 3σ.
+/// All keep a mean and an uncertainty on one shared scale, stored as mu and
+/// sigma, so leaderboards rank any of them by the conservative mu − 3σ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SkillSystem {
     /// TrueSkill, as the earlier tools rated (the default).
@@ -167,6 +185,129 @@ pub enum SkillSystem {
     TrueSkill,
     /// Weng-Lin (OpenSkill's Bradley–Terry model), from `skillratings`.
     WengLin,
+    /// Glicko-2, from `skillratings`; it also keeps a volatility per player.
+    Glicko2,
+}
+
+/// Glicko-2's starting volatility (Glickman's suggestion, `skillratings`' default).
+pub const GLICKO2_START_VOLATILITY: f64 = 0.06;
+/// Glicko-2's starting rating and deviation on its own scale.
+const GLICKO2_START: (f64, f64) = (1500.0, 350.0);
+
+/// A player's rating under any selectable system: the mean and uncertainty
+/// every system has, and Glicko-2's volatility (the others carry it as is).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SkillState {
+    pub rating: Rating,
+    pub volatility: f64,
+}
+
+/// Glicko-2 as bman runs it: the volatility constraint `tau`, and the new
+/// player's rating on bman's stored scale, which maps to Glicko's own
+/// 1500 ± 350. So a new player starts at TrueSkill's 25 ± 8.33 under every
+/// system, and switching systems keeps leaderboards on one scale.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Glicko2Params {
+    pub tau: f64,
+    pub start: Rating,
+}
+
+impl Glicko2Params {
+    /// Glicko points per stored point (42 with TrueSkill's default sigma).
+    fn scale(&self) -> f64 {
+        GLICKO2_START.1 / self.start.sigma
+    }
+
+    fn glicko_of(&self, s: SkillState) -> Glicko2Rating {
+        Glicko2Rating {
+            rating: GLICKO2_START.0 + (s.rating.mu - self.start.mu) * self.scale(),
+            deviation: s.rating.sigma * self.scale(),
+            volatility: s.volatility,
+        }
+    }
+
+    fn stored_of(&self, g: Glicko2Rating) -> SkillState {
+        SkillState {
+            rating: Rating {
+                mu: self.start.mu + (g.rating - GLICKO2_START.0) / self.scale(),
+                sigma: g.deviation / self.scale(),
+            },
+            volatility: g.volatility,
+        }
+    }
+
+    fn config(&self) -> Glicko2Config {
+        Glicko2Config {
+            tau: self.tau,
+            ..Glicko2Config::new()
+        }
+    }
+}
+
+/// [`rate_1v1`] under Glicko-2, one rating period per game.
+#[must_use]
+pub fn glicko2_1v1(
+    winner: SkillState,
+    loser: SkillState,
+    p: &Glicko2Params,
+) -> (SkillState, SkillState) {
+    let (w, l) = glicko2(
+        &p.glicko_of(winner),
+        &p.glicko_of(loser),
+        &Outcomes::WIN,
+        &p.config(),
+    );
+    (p.stored_of(w), p.stored_of(l))
+}
+
+/// [`rate_two_teams`] under Glicko-2, on Glicko's own scale: each player
+/// plays one rating period against the other team as one composite player.
+#[must_use]
+pub fn glicko2_teams_native(
+    team1: &[Glicko2Rating],
+    team2: &[Glicko2Rating],
+    outcome: TeamOutcome,
+    config: &Glicko2Config,
+) -> (Vec<Glicko2Rating>, Vec<Glicko2Rating>) {
+    if team1.is_empty() || team2.is_empty() {
+        return (team1.to_vec(), team2.to_vec());
+    }
+    let (c1, c2) = (glicko2_composite(team1), glicko2_composite(team2));
+    let against = |team: &[Glicko2Rating], other: &Glicko2Rating, result: Outcomes| {
+        team.iter()
+            .map(|r| glicko2(r, other, &result, config).0)
+            .collect()
+    };
+    (
+        against(team1, &c2, outcome.for_team1()),
+        against(team2, &c1, outcome.for_team2()),
+    )
+}
+
+/// A team as one Glicko-2 player: mean rating, root-mean-square deviation,
+/// mean volatility.
+#[must_use]
+pub fn glicko2_composite(team: &[Glicko2Rating]) -> Glicko2Rating {
+    let n = team.len().max(1) as f64;
+    Glicko2Rating {
+        rating: team.iter().map(|r| r.rating).sum::<f64>() / n,
+        deviation: (team.iter().map(|r| r.deviation.powi(2)).sum::<f64>() / n).sqrt(),
+        volatility: team.iter().map(|r| r.volatility).sum::<f64>() / n,
+    }
+}
+
+/// [`glicko2_teams_native`] on bman's stored scale.
+#[must_use]
+pub fn glicko2_teams(
+    team1: &[SkillState],
+    team2: &[SkillState],
+    outcome: TeamOutcome,
+    p: &Glicko2Params,
+) -> (Vec<SkillState>, Vec<SkillState>) {
+    let native = |team: &[SkillState]| team.iter().map(|s| p.glicko_of(*s)).collect::<Vec<_>>();
+    let (n1, n2) = glicko2_teams_native(&native(team1), &native(team2), outcome, &p.config());
+    let back = |team: Vec<Glicko2Rating>| team.into_iter().map(|g| p.stored_of(g)).collect();
+    (back(n1), back(n2))
 }
 
 fn weng_lin_config(beta: f64) -> WengLinConfig {
@@ -211,11 +352,7 @@ pub fn weng_lin_teams(
     beta: f64,
 ) -> (Vec<Rating>, Vec<Rating>) {
     let convert = |team: &[Rating]| team.iter().map(to_weng_lin).collect::<Vec<_>>();
-    let outcome = match outcome {
-        TeamOutcome::Team1Wins => Outcomes::WIN,
-        TeamOutcome::Team2Wins => Outcomes::LOSS,
-        TeamOutcome::Draw => Outcomes::DRAW,
-    };
+    let outcome = outcome.for_team1();
     let (new1, new2) = weng_lin_two_teams(
         &convert(team1),
         &convert(team2),
@@ -336,6 +473,34 @@ mod tests {
         let (a1, b1) = rate_two_teams(&a, &b, TeamOutcome::Team1Wins, &p);
         let (b2, a2) = rate_two_teams(&b, &a, TeamOutcome::Team2Wins, &p);
         assert_eq!((a1, b1), (a2, b2));
+    }
+
+    #[test]
+    fn glicko2_on_the_stored_scale() {
+        // Two new players, tau 0.5: Glickman's algorithm by hand (Python,
+        // Glicko's own scale) gives the winner 1662.311 ± 290.319 and the
+        // loser 1337.689 ± 290.319, volatility 0.0599997; 42 Glicko points
+        // are one stored point and 1500 is TrueSkill's 25.
+        let p = Glicko2Params {
+            tau: 0.5,
+            start: TrueSkillParams::default().initial(),
+        };
+        let new = SkillState {
+            rating: p.start,
+            volatility: GLICKO2_START_VOLATILITY,
+        };
+        let (w, l) = glicko2_1v1(new, new, &p);
+        assert!((w.rating.mu - 28.864_545_093).abs() < 1e-6, "{w:?}");
+        assert!((l.rating.mu - 21.135_454_907).abs() < 1e-6, "{l:?}");
+        for s in [w, l] {
+            assert!((s.rating.sigma - 6.912_356_279).abs() < 1e-6, "{s:?}");
+            assert!((s.volatility - 0.059_999_675).abs() < 1e-8, "{s:?}");
+        }
+        // One player on each team is the duel.
+        let (t1, t2) = glicko2_teams(&[new], &[new], TeamOutcome::Team1Wins, &p);
+        assert_eq!((t1[0], t2[0]), (w, l));
+        let (t1, t2) = glicko2_teams(&[new], &[new], TeamOutcome::Team2Wins, &p);
+        assert_eq!((t1[0], t2[0]), (l, w));
     }
 
     #[test]

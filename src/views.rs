@@ -426,6 +426,7 @@ mod tests {
         let s = ModeStats {
             mu: 27.104,
             sigma: 1.935,
+            volatility: 0.06,
             elo: 1531.6,
             games: 212,
             kills: 120,

@@ -348,36 +348,15 @@ fn team_modes_and_modes_without_contests() {
     }
 }
 
-/// `[ratings] dm = weng-lin` and `bman rerate`: the leaderboard shows
-/// Weng-Lin's mu − 3σ, equal to `skillratings`' Weng-Lin applied to the
-/// stored kills directly; back to the default, the TrueSkill leaderboard
-/// returns exactly as it was.
-#[test]
-fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
-    let (dir, database, _) = simulated(&["--skill-spread", "1", "--matches", "30"]);
-    let rerate_with = |settings: &str| {
-        let ini = dir.path().join("bmsettings.ini");
-        std::fs::write(&ini, settings).unwrap();
-        let mut cmd = common::binary::bman(dir.path(), &database);
-        cmd.args(["--config", ini.to_str().unwrap(), "rerate", "--mode", "dm"]);
-        common::binary::output(cmd);
-        common::binary::leaderboard(dir.path(), &database, Mode::Dm)
-    };
-    let recorded = common::binary::leaderboard(dir.path(), &database, Mode::Dm);
-    let rerated = rerate_with("[ratings]\ndm = weng-lin\nweng_lin_beta = 5\n");
-
-    // The same kills through skillratings' Weng-Lin, by hand.
-    use skillratings::weng_lin::{weng_lin, WengLinConfig, WengLinRating};
-    let config = WengLinConfig {
-        beta: 5.0,
-        ..WengLinConfig::new()
-    };
-    let store = bman::store::open(&database).unwrap();
-    let mut want: HashMap<PlayerKey, WengLinRating> = HashMap::new();
-    let fresh = WengLinRating {
-        rating: 25.0,
-        uncertainty: 25.0 / 3.0,
-    };
+/// Rates the stored deathmatch kills through `rate` by hand (every rated
+/// kill: the killer beat the victim), from `fresh` for new players.
+fn kills_by_hand<R: Copy>(
+    database: &str,
+    fresh: R,
+    rate: impl Fn(&R, &R) -> (R, R),
+) -> HashMap<PlayerKey, R> {
+    let store = bman::store::open(database).unwrap();
+    let mut want: HashMap<PlayerKey, R> = HashMap::new();
     for f in store.facts(Mode::Dm).unwrap() {
         let Fact::Kill(k) = f.record.fact else {
             continue;
@@ -386,26 +365,71 @@ fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
             continue;
         }
         let (w, l) = (want.get(&k.killer).copied(), want.get(&k.victim).copied());
-        let (w, l) = weng_lin(
-            &w.unwrap_or(fresh),
-            &l.unwrap_or(fresh),
-            &skillratings::Outcomes::WIN,
-            &config,
-        );
+        let (w, l) = rate(&w.unwrap_or(fresh), &l.unwrap_or(fresh));
         want.insert(k.killer, w);
         want.insert(k.victim, l);
     }
-    assert_eq!(rerated.len(), want.len());
-    for row in &rerated {
+    want
+}
+
+/// Every leaderboard row shows `want`'s (mu, sigma) for its player, ranked by mu − 3σ.
+fn assert_rows_are(rows: &[Value], want: &HashMap<PlayerKey, (f64, f64)>) {
+    assert_eq!(rows.len(), want.len());
+    for row in rows {
         let key = PlayerKey {
             store: row["store"].as_i64().unwrap() as i32,
             id: row["profile_id"].as_str().unwrap().into(),
         };
         let (mu, sigma) = (row["mu"].as_f64().unwrap(), row["sigma"].as_f64().unwrap());
-        assert!((mu - want[&key].rating).abs() < 1e-9, "{row}");
-        assert!((sigma - want[&key].uncertainty).abs() < 1e-9, "{row}");
+        assert!((mu - want[&key].0).abs() < 1e-9, "{row}");
+        assert!((sigma - want[&key].1).abs() < 1e-9, "{row}");
         assert!((row["rating"].as_f64().unwrap() - (mu - 3.0 * sigma)).abs() < 1e-9);
     }
+}
+
+/// Writes `settings` as the config and reruns `bman rerate --mode dm`; the leaderboard after.
+fn rerate_dm_with(dir: &Path, database: &str, settings: &str) -> Vec<Value> {
+    let ini = dir.join("bmsettings.ini");
+    std::fs::write(&ini, settings).unwrap();
+    let mut cmd = common::binary::bman(dir, database);
+    cmd.args(["--config", ini.to_str().unwrap(), "rerate", "--mode", "dm"]);
+    common::binary::output(cmd);
+    common::binary::leaderboard(dir, database, Mode::Dm)
+}
+
+/// `[ratings] dm = weng-lin` and `bman rerate`: the leaderboard shows
+/// Weng-Lin's mu − 3σ, equal to `skillratings`' Weng-Lin applied to the
+/// stored kills directly; back to the default, the TrueSkill leaderboard
+/// returns exactly as it was.
+#[test]
+fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
+    let (dir, database, _) = simulated(&["--skill-spread", "1", "--matches", "30"]);
+    let recorded = common::binary::leaderboard(dir.path(), &database, Mode::Dm);
+    let rerated = rerate_dm_with(
+        dir.path(),
+        &database,
+        "[ratings]\ndm = weng-lin\nweng_lin_beta = 5\n",
+    );
+
+    use skillratings::weng_lin::{weng_lin, WengLinConfig, WengLinRating};
+    let config = WengLinConfig {
+        beta: 5.0,
+        ..WengLinConfig::new()
+    };
+    let fresh = WengLinRating {
+        rating: 25.0,
+        uncertainty: 25.0 / 3.0,
+    };
+    let want = kills_by_hand(&database, fresh, |w, l| {
+        weng_lin(w, l, &skillratings::Outcomes::WIN, &config)
+    });
+    assert_rows_are(
+        &rerated,
+        &want
+            .into_iter()
+            .map(|(k, r)| (k, (r.rating, r.uncertainty)))
+            .collect(),
+    );
     assert_ne!(rerated, recorded);
 
     // Recording with the setting gives what the rerate gave.
@@ -428,8 +452,61 @@ fn choosing_weng_lin_rerates_the_leaderboard_with_it() {
     assert_eq!(without_time(&recorded_live), without_time(&rerated));
 
     assert_eq!(
-        rerate_with(""),
+        rerate_dm_with(dir.path(), &database, ""),
         recorded,
         "the default is TrueSkill, as recorded"
     );
+}
+
+/// `[ratings] dm = glicko2`: the rerated leaderboard is `skillratings`'
+/// Glicko-2 on the stored kills (1500 ± 350 shown as 25 ± 8.33: 42 Glicko
+/// points a point). Recording the same history in two runs of bman, which
+/// must carry every player's volatility across the restart, ends where the
+/// rerate did.
+#[test]
+fn choosing_glicko2_rerates_and_records_across_restarts() {
+    let (dir, database, _) = simulated(&["--skill-spread", "1", "--matches", "30"]);
+    let settings = "[ratings]\ndm = glicko2\nglicko2_tau = 0.7\n";
+    let rerated = rerate_dm_with(dir.path(), &database, settings);
+
+    use skillratings::glicko2::{glicko2, Glicko2Config, Glicko2Rating};
+    let config = Glicko2Config {
+        tau: 0.7,
+        ..Glicko2Config::new()
+    };
+    let want = kills_by_hand(&database, Glicko2Rating::new(), |w, l| {
+        glicko2(w, l, &skillratings::Outcomes::WIN, &config)
+    });
+    let scale = 350.0 / (25.0 / 3.0);
+    let shown = want
+        .iter()
+        .map(|(k, r)| {
+            (
+                k.clone(),
+                (25.0 + (r.rating - 1500.0) / scale, r.deviation / scale),
+            )
+        })
+        .collect();
+    assert_rows_are(&rerated, &shown);
+    assert!(
+        want.values().any(|r| (r.volatility - 0.06).abs() > 1e-6),
+        "Glicko-2 moved no volatility: the test would not see it lost"
+    );
+
+    // Half the journal, a restart, then the rest.
+    let journal = std::fs::read_to_string(dir.path().join("sim.jsonl")).unwrap();
+    let lines: Vec<&str> = journal.lines().collect();
+    let (first, rest) = lines.split_at(lines.len() / 2);
+    let live = format!("sqlite://{}", dir.path().join("live.sqlite3").display());
+    for (i, part) in [first, rest].into_iter().enumerate() {
+        let path = dir.path().join(format!("part{i}.jsonl"));
+        std::fs::write(&path, part.join("\n") + "\n").unwrap();
+        let mut replay = common::binary::bman(dir.path(), &live);
+        replay
+            .args(["--config", "bmsettings.ini", "replay"])
+            .arg(&path);
+        common::binary::output(replay);
+    }
+    let recorded = common::binary::leaderboard(dir.path(), &live, Mode::Dm);
+    assert_rows_are(&recorded, &shown);
 }

@@ -96,8 +96,8 @@ const CONFIG_KEYS: &[&str] = &[
     "draw_probability",
 ];
 
-/// Keys of `[ratings]`: the system per rated mode and Weng-Lin's beta.
-const RATINGS_KEYS: &[&str] = &["dm", "tdm", "ctf", "weng_lin_beta"];
+/// Keys of `[ratings]`: the system per rated mode, Weng-Lin's beta and Glicko-2's tau.
+const RATINGS_KEYS: &[&str] = &["dm", "tdm", "ctf", "weng_lin_beta", "glicko2_tau"];
 
 /// The default database when `DATABASE_URL` is unset: the embedded SQLite file.
 pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite://bman.sqlite3";
@@ -221,9 +221,9 @@ fn trueskill_params(config: &SectionReader) -> Result<TrueSkillParams, ConfigErr
     Ok(p)
 }
 
-/// `[ratings]`: `dm`, `tdm`, `ctf` = `trueskill` (default) or `weng-lin`,
-/// and `weng_lin_beta`. Glicko-2 would need rating state bman does not
-/// store, so it is refused by name.
+/// `[ratings]`: `dm`, `tdm`, `ctf` = `trueskill` (default), `weng-lin` or
+/// `glicko2`, with `weng_lin_beta` and `glicko2_tau`. Elo per kill is
+/// refused by name: it has no uncertainty to rank conservatively by.
 fn rating_systems(section: &SectionReader) -> Result<RatingSystems, ConfigError> {
     let mut systems = RatingSystems::default();
     for (key, slot) in [
@@ -234,17 +234,20 @@ fn rating_systems(section: &SectionReader) -> Result<RatingSystems, ConfigError>
         *slot = match section.text(key).map(str::trim) {
             None | Some("trueskill") => SkillSystem::TrueSkill,
             Some("weng-lin") => SkillSystem::WengLin,
-            Some("glicko2" | "elo") => {
-                return Err(section.error(key, "not selectable yet: bman stores a mean and an uncertainty per player, which only trueskill and weng-lin have (README \"Choosing a rating system\")"));
+            Some("glicko2") => SkillSystem::Glicko2,
+            Some("elo") => {
+                return Err(section.error(key, "not selectable: Elo has no uncertainty, and leaderboards rank by a conservative rating (README \"Choosing a rating system\"); team deathmatch kills are always rated by Elo as well, shown as elo"));
             }
-            Some(_) => return Err(section.error(key, "expected trueskill or weng-lin")),
+            Some(_) => return Err(section.error(key, "expected trueskill, weng-lin or glicko2")),
         };
     }
-    systems.weng_lin_beta = match section.parse::<f64>("weng_lin_beta", "a positive number")? {
-        None => systems.weng_lin_beta,
-        Some(v) if v.is_finite() && v > 0.0 => v,
-        Some(_) => return Err(section.error("weng_lin_beta", "expected a positive number")),
+    let positive = |key: &str, default: f64| match section.parse::<f64>(key, "a positive number")? {
+        None => Ok(default),
+        Some(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Some(_) => Err(section.error(key, "expected a positive number")),
     };
+    systems.weng_lin_beta = positive("weng_lin_beta", systems.weng_lin_beta)?;
+    systems.glicko2_tau = positive("glicko2_tau", systems.glicko2_tau)?;
     Ok(systems)
 }
 
@@ -271,22 +274,28 @@ mod tests {
     fn ratings_section_selects_a_system_per_mode() {
         let default = parse("", &[]).unwrap().rating_systems;
         assert_eq!(default, RatingSystems::default());
-        let chosen = parse("[ratings]\ndm = weng-lin\nweng_lin_beta = 3\n", &[])
-            .unwrap()
-            .rating_systems;
+        let chosen = parse(
+            "[ratings]\ndm = weng-lin\nweng_lin_beta = 3\nctf = glicko2\nglicko2_tau = 0.9\n",
+            &[],
+        )
+        .unwrap()
+        .rating_systems;
         assert_eq!(
-            (chosen.dm, chosen.tdm, chosen.ctf, chosen.weng_lin_beta),
+            (chosen.dm, chosen.tdm, chosen.ctf),
             (
                 SkillSystem::WengLin,
                 SkillSystem::TrueSkill,
-                SkillSystem::TrueSkill,
-                3.0
+                SkillSystem::Glicko2
             )
         );
+        assert_eq!((chosen.weng_lin_beta, chosen.glicko2_tau), (3.0, 0.9));
         let error = |text: &str| parse(text, &[]).unwrap_err().to_string();
-        assert!(error("[ratings]\nctf = glicko2\n").contains("[ratings] ctf: not selectable yet"));
-        assert!(error("[ratings]\ndm = wenglin\n").contains("expected trueskill or weng-lin"));
+        assert!(error("[ratings]\nctf = elo\n").contains("[ratings] ctf: not selectable"));
+        assert!(
+            error("[ratings]\ndm = wenglin\n").contains("expected trueskill, weng-lin or glicko2")
+        );
         assert!(error("[ratings]\nweng_lin_beta = -1\n").contains("positive"));
+        assert!(error("[ratings]\nglicko2_tau = 0\n").contains("positive"));
         assert!(error("[ratings]\nsystem = weng-lin\n").contains("unknown key"));
     }
 

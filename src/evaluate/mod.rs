@@ -35,8 +35,6 @@ const PAGE: usize = 10_000;
 const SNAPSHOTS: usize = 1024;
 /// Share of the contests the tuned parameters are picked on.
 const TRAIN: f64 = 0.7;
-/// Glicko-2's own default volatility constraint (the paper suggests 0.3 to 1.2).
-const GLICKO2_TAU: f64 = 0.5;
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
@@ -46,7 +44,7 @@ pub struct Options {
     /// still teach the systems, so players are not all new at the start.
     pub since_ms: Option<i64>,
     /// The configured parameters: TrueSkill's and Elo's K (`[config]`),
-    /// Weng-Lin's beta (`[ratings]`).
+    /// Weng-Lin's beta and Glicko-2's tau (`[ratings]`).
     pub configured: RatingParams,
 }
 
@@ -69,7 +67,7 @@ pub fn evaluate(store: &dyn Store, opts: &Options) -> StoreResult<Evaluation> {
     let configured = [
         Params::TrueSkill(opts.configured.trueskill),
         Params::Elo(opts.configured.elo_k),
-        Params::Glicko2(GLICKO2_TAU),
+        Params::Glicko2(opts.configured.systems.glicko2_tau),
         Params::WengLin(opts.configured.systems.weng_lin_beta),
     ];
     let mut runs: Vec<Run> = configured

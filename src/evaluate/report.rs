@@ -92,7 +92,7 @@ impl Report {
         };
         let mode = self.mode;
         let rerate = format!("; then run `bman rerate --mode {mode}`\n");
-        let later = "; not yet selectable: bman keeps a mean and an uncertainty per player (README \"Choosing a rating system\")\n";
+        let later = "; not selectable: Elo has no uncertainty to rank by (README \"Choosing a rating system\")\n";
         match best.params_typed {
             Params::TrueSkill(p) => format!(
                 "[config]\nbeta = {}\ntau = {}\n[ratings]\n{mode} = trueskill\n{rerate}",
@@ -108,9 +108,10 @@ impl Report {
                 round(k)
             ),
             Params::Elo(k) => format!("{later}; [ratings]\n; {mode} = elo\n; elo_k = {}\n", round(k)),
-            Params::Glicko2(tau) => {
-                format!("{later}; [ratings]\n; {mode} = glicko2\n; glicko2_tau = {}\n", round(tau))
-            }
+            Params::Glicko2(tau) => format!(
+                "[ratings]\n{mode} = glicko2\nglicko2_tau = {}\n{rerate}",
+                round(tau)
+            ),
         }
     }
 

@@ -155,23 +155,6 @@ fn store<R>(players: &mut [R], ids: &[u32], new: Vec<R>) {
     }
 }
 
-/// The same result seen from the other side.
-fn invert(o: Outcomes) -> Outcomes {
-    match o {
-        Outcomes::WIN => Outcomes::LOSS,
-        Outcomes::LOSS => Outcomes::WIN,
-        Outcomes::DRAW => Outcomes::DRAW,
-    }
-}
-
-fn outcomes(outcome: TeamOutcome) -> Outcomes {
-    match outcome {
-        TeamOutcome::Team1Wins => Outcomes::WIN,
-        TeamOutcome::Team2Wins => Outcomes::LOSS,
-        TeamOutcome::Draw => Outcomes::DRAW,
-    }
-}
-
 /// Today's system, updating exactly as the rater does (`src/ratings.rs`).
 struct TrueSkillSystem {
     p: TrueSkillParams,
@@ -325,20 +308,11 @@ impl System for EloSystem {
     }
 }
 
-/// Glicko-2 with one rating period per contest; a team meets the other
-/// team as one composite player (mean rating, root-mean-square deviation).
+/// Glicko-2 with one rating period per contest, as the rater runs it
+/// (`src/ratings.rs`), on Glicko's own scale.
 struct Glicko2System {
     c: Glicko2Config,
     players: Vec<Glicko2Rating>,
-}
-
-fn composite(team: &[Glicko2Rating]) -> Glicko2Rating {
-    let n = team.len().max(1) as f64;
-    Glicko2Rating {
-        rating: team.iter().map(|r| r.rating).sum::<f64>() / n,
-        deviation: (team.iter().map(|r| r.deviation.powi(2)).sum::<f64>() / n).sqrt(),
-        volatility: team.iter().map(|r| r.volatility).sum::<f64>() / n,
-    }
 }
 
 impl System for Glicko2System {
@@ -354,8 +328,8 @@ impl System for Glicko2System {
             }
             Game::Teams { a, b, .. } => {
                 skillratings::glicko2::expected_score(
-                    &composite(&team(&mut self.players, a, fresh)),
-                    &composite(&team(&mut self.players, b, fresh)),
+                    &ratings::glicko2_composite(&team(&mut self.players, a, fresh)),
+                    &ratings::glicko2_composite(&team(&mut self.players, b, fresh)),
                 )
                 .0
             }
@@ -377,17 +351,12 @@ impl System for Glicko2System {
                 self.players[*loser as usize] = l;
             }
             Game::Teams { a, b, outcome, .. } => {
-                let (ra, rb) = (
-                    team(&mut self.players, a, fresh),
-                    team(&mut self.players, b, fresh),
+                let (na, nb) = ratings::glicko2_teams_native(
+                    &team(&mut self.players, a, fresh),
+                    &team(&mut self.players, b, fresh),
+                    *outcome,
+                    &self.c,
                 );
-                let (ca, cb) = (composite(&ra), composite(&rb));
-                let result = outcomes(*outcome);
-                let play = |r: &Glicko2Rating, other: &Glicko2Rating, result: Outcomes| {
-                    skillratings::glicko2::glicko2(r, other, &result, &self.c).0
-                };
-                let na = ra.iter().map(|r| play(r, &cb, result)).collect();
-                let nb = rb.iter().map(|r| play(r, &ca, invert(result))).collect();
                 store(&mut self.players, a, na);
                 store(&mut self.players, b, nb);
             }
@@ -454,7 +423,7 @@ impl System for WengLinSystem {
                 let (na, nb) = skillratings::weng_lin::weng_lin_two_teams(
                     &ra,
                     &rb,
-                    &outcomes(*outcome),
+                    &outcome.for_team1(),
                     &self.c,
                 );
                 store(&mut self.players, a, na);

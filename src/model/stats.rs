@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 pub struct ModeStats {
     pub mu: f64,
     pub sigma: f64,
+    /// Glicko-2's volatility; only a mode rated by Glicko-2 moves it.
+    #[serde(default = "start_volatility")]
+    pub volatility: f64,
     pub elo: f64,
     /// Rated games played: dm kills+deaths, tdm rounds, ctf captures seen, svl matches.
     pub games: i64,
@@ -31,6 +34,7 @@ impl ModeStats {
         ModeStats {
             mu: params.mu,
             sigma: params.sigma,
+            volatility: start_volatility(),
             elo: crate::ratings::ELO_START,
             games: 0,
             kills: 0,
@@ -52,6 +56,10 @@ impl ModeStats {
     pub fn rating(&self) -> f64 {
         self.mu - 3.0 * self.sigma
     }
+}
+
+fn start_volatility() -> f64 {
+    crate::ratings::GLICKO2_START_VOLATILITY
 }
 
 /// One player's rating after a rated fact, and how it moved.

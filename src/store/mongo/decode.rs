@@ -63,6 +63,7 @@ pub(super) fn stats_from_doc(d: &Document) -> StoreResult<ModeStats> {
     Ok(ModeStats {
         mu: f("mu", initial.mu)?,
         sigma: f("sigma", initial.sigma)?,
+        volatility: f("volatility", initial.volatility)?,
         elo: f("elo", initial.elo)?,
         games: i("games")?,
         kills: i("kills")?,

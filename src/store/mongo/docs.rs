@@ -363,7 +363,8 @@ pub(super) fn profile_fields(mode: Mode, s: &ModeStats) -> Document {
 pub(super) fn bman_stats_set(mode: Mode, player: ObjectId, s: &ModeStats) -> Document {
     doc! { "$set": {
         "mode": mode.as_str(), "player": player,
-        "mu": s.mu, "sigma": s.sigma, "elo": s.elo, "rating": s.rating(),
+        "mu": s.mu, "sigma": s.sigma, "volatility": s.volatility, "elo": s.elo,
+        "rating": s.rating(),
         "games": s.games, "kills": s.kills, "deaths": s.deaths, "wins": s.wins,
         "losses": s.losses, "draws": s.draws, "captures": s.captures,
         "best_wave": s.best_wave, "npc_kills": s.npc_kills, "npc_deaths": s.npc_deaths,

@@ -346,7 +346,8 @@ fn stats_and_checkpoint_documents() {
     assert_eq!(
         set,
         doc! { "$set": {
-            "mode": "zbr", "player": id, "mu": s.mu, "sigma": s.sigma, "elo": 1000.0, "rating": s.rating(),
+            "mode": "zbr", "player": id, "mu": s.mu, "sigma": s.sigma, "volatility": 0.06, "elo": 1000.0,
+            "rating": s.rating(),
             "games": 0_i64, "kills": 4_i64, "deaths": 0_i64, "wins": 0_i64, "losses": 0_i64, "draws": 0_i64,
             "captures": 0_i64, "best_wave": 2_i64, "npc_kills": 0_i64, "npc_deaths": 0_i64, "matches": 0_i64,
             "escapes": 1_i64, "last_updated": DateTime::from_millis(9),

@@ -88,6 +88,7 @@ macro_rules! stats_columns {
 stats_columns!(
     mu,
     sigma,
+    volatility,
     elo,
     games,
     kills,

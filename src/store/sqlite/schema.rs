@@ -25,6 +25,7 @@
 //!   than `players.id` so a ban outlives whatever happens to the player row;
 //!   `servers` is a JSON list (empty: every server); the `lifted_*` columns
 //!   are NULL until lifted. `player_ips_ip` serves `/whois`'s shared-IP query.
+//! - Migration 6: `mode_stats.volatility`, Glicko-2's third number.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -245,6 +246,7 @@ CREATE INDEX bans_player ON bans (profile, store, created_ms);
 CREATE INDEX bans_created ON bans (created_ms);
 CREATE INDEX player_ips_ip ON player_ips (ip);
 "#,
+    "ALTER TABLE mode_stats ADD COLUMN volatility REAL NOT NULL DEFAULT 0.06;",
 ];
 
 /// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating
