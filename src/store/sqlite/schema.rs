@@ -25,6 +25,8 @@
 //!   than `players.id` so a ban outlives whatever happens to the player row;
 //!   `servers` is a JSON list (empty: every server); the `lifted_*` columns
 //!   are NULL until lifted. `player_ips_ip` serves `/whois`'s shared-IP query.
+//! - `account_links` (migration 6): Discord users linked to game profiles,
+//!   one row per user and at most one per (profile, store), keyed like bans.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -244,6 +246,17 @@ CREATE TABLE bans (
 CREATE INDEX bans_player ON bans (profile, store, created_ms);
 CREATE INDEX bans_created ON bans (created_ms);
 CREATE INDEX player_ips_ip ON player_ips (ip);
+"#,
+    r#"
+CREATE TABLE account_links (
+    user_id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    store INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    player_name TEXT NOT NULL,
+    linked_ms INTEGER NOT NULL,
+    UNIQUE (profile, store)
+);
 "#,
 ];
 
