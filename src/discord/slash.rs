@@ -180,15 +180,19 @@ async fn profile(
     #[autocomplete = "autocomplete_player"]
     player: Option<String>,
 ) -> Result<(), Error> {
+    // Resolved before the defer: a "link first" answer must stay ephemeral,
+    // which a follow-up to a public defer cannot be.
+    let (store, user_id) = (ctx.data().app.store.clone(), ctx.author().id.get());
+    let player =
+        match blocking(move || link::player_or_linked(store.as_ref(), player, user_id)).await?? {
+            Ok(player) => player,
+            Err(reply) => {
+                ctx.send(to_poise(reply)).await?;
+                return Ok(());
+            }
+        };
     ctx.defer().await?;
-    let user_id = ctx.author().id.get();
-    send_from_store(ctx, move |store| {
-        match link::player_or_linked(store, player, user_id)? {
-            Ok(player) => commands::profile(store, &player),
-            Err(reply) => Ok(reply),
-        }
-    })
-    .await
+    send_from_store(ctx, move |store| commands::profile(store, &player)).await
 }
 
 /// Link your Discord account to your game profile: a one-time code for `!link` in game.
