@@ -27,7 +27,7 @@ pub(crate) struct LinkRedeemer;
 
 impl LinkRedeemer {
     /// The human speaker (with the name they chat under) and the code.
-    fn request<'a>(delivery: &'a Delivery) -> Option<(PlayerKey, String, &'a str)> {
+    fn request(delivery: &Delivery) -> Option<(PlayerKey, String, &str)> {
         let chat = delivery.chat()?;
         let key = chat.player.clone().filter(|p| !p.is_bot())?;
         let code = parse(&chat.message)?;

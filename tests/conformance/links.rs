@@ -57,10 +57,10 @@ pub fn links_round_trip_and_replace(store: &dyn Store) {
 
     // A user linking again replaces their own link…
     let alice_again = link(10, "carol", 5_000);
-    assert_eq!(store.link_account(&alice_again).unwrap(), [alice.clone()]);
+    assert_eq!(store.link_account(&alice_again).unwrap(), [alice]);
     // …and a profile linked by another user leaves its earlier user unlinked.
     let bob_taken = link(40, "bob", 6_000);
-    assert_eq!(store.link_account(&bob_taken).unwrap(), [bob.clone()]);
+    assert_eq!(store.link_account(&bob_taken).unwrap(), [bob]);
     assert_eq!(store.account_link(20).unwrap(), None);
     // Both at once: user 10 (carol) takes bob from user 40.
     let both = link(10, "bob", 7_000);
