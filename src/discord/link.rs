@@ -130,3 +130,73 @@ async fn direct_message(http: &serenity::Http, link: &AccountLink) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::links::CODES_PER_WINDOW;
+    use crate::model::PlayerKey;
+
+    fn caller(user_id: u64) -> Caller {
+        Caller {
+            user_id,
+            user_name: format!("user{user_id}"),
+            role_ids: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn codes_go_to_humans_only_and_to_the_caller_only() {
+        let codes = LinkCodes::default();
+        let now = Instant::now();
+        let refused = issue(&codes, &caller(1), true, now);
+        assert!(refused.ephemeral);
+        assert!(refused.content.starts_with("Bot accounts cannot"));
+        for _ in 0..CODES_PER_WINDOW {
+            let reply = issue(&codes, &caller(1), false, now);
+            assert!(reply.ephemeral);
+            assert!(
+                reply.content.starts_with("Your link code is **"),
+                "{}",
+                reply.content
+            );
+        }
+        let limited = issue(&codes, &caller(1), false, now);
+        assert!(limited.ephemeral);
+        assert!(
+            limited.content.contains("try again in 10 minutes"),
+            "{}",
+            limited.content
+        );
+    }
+
+    #[test]
+    fn a_named_player_wins_else_the_link_else_how_to_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap();
+        let named = player_or_linked(&store, Some("Bob".into()), 1).unwrap();
+        assert_eq!(named, Ok("Bob".to_string()));
+        let Err(how) = player_or_linked(&store, Some("  ".into()), 1).unwrap() else {
+            panic!("no link yet");
+        };
+        assert!(
+            how.ephemeral && how.content.contains("use /link"),
+            "{}",
+            how.content
+        );
+        store
+            .link_account(&AccountLink {
+                user_id: 1,
+                user_name: "user1".into(),
+                player: PlayerKey::new(0, "7656"),
+                player_name: "Al".into(),
+                linked_ms: 1,
+            })
+            .unwrap();
+        assert_eq!(
+            player_or_linked(&store, None, 1).unwrap(),
+            Ok("7656".to_string())
+        );
+        assert!(player_or_linked(&store, None, 2).unwrap().is_err());
+    }
+}
