@@ -317,6 +317,18 @@ fn describe(link: &AccountLink) -> String {
     )
 }
 
+/// Writes an audit record; a failure is logged, and what it records stands.
+fn audit(store: &dyn Store, record: AuditRecord) {
+    if let Err(e) = store.record_audit(&record) {
+        tracing::warn!(
+            server = %record.server,
+            user_id = record.user_id,
+            "could not write the audit record of {:?}: {e}",
+            record.command
+        );
+    }
+}
+
 /// Stores `link` (made on `server`) and audits it; returns the links it replaced.
 pub fn link(store: &dyn Store, link: &AccountLink, server: &str) -> StoreResult<Vec<AccountLink>> {
     let replaced = store.link_account(link)?;
@@ -331,33 +343,39 @@ pub fn link(store: &dyn Store, link: &AccountLink, server: &str) -> StoreResult<
             ));
         }
     }
-    store.record_audit(&AuditRecord {
-        time_ms: link.linked_ms,
-        user_id: link.user_id,
-        user_name: link.user_name.clone(),
-        server: server.to_string(),
-        command: format!("link {}", describe(link)),
-        allowed: true,
-        result,
-    })?;
+    audit(
+        store,
+        AuditRecord {
+            time_ms: link.linked_ms,
+            user_id: link.user_id,
+            user_name: link.user_name.clone(),
+            server: server.to_string(),
+            command: format!("link {}", describe(link)),
+            allowed: true,
+            result,
+        },
+    );
     Ok(replaced)
 }
 
 /// Removes `user`'s link and audits it; returns the removed link.
 pub fn unlink(store: &dyn Store, user: &LinkRequest) -> StoreResult<Option<AccountLink>> {
     let old = store.unlink_account(user.user_id)?;
-    store.record_audit(&AuditRecord {
-        time_ms: now_ms(),
-        user_id: user.user_id,
-        user_name: user.user_name.clone(),
-        server: "all".into(),
-        command: "unlink".into(),
-        allowed: true,
-        result: match &old {
-            Some(old) => format!("unlinked {}", describe(old)),
-            None => "nothing was linked".into(),
+    audit(
+        store,
+        AuditRecord {
+            time_ms: now_ms(),
+            user_id: user.user_id,
+            user_name: user.user_name.clone(),
+            server: "all".into(),
+            command: "unlink".into(),
+            allowed: true,
+            result: match &old {
+                Some(old) => format!("unlinked {}", describe(old)),
+                None => "nothing was linked".into(),
+            },
         },
-    })?;
+    );
     Ok(old)
 }
 
@@ -504,5 +522,61 @@ mod tests {
         };
         assert!(codes(1).message().ends_with("try again in 1 minute."));
         assert!(codes(61).message().ends_with("try again in 2 minutes."));
+    }
+
+    #[test]
+    fn links_replacing_others_and_unlinks_are_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("s.sqlite3")).unwrap();
+        let made = |user_id: u64, id: &str| AccountLink {
+            user_id,
+            user_name: format!("user{user_id}"),
+            player: player(id),
+            player_name: id.to_uppercase(),
+            linked_ms: 1_000,
+        };
+        assert_eq!(link(&store, &made(1, "alice"), "eu-dm").unwrap(), []);
+        assert_eq!(
+            link(&store, &made(2, "alice"), "us-dm").unwrap(),
+            [made(1, "alice")]
+        );
+        link(&store, &made(2, "bob"), "eu-dm").unwrap();
+        assert_eq!(unlink(&store, &user(2)).unwrap(), Some(made(2, "bob")));
+        assert_eq!(unlink(&store, &user(2)).unwrap(), None);
+        let log: Vec<(u64, String, String, String)> = store
+            .audit_log(10)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|r| (r.user_id, r.server, r.command, r.result))
+            .collect();
+        let row = |user_id, server: &str, command: &str, result: &str| {
+            (
+                user_id,
+                server.to_string(),
+                command.to_string(),
+                result.to_string(),
+            )
+        };
+        assert_eq!(
+            log,
+            [
+                row(1, "eu-dm", "link Steam alice (ALICE)", "linked"),
+                row(
+                    2,
+                    "us-dm",
+                    "link Steam alice (ALICE)",
+                    "linked, replacing the profile's link to user 1 (user1)"
+                ),
+                row(
+                    2,
+                    "eu-dm",
+                    "link Steam bob (BOB)",
+                    "linked, replacing the user's link to Steam alice (ALICE)"
+                ),
+                row(2, "all", "unlink", "unlinked Steam bob (BOB)"),
+                row(2, "all", "unlink", "nothing was linked"),
+            ]
+        );
     }
 }
