@@ -7,8 +7,8 @@
 //! are durable in the store. Codes are random (the OS's CSPRNG), single-use,
 //! valid for [`CODE_TTL`], at most [`CODES_PER_WINDOW`] per user per
 //! [`CODE_WINDOW`], and a player gets at most [`WRONG_PER_WINDOW`] failed
-//! `!link` attempts per [`WRONG_WINDOW`] (31^6 ≈ 887 million codes: guessing
-//! one of the few open codes takes years at that pace).
+//! `!link` attempts per [`WRONG_WINDOW`] (31^6 ≈ 887 million codes: at that
+//! pace one player needs about 34 years to hit one of 10 open codes).
 
 use crate::model::{now_ms, AccountLink, AuditRecord, PlayerKey};
 use crate::store::{Store, StoreResult};
