@@ -27,6 +27,8 @@
 //!   CLI, the bot and the game chat.
 //! - [`bans`]: community bans as the bot and the CLI issue, lift, list and
 //!   look them up (`/whois`); their enforcement is a handler.
+//! - [`links`]: linked accounts: one-time codes from `/link`, redeemed by
+//!   `!link CODE` in a game's chat (a handler), stored and audited.
 //! - [`handlers`]: the extension point for code reacting to live events, and
 //!   the built-in handlers (chat commands, announcements, the chat relay).
 //! - [`discord`]: the Discord bot: slash commands, announcement posting,
@@ -50,6 +52,7 @@ pub(crate) mod game;
 pub mod handlers;
 pub(crate) mod ini;
 pub mod journal;
+pub mod links;
 pub mod metrics;
 pub mod migrate;
 pub mod model;

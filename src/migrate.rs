@@ -4,8 +4,8 @@
 //!
 //! Order matters: players first, in the source's creation order (leaderboard
 //! ties break by it), then facts in seq order with their rating changes, then
-//! stats and checkpoints, then the audit log and the community bans, oldest
-//! first, so the copy lists them in the source's order. An old bman-data database has players and
+//! stats and checkpoints, then the audit log, the community bans and the
+//! linked accounts, oldest first, so the copy lists them in the source's order. An old bman-data database has players and
 //! per-mode stats but no facts; those come over as they are.
 
 use crate::model::Mode;
@@ -27,14 +27,15 @@ pub struct MigrateCounts {
     pub checkpoints: usize,
     pub audit: usize,
     pub bans: usize,
+    pub links: usize,
 }
 
 impl std::fmt::Display for MigrateCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints, {} audit records, {} bans",
-            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints, self.audit, self.bans
+            "{} players ({} names, {} IPs), {} per-mode stats, {} facts with {} rating changes, {} checkpoints, {} audit records, {} bans, {} linked accounts",
+            self.players, self.names, self.ips, self.stats, self.facts, self.rating_changes, self.checkpoints, self.audit, self.bans, self.links
         )
     }
 }
@@ -55,6 +56,7 @@ pub fn migrate(
         || !to.export_players()?.is_empty()
         || !to.audit_log(1)?.is_empty()
         || !to.bans(&one_ban)?.is_empty()
+        || !to.account_links()?.is_empty()
     {
         return Err(StoreError::Backend(
             "the target store is not empty; migrate only into a new one".into(),
@@ -138,6 +140,16 @@ pub fn migrate(
     for ban in &bans {
         to.add_ban(ban)?;
         counts.bans += 1;
+        done += 1;
+        progress(done, total);
+    }
+
+    // Links last, oldest first: each replaces nothing in the copy.
+    let links = from.account_links()?;
+    total += links.len();
+    for link in &links {
+        to.link_account(link)?;
+        counts.links += 1;
         done += 1;
         progress(done, total);
     }

@@ -312,7 +312,9 @@ async fn slash_commands_buttons_and_relay_through_poise() {
             "ban",
             "unban",
             "bans",
-            "whois"
+            "whois",
+            "link",
+            "unlink"
         ]
     );
     // `mode` offers the four modes by name (poise sends the chosen index).

@@ -79,6 +79,7 @@ conformance!(
     players::bot_players_and_removal,
     bans::bans_round_trip_and_lift,
     bans::ip_neighbours,
+    links::links_round_trip_and_replace,
 );
 
 /// A batch that a killed `bman` recorded in `bman_pending_batches` but did not

@@ -33,9 +33,9 @@ fn sqlite_reopen() {
 }
 
 /// A file of an earlier schema (the previous release's, before bans) opens,
-/// gains the ban table and keeps its players.
+/// gains the ban and link tables and keeps its players.
 #[test]
-fn sqlite_upgrade_adds_bans() {
+fn sqlite_upgrade_adds_bans_and_links() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.sqlite3");
     let old = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,7 +49,7 @@ fn sqlite_upgrade_adds_bans() {
     };
     assert!(version(&path) < 5);
     let store = bman::store::open(&format!("sqlite://{}", path.display())).unwrap();
-    assert_eq!(version(&path), 5);
+    assert_eq!(version(&path), 7);
     let humans: Vec<PlayerKey> = store
         .export_players()
         .unwrap()
@@ -70,6 +70,15 @@ fn sqlite_upgrade_adds_bans() {
     };
     store.add_ban(&ban).unwrap();
     assert_eq!(store.bans(&BanQuery::active(2)).unwrap(), [ban]);
+    let link = AccountLink {
+        user_id: 7,
+        user_name: "someone".into(),
+        player: humans[0].clone(),
+        player_name: "x".into(),
+        linked_ms: 1,
+    };
+    store.link_account(&link).unwrap();
+    assert_eq!(store.account_links().unwrap(), [link]);
 }
 
 /// A store with a bit of everything: players with names and IPs, facts of
@@ -138,6 +147,16 @@ fn populate(store: &dyn Store) {
     };
     store.add_ban(&lifted).unwrap();
     store.add_ban(&ban).unwrap();
+    for (user_id, id, linked_ms) in [(1, "alice", 9_000), (2, "bob", 9_000), (1, "carol", 9_500)] {
+        let link = AccountLink {
+            user_id,
+            user_name: HOSTILE.into(),
+            player: key(id),
+            player_name: format!("{id} in game"),
+            linked_ms,
+        };
+        store.link_account(&link).unwrap();
+    }
 }
 
 /// Everything the store answers, as text, for comparing two stores.
@@ -176,6 +195,7 @@ fn answers(store: &dyn Store) -> String {
         "{:?}",
         store.ip_neighbours(&key("alice"), 0, 10).unwrap()
     ));
+    out.push(format!("{:?}", store.account_links().unwrap()));
     out.join("\n")
 }
 
@@ -188,9 +208,10 @@ fn check_migration(from: &dyn Store, to: &dyn Store) {
             counts.facts,
             counts.checkpoints,
             counts.audit,
-            counts.bans
+            counts.bans,
+            counts.links
         ),
-        (5, 4, 1, 5, 2),
+        (5, 4, 1, 5, 2, 2),
         "{counts}"
     );
     assert_eq!(answers(to), answers(from));

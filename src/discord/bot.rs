@@ -129,6 +129,8 @@ pub struct Bot {
     shards: Arc<std::sync::Mutex<Arc<serenity::ShardManager>>>,
     client: JoinHandle<()>,
     forwarder: JoinHandle<()>,
+    /// DMs confirming links made in game.
+    confirmations: JoinHandle<()>,
     stop_outbox: CancellationToken,
     /// The outbox's sender task.
     sender: JoinHandle<()>,
@@ -259,12 +261,14 @@ impl Bot {
             app.metrics.discord.clone(),
         );
         let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
+        let confirmations = super::link::send_confirmations(client.http.clone(), &app.links);
         let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
         let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));
         Ok(Bot {
             shards,
             client,
             forwarder,
+            confirmations,
             stop_outbox,
             sender,
         })
@@ -274,6 +278,7 @@ impl Bot {
     pub async fn stop(self) {
         let limit = std::time::Duration::from_secs(2);
         self.forwarder.abort();
+        self.confirmations.abort();
         self.stop_outbox.cancel();
         let _ = tokio::time::timeout(limit, self.sender).await;
         let shards = self

@@ -3,6 +3,7 @@
 //! - [`commands`]: player commands' logic (`/leaderboard`, `/rating`, `/profile`, `/servers`).
 //! - [`admin`]: privileged commands, permissions (deny by default) and the audit trail.
 //! - [`bans`]: the community ban commands (`/ban`, `/unban`, `/bans`, `/whois`).
+//! - [`link`]: linked accounts: `/link`, `/unlink`, the caller's own profile, the DM.
 //! - [`relay`]: two-way chat between game servers and a channel.
 //! - [`routes`]: which channel each server's announcements and chat go to.
 //! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
@@ -19,6 +20,7 @@ pub mod bans;
 pub mod bot;
 pub mod chart;
 pub mod commands;
+pub mod link;
 pub mod outbox;
 pub mod relay;
 pub mod reply;

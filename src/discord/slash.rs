@@ -6,6 +6,7 @@
 use super::admin::{self, AdminAction, Caller, Permissions};
 use super::bans::{self, BanArgs};
 use super::commands::{self, SERVER_QUERY_TIMEOUT};
+use super::link;
 use super::reply::{Embed, Image, Reply};
 use super::routes::Routes;
 use crate::handlers;
@@ -156,13 +157,17 @@ async fn leaderboard(
 #[poise::command(slash_command)]
 async fn rating(
     ctx: Ctx<'_>,
-    #[description = "Name (or part of it) or profile id"]
+    #[description = "Name (or part of it) or profile id (yours, once linked, when left out)"]
     #[autocomplete = "autocomplete_player"]
-    player: String,
+    player: Option<String>,
     #[description = "Game mode (all when left out)"] mode: Option<ModeChoice>,
 ) -> Result<(), Error> {
+    let user_id = ctx.author().id.get();
     send_from_store(ctx, move |store| {
-        commands::rating(store, &player, mode.map(Mode::from))
+        match link::player_or_linked(store, player, user_id)? {
+            Ok(player) => commands::rating(store, &player, mode.map(Mode::from)),
+            Err(reply) => Ok(reply),
+        }
     })
     .await
 }
@@ -171,12 +176,45 @@ async fn rating(
 #[poise::command(slash_command)]
 async fn profile(
     ctx: Ctx<'_>,
-    #[description = "Name (or part of it) or profile id"]
+    #[description = "Name (or part of it) or profile id (yours, once linked, when left out)"]
     #[autocomplete = "autocomplete_player"]
-    player: String,
+    player: Option<String>,
 ) -> Result<(), Error> {
+    // Resolved before the defer: a "link first" answer must stay ephemeral,
+    // which a follow-up to a public defer cannot be.
+    let (store, user_id) = (ctx.data().app.store.clone(), ctx.author().id.get());
+    let player =
+        match blocking(move || link::player_or_linked(store.as_ref(), player, user_id)).await?? {
+            Ok(player) => player,
+            Err(reply) => {
+                ctx.send(to_poise(reply)).await?;
+                return Ok(());
+            }
+        };
     ctx.defer().await?;
     send_from_store(ctx, move |store| commands::profile(store, &player)).await
+}
+
+/// Link your Discord account to your game profile: a one-time code for `!link` in game.
+#[poise::command(slash_command, rename = "link")]
+async fn link_cmd(ctx: Ctx<'_>) -> Result<(), Error> {
+    let reply = link::issue(
+        &ctx.data().app.links,
+        &caller_of(ctx),
+        ctx.author().bot,
+        std::time::Instant::now(),
+    );
+    ctx.send(to_poise(reply)).await?;
+    Ok(())
+}
+
+/// Remove the link between your Discord account and your game profile.
+#[poise::command(slash_command)]
+async fn unlink(ctx: Ctx<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let reply = link::unlink(&ctx.data().app, &caller_of(ctx)).await;
+    ctx.send(to_poise(reply)).await?;
+    Ok(())
 }
 
 /// Every configured game server: connection, map, mode, players, scores.
@@ -350,6 +388,8 @@ pub(crate) fn all_commands() -> Vec<poise::Command<BotData, Error>> {
         unban(),
         list_bans(),
         whois(),
+        link_cmd(),
+        unlink(),
     ]
 }
 

@@ -125,7 +125,7 @@ pub fn reply(
 ) -> StoreResult<String> {
     Ok(match command {
         Command::Rank => player_line(store, speaker, mode)?,
-        Command::Help => "Commands: !rank, !top, !stats NAME, !help".to_string(),
+        Command::Help => "Commands: !rank, !top, !stats NAME, !link CODE, !help".to_string(),
         Command::Top => {
             let rows = store.leaderboard(&LeaderboardQuery::ranked(mode, 5, MinGames::CHAT))?;
             if rows.is_empty() {

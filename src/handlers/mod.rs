@@ -12,6 +12,7 @@
 pub mod announce;
 pub mod bans;
 pub mod chat_commands;
+pub mod link;
 pub mod relay;
 
 use crate::event::Event;
@@ -126,6 +127,8 @@ pub struct Context {
     bans: watch::Sender<u64>,
     /// What handlers and the bot count (chat commands answered, Discord posts).
     pub metrics: Arc<Metrics>,
+    /// Pending link codes: the bot issues them, the `!link` handler redeems them.
+    pub links: Arc<crate::links::LinkCodes>,
 }
 
 impl Context {
@@ -144,6 +147,7 @@ impl Context {
             committed,
             bans: watch::channel(0).0,
             metrics,
+            links: Arc::default(),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The domain: modes, players and their keys, facts, per-mode stats,
-//! servers, leaderboards, the audit trail and community bans. Every other layer speaks these
-//! types; this module depends on nothing of bman but the rating maths.
+//! servers, leaderboards, the audit trail, community bans and linked
+//! accounts. Every other layer speaks these types; this module depends on
+//! nothing of bman but the rating maths.
 
 mod audit;
 mod ban;
 mod fact;
 mod leaderboard;
+mod link;
 mod mode;
 mod player;
 mod server;
@@ -15,6 +17,7 @@ pub use audit::AuditRecord;
 pub use ban::{Ban, BanActor, BanLift, BanQuery, IpNeighbour};
 pub use fact::*;
 pub use leaderboard::{LeaderboardQuery, LeaderboardRow, MinGames};
+pub use link::AccountLink;
 pub use mode::Mode;
 pub use player::*;
 pub use server::ServerInfo;

@@ -11,9 +11,9 @@ pub mod sqlite;
 pub use batch::{Checkpoint, WriteBatch};
 
 use crate::model::{
-    AuditRecord, Ban, BanLift, BanQuery, FactRecord, IpNeighbour, LeaderboardQuery, LeaderboardRow,
-    Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary, RatingPoint,
-    StoredFact,
+    AccountLink, AuditRecord, Ban, BanLift, BanQuery, FactRecord, IpNeighbour, LeaderboardQuery,
+    LeaderboardRow, Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary,
+    RatingPoint, StoredFact,
 };
 use std::collections::HashMap;
 
@@ -139,6 +139,28 @@ pub trait Store: Send + Sync {
         limit: usize,
     ) -> StoreResult<Vec<IpNeighbour>>;
 
+    /// Stores `link` right away (like bans, not through the writer),
+    /// replacing the user's earlier link and any link of the same profile;
+    /// returns the links it replaced. A bot's or NPC's key is refused.
+    fn link_account(&self, _link: &AccountLink) -> StoreResult<Vec<AccountLink>> {
+        Err(no_links())
+    }
+
+    /// Removes the user's link; returns it, or `None` when there was none.
+    fn unlink_account(&self, _user_id: u64) -> StoreResult<Option<AccountLink>> {
+        Err(no_links())
+    }
+
+    /// The user's link, if any.
+    fn account_link(&self, _user_id: u64) -> StoreResult<Option<AccountLink>> {
+        Err(no_links())
+    }
+
+    /// Every link, oldest first, for `bman migrate`.
+    fn account_links(&self) -> StoreResult<Vec<AccountLink>> {
+        Err(no_links())
+    }
+
     /// `bman check`: writes, reads back and deletes a scratch value where
     /// bman keeps its own data, leaving nothing behind, and names the
     /// backend and its version (e.g. "SQLite 3.50.2").
@@ -157,6 +179,23 @@ fn check_ban(ban: &Ban) -> StoreResult<()> {
         )));
     }
     Ok(())
+}
+
+/// What a store without linked accounts (a test double) answers.
+fn no_links() -> StoreError {
+    StoreError::Backend("this store keeps no linked accounts".into())
+}
+
+/// The one check both backends make before storing a link.
+fn check_link(link: &AccountLink) -> StoreResult<()> {
+    if link.player.is_bot() {
+        return Err(StoreError::Backend(format!(
+            "{} {:?} is a bot or NPC and cannot be linked",
+            link.player.store_name(),
+            link.player.id
+        )));
+    }
+    user_id_to_i64(link.user_id).map(|_| ())
 }
 
 /// Discord user ids as both backends store them: a signed 64-bit integer

@@ -4,6 +4,7 @@
 pub mod bans;
 pub mod bookkeeping;
 pub mod facts;
+pub mod links;
 pub mod players;
 pub mod stats;
 pub mod support;

@@ -12,7 +12,8 @@
 //!   constants below): everything bman-data lacks (replayable facts with
 //!   their global sequence and rating changes, full per-mode stats with the
 //!   indexed `rating`, name search helpers, first/last seen, level,
-//!   checkpoints, pending batches, audit, community bans), joined by the same `_id`s.
+//!   checkpoints, pending batches, audit, community bans, linked accounts),
+//!   joined by the same `_id`s.
 //!
 //! A store written by releases before this layout is converted when opened
 //! ([`convert`]). The [`Store`] trait is synchronous but the driver is async,
@@ -25,6 +26,7 @@ mod bans;
 mod convert;
 mod decode;
 mod docs;
+mod links;
 mod queries;
 mod write;
 
@@ -406,6 +408,13 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
             bans::indexes()
                 .into_iter()
                 .map(|k| index(k, false))
+                .collect(),
+        ),
+        (
+            links::BMAN_LINKS.into(),
+            links::indexes()
+                .into_iter()
+                .map(|k| index(k, true))
                 .collect(),
         ),
     ];

@@ -594,6 +594,22 @@ impl Store for MongoStore {
         self.find_ip_neighbours(player, since_ms, limit)
     }
 
+    fn link_account(&self, link: &AccountLink) -> StoreResult<Vec<AccountLink>> {
+        self.upsert_link(link)
+    }
+
+    fn unlink_account(&self, user_id: u64) -> StoreResult<Option<AccountLink>> {
+        self.remove_link(user_id)
+    }
+
+    fn account_link(&self, user_id: u64) -> StoreResult<Option<AccountLink>> {
+        self.find_link(user_id)
+    }
+
+    fn account_links(&self) -> StoreResult<Vec<AccountLink>> {
+        self.all_links()
+    }
+
     /// The scratch document goes into `bman_meta` (bman's own) under an id
     /// of its own, and is deleted; the version is the server's buildInfo.
     fn self_check(&self) -> StoreResult<String> {

@@ -6,10 +6,12 @@
 //! - `write`: batches, rerate's replacement, removals and audit records,
 //!   on the writer connection.
 //! - `bans`: community bans and the shared-IP query.
+//! - `links`: linked accounts (Discord user ↔ game profile).
 //! - `backup`: `bman backup`, an online copy with SQLite's backup API.
 
 mod backup;
 mod bans;
+mod links;
 mod queries;
 mod rows;
 mod schema;
@@ -198,6 +200,22 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> StoreResult<Vec<IpNeighbour>> {
         bans::ip_neighbours(&self.reader(), player, since_ms, limit)
+    }
+
+    fn link_account(&self, link: &AccountLink) -> StoreResult<Vec<AccountLink>> {
+        links::link_account(&mut self.writer(), link)
+    }
+
+    fn unlink_account(&self, user_id: u64) -> StoreResult<Option<AccountLink>> {
+        links::unlink_account(&mut self.writer(), user_id)
+    }
+
+    fn account_link(&self, user_id: u64) -> StoreResult<Option<AccountLink>> {
+        links::account_link(&self.reader(), user_id)
+    }
+
+    fn account_links(&self) -> StoreResult<Vec<AccountLink>> {
+        links::account_links(&self.reader())
     }
 
     /// The scratch value lives in a table created inside a transaction that

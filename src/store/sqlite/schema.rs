@@ -26,6 +26,8 @@
 //!   `servers` is a JSON list (empty: every server); the `lifted_*` columns
 //!   are NULL until lifted. `player_ips_ip` serves `/whois`'s shared-IP query.
 //! - Migration 6: `mode_stats.volatility`, Glicko-2's third number.
+//! - `account_links` (migration 7): Discord users linked to game profiles,
+//!   one row per user and at most one per (profile, store), keyed like bans.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -247,6 +249,17 @@ CREATE INDEX bans_created ON bans (created_ms);
 CREATE INDEX player_ips_ip ON player_ips (ip);
 "#,
     "ALTER TABLE mode_stats ADD COLUMN volatility REAL NOT NULL DEFAULT 0.06;",
+    r#"
+CREATE TABLE account_links (
+    user_id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    store INTEGER NOT NULL,
+    profile TEXT NOT NULL,
+    player_name TEXT NOT NULL,
+    linked_ms INTEGER NOT NULL,
+    UNIQUE (profile, store)
+);
+"#,
 ];
 
 /// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating

@@ -67,6 +67,24 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
             })),
         ),
         ("GET", ["users", "@me"]) => (200, Some(bot_user_json())),
+        // Opening a DM: a fresh private channel with the recipient, whose
+        // messages then go to `POST /channels/{id}/messages` like any other.
+        ("POST", ["users", "@me", "channels"]) => {
+            let recipient: u64 = body["recipient_id"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .or_else(|| body["recipient_id"].as_u64())
+                .unwrap_or(0);
+            (
+                200,
+                Some(json!({
+                    "id": inner.next_id().to_string(),
+                    "type": 1,
+                    "last_message_id": null,
+                    "recipients": [user_json(recipient, &format!("user{recipient}"), false)],
+                })),
+            )
+        }
         // The bot is in GUILD_ID only; every channel is a text channel there.
         ("GET", ["guilds", guild]) if guild.parse() == Ok(GUILD_ID) => (
             200,

@@ -1,0 +1,123 @@
+//! `!link CODE` in any server's chat: redeems a code from `/link`, binding
+//! the Discord user who asked for it to the speaker's game profile
+//! (`crate::links`). Only a resolved human speaker counts: the server's own
+//! messages and bots never link. The answer goes to the game chat, quoted
+//! for the console and without the code; the bot DMs the Discord user.
+
+use crate::handlers::{Context, Delivery, Handler};
+use crate::links;
+use crate::model::{now_ms, AccountLink, PlayerKey};
+use crate::rcon::console_quote;
+use crate::views::clip;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// Game chat lines are short; longer answers are cut.
+const MAX_REPLY_CHARS: usize = 120;
+
+/// The code after `!link` (case-insensitive command; empty when none was given).
+pub fn parse(message: &str) -> Option<&str> {
+    let rest = message.trim().strip_prefix('!')?;
+    let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    word.eq_ignore_ascii_case("link").then(|| arg.trim())
+}
+
+/// The built-in `!link` handler.
+pub(crate) struct LinkRedeemer;
+
+impl LinkRedeemer {
+    /// The human speaker (with the name they chat under) and the code.
+    fn request(delivery: &Delivery) -> Option<(PlayerKey, String, &str)> {
+        let chat = delivery.chat()?;
+        let key = chat.player.clone().filter(|p| !p.is_bot())?;
+        let code = parse(&chat.message)?;
+        let name = chat.name.clone().unwrap_or_else(|| key.id.clone());
+        Some((key, name, code))
+    }
+
+    /// What to say in the game for `code` typed by `player`.
+    async fn answer(
+        ctx: &Context,
+        server: &str,
+        player: PlayerKey,
+        name: &str,
+        code: &str,
+    ) -> String {
+        if code.is_empty() {
+            return "Type !link CODE with the code /link gives you in our Discord".into();
+        }
+        let request = match ctx.links.redeem(code, &player, Instant::now()) {
+            Ok(request) => request,
+            Err(refusal) => {
+                info!(server, player = %player.id, "!link refused: {refusal:?}");
+                return format!("{name}: {}", refusal.message());
+            }
+        };
+        let link = AccountLink {
+            user_id: request.user_id,
+            user_name: request.user_name,
+            player,
+            player_name: name.to_string(),
+            linked_ms: now_ms(),
+        };
+        let (store, stored, at) = (ctx.store.clone(), link.clone(), server.to_string());
+        let outcome =
+            tokio::task::spawn_blocking(move || links::link(store.as_ref(), &stored, &at)).await;
+        match outcome
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+        {
+            Ok(_) => {
+                info!(server, player = %link.player.id, user_id = link.user_id, "linked a Discord user to a game profile");
+                let answer = format!("{name} is now linked to Discord user {}", link.user_name);
+                ctx.links.confirm(link);
+                answer
+            }
+            Err(e) => {
+                warn!(server, "could not store a link: {e}");
+                format!("{name}: linking failed; get a new code with /link and try again")
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for LinkRedeemer {
+    fn name(&self) -> &str {
+        "link"
+    }
+
+    fn wants(&self, delivery: &Delivery) -> bool {
+        Self::request(delivery).is_some()
+    }
+
+    async fn handle(&self, ctx: &Context, delivery: &Delivery) {
+        let Some((player, name, code)) = Self::request(delivery) else {
+            return;
+        };
+        let server = &delivery.server().name;
+        let text = Self::answer(ctx, server, player, &name, code).await;
+        let Some(handle) = ctx.server(server) else {
+            return;
+        };
+        let line = format!("say {}", console_quote(&clip(&text, MAX_REPLY_CHARS)));
+        if let Err(e) = handle.command(&line).await {
+            warn!(server = %server, "!link answer not delivered: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_command_and_its_code() {
+        assert_eq!(parse("!link ab3def"), Some("ab3def"));
+        assert_eq!(parse("  !LINK   AB3DEF  "), Some("AB3DEF"));
+        assert_eq!(parse("!link"), Some(""));
+        assert_eq!(parse("!linked x"), None);
+        assert_eq!(parse("link AB3DEF"), None);
+        assert_eq!(parse("!rank"), None);
+    }
+}
