@@ -5,6 +5,7 @@
 //! commands themselves are declared in `slash`.
 
 use super::admin::{Caller, Permissions};
+use super::card::result_panel;
 use super::outbox::Outbox;
 use super::relay;
 use super::reply::escape;
@@ -85,7 +86,8 @@ async fn on_error(error: poise::FrameworkError<'_, BotData, Error>) {
     }
 }
 
-/// Posts every announcement (escaped, mentions off) to its channel.
+/// Posts every announcement to its channel: its card as an embed, else its
+/// text (escaped); mentions off either way.
 fn forward_announcements(
     app: &handlers::Context,
     routes: Routes,
@@ -97,7 +99,10 @@ fn forward_announcements(
             match announcements.recv().await {
                 Ok(a) => {
                     if let Some(channel) = routes.channel(a.server.as_deref(), a.topic) {
-                        outbox.push(channel, escape(&a.text));
+                        match &a.card {
+                            Some(card) => outbox.push_card(channel, result_panel(card)),
+                            None => outbox.push(channel, escape(&a.text)),
+                        }
                     }
                 }
                 Err(RecvError::Lagged(n)) => {

@@ -5,6 +5,7 @@
 //! - [`bans`]: the community ban commands (`/ban`, `/unban`, `/bans`, `/whois`).
 //! - [`relay`]: two-way chat between game servers and a channel.
 //! - [`routes`]: which channel each server's announcements and chat go to.
+//! - [`card`]: result cards as embeds (and as text where embeds are refused), aligned tables.
 //! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
 //! - [`chart`]: the rating-history PNG.
 //! - [`reply`]: the Discord-independent reply model and markdown escaping.
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod bans;
 pub mod bot;
+pub mod card;
 pub mod chart;
 pub mod commands;
 pub mod outbox;

@@ -11,8 +11,11 @@
 
 pub mod announce;
 pub mod bans;
+pub mod card;
 pub mod chat_commands;
 pub mod relay;
+
+pub use card::{Card, CardRow, Tone};
 
 use crate::event::Event;
 use crate::metrics::Metrics;
@@ -109,8 +112,11 @@ pub struct Announcement {
     /// The server it is about, if any (selects the server's channel).
     pub server: Option<String>,
     pub topic: Topic,
-    /// Plain text from game data; the bot escapes it before posting.
+    /// Plain text from game data; the bot escapes it before posting. With a
+    /// card, it is the one-line summary the log shows.
     pub text: String,
+    /// The result card the bot posts instead of `text` (as an embed).
+    pub card: Option<Card>,
 }
 
 /// How many announcements may wait for a slow listener (a chat burst fits).
