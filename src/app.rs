@@ -163,13 +163,14 @@ fn spawn_announcement_log(context: &Context) {
     });
 }
 
-/// The handlers bman runs by itself: in-game chat commands, the chat relay
-/// and ban enforcement.
+/// The handlers bman runs by itself: in-game chat commands, the chat relay,
+/// ban enforcement and the live board's match watch.
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
         Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
         Arc::new(crate::handlers::bans::BanEnforcer::new(settings)),
+        Arc::new(crate::handlers::board::MatchWatch),
     ]
 }
 

@@ -1,6 +1,7 @@
 //! The bot's life: the poise framework and serenity client built from the
 //! settings, gateway events (button clicks, bridged chat messages) and
-//! command errors, announcements forwarded to the outbox, a restart without
+//! command errors, announcements forwarded to the outbox, the live board's
+//! tasks, a restart without
 //! the Message Content intent when Discord refuses it, and the stop. The
 //! commands themselves are declared in `slash`.
 
@@ -134,6 +135,8 @@ pub struct Bot {
     shards: Arc<std::sync::Mutex<Arc<serenity::ShardManager>>>,
     client: JoinHandle<()>,
     forwarder: JoinHandle<()>,
+    /// The live board's tasks, one per server with a status channel.
+    boards: Vec<JoinHandle<()>>,
     stop_outbox: CancellationToken,
     /// The outbox's sender task.
     sender: JoinHandle<()>,
@@ -263,6 +266,7 @@ impl Bot {
             stop_outbox.clone(),
             app.metrics.discord.clone(),
         );
+        let boards = super::board::spawn(client.http.clone(), &app, &spec.routes, &outbox);
         let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
         let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
         let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));
@@ -270,6 +274,7 @@ impl Bot {
             shards,
             client,
             forwarder,
+            boards,
             stop_outbox,
             sender,
         })
@@ -279,6 +284,9 @@ impl Bot {
     pub async fn stop(self) {
         let limit = std::time::Duration::from_secs(2);
         self.forwarder.abort();
+        for board in &self.boards {
+            board.abort();
+        }
         self.stop_outbox.cancel();
         let _ = tokio::time::timeout(limit, self.sender).await;
         let shards = self

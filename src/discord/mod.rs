@@ -3,6 +3,7 @@
 //! - [`commands`]: player commands' logic (`/leaderboard`, `/rating`, `/profile`, `/servers`).
 //! - [`admin`]: privileged commands, permissions (deny by default) and the audit trail.
 //! - [`bans`]: the community ban commands (`/ban`, `/unban`, `/bans`, `/whois`).
+//! - [`board`]: the live server board, one message per server edited in place.
 //! - [`relay`]: two-way chat between game servers and a channel.
 //! - [`routes`]: which channel each server's announcements and chat go to.
 //! - [`card`]: result cards as embeds (and as text where embeds are refused), aligned tables.
@@ -17,6 +18,7 @@
 
 pub mod admin;
 pub mod bans;
+pub mod board;
 pub mod bot;
 pub mod card;
 pub mod chart;

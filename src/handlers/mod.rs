@@ -11,6 +11,7 @@
 
 pub mod announce;
 pub mod bans;
+pub mod board;
 pub mod card;
 pub mod chat_commands;
 pub mod relay;
@@ -121,6 +122,9 @@ pub struct Announcement {
 
 /// How many announcements may wait for a slow listener (a chat burst fits).
 const ANNOUNCEMENT_CAPACITY: usize = 4_096;
+/// Match starts and ends a slow listener may miss before it lags (it then
+/// refreshes everything anyway).
+const MATCH_CHANGES: usize = 64;
 
 /// What handlers can use.
 pub struct Context {
@@ -130,6 +134,8 @@ pub struct Context {
     committed: broadcast::Sender<Arc<StoredFact>>,
     /// Bumped whenever a community ban is issued or lifted in this process.
     bans: watch::Sender<u64>,
+    /// The names of servers whose match just started or ended.
+    matches: broadcast::Sender<String>,
     /// What handlers and the bot count (chat commands answered, Discord posts).
     pub metrics: Arc<Metrics>,
 }
@@ -149,6 +155,7 @@ impl Context {
             announcements,
             committed,
             bans: watch::channel(0).0,
+            matches: broadcast::channel(MATCH_CHANGES).0,
             metrics,
         }
     }
@@ -183,6 +190,17 @@ impl Context {
     /// periodic refresh).
     pub fn bans_changed(&self) {
         self.bans.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Says that a match started or ended on `server` (the built-in
+    /// `board::MatchWatch` handler calls it).
+    pub fn match_changed(&self, server: &str) {
+        let _ = self.matches.send(server.to_string());
+    }
+
+    /// A receiver of the server names [`Context::match_changed`] is given.
+    pub fn watch_matches(&self) -> broadcast::Receiver<String> {
+        self.matches.subscribe()
     }
 
     /// Changes whenever [`Context::bans_changed`] is called.

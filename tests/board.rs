@@ -1,0 +1,142 @@
+//! The live server board end to end: bman with the bot against the fake
+//! Discord, recording a simulated deathmatch server over TCP. The board's
+//! message is posted once, then edited in place (PATCH); a restarted bman
+//! finds it in the channel and edits it instead of posting another; when the
+//! game server goes away the message says it is offline.
+
+mod common;
+
+use bman::config::{DiscordSettings, Settings};
+use bman::model::Mode;
+use bman::secret::Secret;
+use common::fake_discord::{msg_id, FakeDiscord, Recorded, GUILD_ID};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const WAIT: Duration = Duration::from_secs(30);
+const STATUS: u64 = 44;
+
+/// bman running with the bot, and how to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<bman::pipeline::EventCounts, bman::app::AppError>>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("bman stops within 10 s")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
+
+fn start_bman(settings: &Settings) -> Running {
+    let (stop, stopped) = oneshot::channel();
+    let settings = settings.clone();
+    let task = tokio::spawn(async move {
+        let handlers = bman::app::builtin_handlers(&settings);
+        bman::app::run_with(&settings, handlers, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Running { stop, task }
+}
+
+/// The board's embed description in a create or edit request.
+fn description(r: &Recorded) -> String {
+    r.pointer("/embeds/0/description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_board_is_posted_once_edited_in_place_found_after_a_restart_and_shows_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    // An endless deathmatch at 200 events a second: matches start and end.
+    let opts = common::sim_opts(Mode::Dm, &["--rate", "200", "--seed", "5"]);
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let mut settings = common::settings(
+        &[("eu-dm", Mode::Dm, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
+    settings.discord = DiscordSettings {
+        guild_id: Some(GUILD_ID),
+        status_channel_id: Some(STATUS),
+        ..DiscordSettings::default()
+    };
+    settings.discord_token = Some(Secret::new("test-token"));
+    settings.discord_api_proxy = Some(fake.url());
+    let posts = format!("/api/v10/channels/{STATUS}/messages");
+
+    let bman = start_bman(&settings);
+    let created = fake
+        .wait_for(|r| r.is("POST", &posts) && r.status == 200, WAIT)
+        .await
+        .expect("the board message is posted");
+    assert_eq!(
+        created
+            .pointer("/embeds/0/footer/text")
+            .and_then(Value::as_str),
+        Some("live board · eu-dm")
+    );
+    let id = msg_id(&fake.channel_messages(STATUS)[0]);
+    let edit = format!("/api/v10/channels/{STATUS}/messages/{id}");
+    let online = fake
+        .wait_for(
+            |r| r.is("PATCH", &edit) && description(r).starts_with("🟢 online · **"),
+            WAIT,
+        )
+        .await
+        .expect("the board is edited to show the running match");
+    println!("{}", serde_json::to_string_pretty(&online.json).unwrap());
+    let shown = description(&online);
+    assert!(
+        shown.contains(" players · ") && shown.contains(" bots · 16 slots"),
+        "{shown}"
+    );
+    assert!(shown.contains("```\nPlayer"), "{shown}");
+    assert_eq!(
+        online.pointer("/allowed_mentions/parse"),
+        Some(&serde_json::json!([]))
+    );
+    bman.stop().await;
+
+    // A restart: the board is found in the channel and edited, never posted again.
+    fake.clear_requests();
+    let bman = start_bman(&settings);
+    fake.wait_for(|r| r.is("GET", &posts), WAIT)
+        .await
+        .expect("the channel is searched");
+    fake.wait_for(
+        |r| r.is("PATCH", &edit) && description(r).starts_with("🟢 online"),
+        WAIT,
+    )
+    .await
+    .expect("the same message is edited after the restart");
+
+    // The game server goes away: the board says so, on the same message.
+    sim.shutdown().await;
+    let offline = fake
+        .wait_for(
+            |r| r.is("PATCH", &edit) && description(r).starts_with("🔴 offline since <t:"),
+            WAIT,
+        )
+        .await
+        .expect("the board shows the server offline");
+    assert!(description(&offline).contains(", retrying"));
+    bman.stop().await;
+
+    assert!(
+        fake.requests_to("POST", &posts).is_empty(),
+        "no second board message"
+    );
+    assert_eq!(fake.channel_messages(STATUS).len(), 1);
+}
