@@ -82,3 +82,29 @@ impl Routes {
         channels
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn boards_use_the_server_channel_else_the_global_one() {
+        let ini = "[discord]\nstatus_channel_id = 44\n\
+                   [server.a]\nhost = h\nport = 1\nmode = dm\nstatus_channel_id = 52\n\
+                   [server.b]\nhost = h\nport = 2\nmode = tdm\n";
+        let settings = Settings::parse(Path::new("t.ini"), ini, &|_| None).unwrap();
+        let routes = Routes::new(&settings);
+        assert_eq!(
+            routes.boards(),
+            [("a".to_string(), 52), ("b".to_string(), 44)]
+        );
+        let none = Settings::parse(
+            Path::new("t.ini"),
+            "[server.a]\nhost = h\nport = 1\nmode = dm\n",
+            &|_| None,
+        )
+        .unwrap();
+        assert!(Routes::new(&none).boards().is_empty());
+    }
+}
