@@ -59,6 +59,7 @@ fn view(players: usize) -> ServerView {
             connected_since: Some(SystemTime::now()),
             ..ConnectionStatus::default()
         },
+        running: true,
         info: Some(Ok(MatchInfo {
             map: Some("Fields".into()),
             time_left: Some(12_345),

@@ -1,8 +1,9 @@
 //! The live server board end to end: bman with the bot against the fake
 //! Discord, recording a simulated deathmatch server over TCP. The board's
 //! message is posted once, then edited in place (PATCH); a restarted bman
-//! finds it in the channel and edits it instead of posting another; when the
-//! game server goes away the message says it is offline.
+//! finds it in the channel and edits it instead of posting another; a
+//! deleted board message is posted again; a server that goes away (or is
+//! down at start) shows as offline.
 
 mod common;
 
@@ -91,7 +92,7 @@ async fn the_board_is_posted_once_edited_in_place_found_after_a_restart_and_show
     let edit = format!("/api/v10/channels/{STATUS}/messages/{id}");
     let online = fake
         .wait_for(
-            |r| r.is("PATCH", &edit) && description(r).starts_with("🟢 online · **"),
+            |r| r.is("PATCH", &edit) && description(r).contains("```\nPlayer"),
             WAIT,
         )
         .await
@@ -122,21 +123,68 @@ async fn the_board_is_posted_once_edited_in_place_found_after_a_restart_and_show
     .await
     .expect("the same message is edited after the restart");
 
-    // The game server goes away: the board says so, on the same message.
-    sim.shutdown().await;
-    let offline = fake
-        .wait_for(
-            |r| r.is("PATCH", &edit) && description(r).starts_with("🔴 offline since <t:"),
-            WAIT,
-        )
-        .await
-        .expect("the board shows the server offline");
-    assert!(description(&offline).contains(", retrying"));
-    bman.stop().await;
-
     assert!(
         fake.requests_to("POST", &posts).is_empty(),
-        "no second board message"
+        "no second board message after the restart"
     );
     assert_eq!(fake.channel_messages(STATUS).len(), 1);
+
+    // A moderator deletes the board message, and the game server goes away:
+    // the edit finds the message gone, so the board is posted again, offline.
+    fake.delete_message(id);
+    sim.shutdown().await;
+    let reposted = fake
+        .wait_for(|r| r.is("POST", &posts) && r.status == 200, WAIT)
+        .await
+        .expect("a deleted board message is posted again");
+    assert!(
+        fake.requests_to("PATCH", &edit)
+            .iter()
+            .any(|r| r.status == 404),
+        "the edit found it gone"
+    );
+    assert_eq!(
+        reposted
+            .pointer("/embeds/0/footer/text")
+            .and_then(Value::as_str),
+        Some("live board · eu-dm")
+    );
+    // The new message shows the server offline (posted so, or edited since).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let shown = reposted_message(&fake)["embeds"][0]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if shown.starts_with("🔴 offline since <t:") {
+            assert!(shown.contains(", retrying"), "{shown}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bman.stop().await;
+
+    // Started again while the game server is down: the new message is
+    // found and edited, and says since when the server is offline.
+    let id = msg_id(&reposted_message(&fake));
+    let edit = format!("/api/v10/channels/{STATUS}/messages/{id}");
+    fake.clear_requests();
+    let bman = start_bman(&settings);
+    fake.wait_for(
+        |r| r.is("PATCH", &edit) && description(r).starts_with("🔴 offline since <t:"),
+        WAIT,
+    )
+    .await
+    .expect("the board shows the server offline");
+    bman.stop().await;
+    assert!(fake.requests_to("POST", &posts).is_empty());
+    assert_eq!(fake.channel_messages(STATUS).len(), 1);
+}
+
+/// The one message in the status channel.
+fn reposted_message(fake: &FakeDiscord) -> Value {
+    let messages = fake.channel_messages(STATUS);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    messages[0].clone()
 }

@@ -16,6 +16,7 @@ use super::outbox::{BoardMessage, Outbox};
 use super::reply::escape;
 use super::routes::Routes;
 use crate::event::{MatchInfo, PlayerData, Scoreboard};
+use crate::handlers::board::MatchChange;
 use crate::handlers::Context;
 use crate::model::Mode;
 use crate::rcon::{ConnectionStatus, RequestError, ServerHandle};
@@ -44,7 +45,10 @@ pub struct ServerView {
     pub server: String,
     pub mode: Mode,
     pub status: ConnectionStatus,
-    /// The server's answers while connected (`None` when it is not).
+    /// Whether a match runs (as far as bman saw: true until a match ends).
+    pub running: bool,
+    /// The server's answers while connected (`None` when it is not; no
+    /// scoreboard between matches).
     pub info: Option<Result<MatchInfo, RequestError>>,
     pub scoreboard: Option<Result<Scoreboard, RequestError>>,
 }
@@ -97,6 +101,7 @@ fn online(view: &ServerView) -> String {
         first.push_str(&format!(" · **{}**", escape(map)));
     }
     match info {
+        _ if !view.running => first.push_str(" · between matches"),
         Some(i) if i.overtime => first.push_str(" · overtime"),
         Some(MatchInfo {
             time_left: Some(ticks),
@@ -116,6 +121,13 @@ fn online(view: &ServerView) -> String {
         .and_then(|i| i.team1_score.zip(i.team2_score))
         .or(board.and_then(|b| b.team1_score.zip(b.team2_score)));
     let Some(board) = board else {
+        if let Some(n) = info.and_then(|i| i.players) {
+            let slots = info.and_then(|i| i.max_players);
+            lines.push(match slots {
+                Some(max) => format!("{n} in the game · {max} slots"),
+                None => format!("{n} in the game"),
+            });
+        }
         return lines.join("\n");
     };
     let (mut humans, bots): (Vec<&PlayerData>, Vec<&PlayerData>) =
@@ -183,20 +195,24 @@ fn top_players<'a>(players: &mut [&'a PlayerData], n: usize) -> Vec<&'a PlayerDa
     top
 }
 
-/// Asks a server for what its board shows (nothing when it is not connected).
-async fn look(handle: &ServerHandle) -> ServerView {
+/// Asks a server for what its board shows: nothing when it is not
+/// connected, no scoreboard between matches.
+async fn look(handle: &ServerHandle, running: bool) -> ServerView {
     let status = handle.status();
-    let (info, scoreboard) = if status.is_connected() {
-        let asking = handle.with_timeout(QUERY_TIMEOUT);
-        let (info, scoreboard) = tokio::join!(asking.match_info(), asking.scoreboard());
-        (Some(info), Some(scoreboard))
-    } else {
-        (None, None)
+    let asking = handle.with_timeout(QUERY_TIMEOUT);
+    let (info, scoreboard) = match (status.is_connected(), running) {
+        (true, true) => {
+            let (info, scoreboard) = tokio::join!(asking.match_info(), asking.scoreboard());
+            (Some(info), Some(scoreboard))
+        }
+        (true, false) => (Some(asking.match_info().await), None),
+        (false, _) => (None, None),
     };
     ServerView {
         server: handle.name().to_string(),
         mode: handle.mode(),
         status,
+        running,
         info,
         scoreboard,
     }
@@ -242,7 +258,7 @@ async fn run(
     http: Arc<serenity::Http>,
     handle: ServerHandle,
     channel: u64,
-    mut matches: broadcast::Receiver<String>,
+    mut matches: broadcast::Receiver<MatchChange>,
     outbox: Outbox,
     board: Arc<BoardMessage>,
 ) {
@@ -271,23 +287,29 @@ async fn run(
         }
     }
     let mut status = handle.watch_status();
+    // Joined mid-match, as far as anyone knows.
+    let mut running = true;
     loop {
-        let view = look(&handle).await;
+        let view = look(&handle, running).await;
         outbox.push_board(channel, &board, board_panel(&view, now_ms()));
-        let connected = view.status.is_connected();
         tokio::select! {
             _ = tokio::time::sleep(REFRESH) => {}
-            _ = connection_change(&mut status, connected) => {}
-            _ = match_change(&mut matches, &server) => {}
+            _ = connection_change(&mut status, &view.status) => {}
+            change = match_change(&mut matches, &server) => running = change.unwrap_or(running),
         }
     }
 }
 
-/// Resolves when the server connects or disconnects (never once its
-/// supervisor is gone).
-async fn connection_change(status: &mut watch::Receiver<ConnectionStatus>, connected: bool) {
+/// Resolves when the server connects or disconnects, or its first attempt
+/// fails (a board that said "connecting…" then says since when it is
+/// offline); never once its supervisor is gone.
+async fn connection_change(
+    status: &mut watch::Receiver<ConnectionStatus>,
+    shown: &ConnectionStatus,
+) {
+    let (connected, down) = (shown.is_connected(), shown.down_since.is_some());
     if status
-        .wait_for(|s| s.is_connected() != connected)
+        .wait_for(|s| s.is_connected() != connected || s.down_since.is_some() != down)
         .await
         .is_err()
     {
@@ -295,14 +317,17 @@ async fn connection_change(status: &mut watch::Receiver<ConnectionStatus>, conne
     }
 }
 
-/// Resolves when a match starts or ends on `server` (or when some such news
-/// was missed).
-async fn match_change(matches: &mut broadcast::Receiver<String>, server: &str) {
+/// Resolves when a match starts (`Some(true)`) or ends (`Some(false)`) on
+/// `server`, or with `None` when some such news was missed.
+async fn match_change(
+    matches: &mut broadcast::Receiver<MatchChange>,
+    server: &str,
+) -> Option<bool> {
     loop {
         match matches.recv().await {
-            Ok(name) if name == server => return,
+            Ok(change) if change.server == server => return Some(change.running),
             Ok(_) => {}
-            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Lagged(_)) => return None,
             Err(RecvError::Closed) => std::future::pending::<()>().await,
         }
     }
@@ -374,6 +399,7 @@ mod tests {
                 connected_since: Some(SystemTime::now()),
                 ..ConnectionStatus::default()
             },
+            running: true,
             info: Some(Ok(MatchInfo {
                 map: Some("Fields".into()),
                 time_left: Some(272 * 60),
@@ -404,6 +430,23 @@ mod tests {
         );
         assert!(panel.description.ends_with("```\n+3 more"));
         assert_eq!(panel.footer.as_deref(), Some("live board · eu-tdm"));
+
+        // Between matches: no scoreboard is asked for, the game's count is shown.
+        let between = ServerView {
+            running: false,
+            scoreboard: None,
+            info: Some(Ok(MatchInfo {
+                map: Some("Fields".into()),
+                players: Some(9),
+                max_players: Some(16),
+                ..MatchInfo::default()
+            })),
+            ..view
+        };
+        assert_eq!(
+            board_panel(&between, 0).description,
+            "🟢 online · **Fields** · between matches\n9 in the game · 16 slots"
+        );
     }
 
     #[test]
@@ -416,6 +459,7 @@ mod tests {
                 last_error: Some("cannot connect: Connection refused".into()),
                 ..ConnectionStatus::default()
             },
+            running: true,
             info: None,
             scoreboard: None,
         };

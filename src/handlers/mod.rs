@@ -134,8 +134,8 @@ pub struct Context {
     committed: broadcast::Sender<Arc<StoredFact>>,
     /// Bumped whenever a community ban is issued or lifted in this process.
     bans: watch::Sender<u64>,
-    /// The names of servers whose match just started or ended.
-    matches: broadcast::Sender<String>,
+    /// Matches that just started or ended.
+    matches: broadcast::Sender<board::MatchChange>,
     /// What handlers and the bot count (chat commands answered, Discord posts).
     pub metrics: Arc<Metrics>,
 }
@@ -192,14 +192,14 @@ impl Context {
         self.bans.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Says that a match started or ended on `server` (the built-in
+    /// Says that a match started or ended (the built-in
     /// `board::MatchWatch` handler calls it).
-    pub fn match_changed(&self, server: &str) {
-        let _ = self.matches.send(server.to_string());
+    pub fn match_changed(&self, change: board::MatchChange) {
+        let _ = self.matches.send(change);
     }
 
-    /// A receiver of the server names [`Context::match_changed`] is given.
-    pub fn watch_matches(&self) -> broadcast::Receiver<String> {
+    /// A receiver of every [`Context::match_changed`] from now on.
+    pub fn watch_matches(&self) -> broadcast::Receiver<board::MatchChange> {
         self.matches.subscribe()
     }
 

@@ -37,6 +37,12 @@ impl FakeDiscord {
         list
     }
 
+    /// Deletes a message, as a moderator would in Discord's client: later
+    /// edits of it get 404.
+    pub fn delete_message(&self, id: u64) {
+        self.inner.lock().messages.remove(&id);
+    }
+
     /// The current original response of an interaction (after callback / PATCH @original).
     pub fn original_response(&self, sent: &SentInteraction) -> Option<Value> {
         self.inner.lock().originals.get(&sent.token).cloned()
@@ -139,7 +145,11 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
                 None => not_found(),
             }
         }
-        ("DELETE", ["channels", _, "messages", _]) => (204, None),
+        ("DELETE", ["channels", _, "messages", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            inner.lock().messages.remove(&id);
+            (204, None)
+        }
         ("POST", ["channels", _, "typing"]) => (204, None),
         ("POST", ["interactions", _, token, "callback"]) => {
             let kind = body["type"].as_u64().unwrap_or(0);
