@@ -1,7 +1,8 @@
 //! The live server board end to end: bman with the bot against the fake
 //! Discord, recording a simulated deathmatch server over TCP. The board's
 //! message is posted once, then edited in place (PATCH); a restarted bman
-//! finds it in the channel and edits it instead of posting another; a
+//! finds it in the channel and edits it instead of posting another (a
+//! stopped bman leaves it saying so); a
 //! deleted board message is posted again; a server that goes away (or is
 //! down at start) shows as offline.
 
@@ -109,6 +110,13 @@ async fn the_board_is_posted_once_edited_in_place_found_after_a_restart_and_show
         Some(&serde_json::json!([]))
     );
     bman.stop().await;
+    // Stopped: the board says so instead of showing a stale match.
+    let last = fake.requests_to("PATCH", &edit).pop().unwrap();
+    assert!(
+        description(&last).starts_with("⚪ bman stopped"),
+        "{}",
+        description(&last)
+    );
 
     // A restart: the board is found in the channel and edited, never posted again.
     fake.clear_requests();

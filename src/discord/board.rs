@@ -77,15 +77,9 @@ pub fn board_panel(view: &ServerView, now_ms: i64) -> Panel {
         (false, None) => (0xF2C94C, "🟡 connecting…".to_string()),
     };
     Panel {
-        title: escape(&format!(
-            "{} · {}",
-            view.server,
-            view.mode.as_str().to_uppercase()
-        )),
         description,
         colour,
-        footer: Some(footer(&view.server)),
-        timestamp_ms: Some(now_ms),
+        ..stopped_panel(&view.server, view.mode, now_ms)
     }
 }
 
@@ -224,33 +218,69 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Starts one board task per server with a status channel.
-pub(crate) fn spawn(
-    http: Arc<serenity::Http>,
-    app: &Arc<Context>,
-    routes: &Routes,
-    outbox: &Outbox,
-) -> Vec<JoinHandle<()>> {
-    routes
-        .boards()
-        .into_iter()
-        .filter_map(|(server, channel)| {
-            let handle = app.server(&server)?.clone();
-            let board = Arc::new(BoardMessage {
-                server,
-                id: Mutex::new(None),
-            });
-            let task = run(
-                http.clone(),
-                handle,
-                channel,
-                app.watch_matches(),
-                outbox.clone(),
-                board,
-            );
-            Some(tokio::spawn(task))
-        })
-        .collect()
+/// The running boards: one task per server with a status channel.
+pub(crate) struct Boards {
+    boards: Vec<(JoinHandle<()>, u64, Arc<BoardMessage>, Mode)>,
+}
+
+impl Boards {
+    /// Starts them.
+    pub fn spawn(
+        http: Arc<serenity::Http>,
+        app: &Arc<Context>,
+        routes: &Routes,
+        outbox: &Outbox,
+    ) -> Boards {
+        let boards = routes
+            .boards()
+            .into_iter()
+            .filter_map(|(server, channel)| {
+                let handle = app.server(&server)?.clone();
+                let mode = handle.mode();
+                let board = Arc::new(BoardMessage {
+                    server,
+                    id: Mutex::new(None),
+                });
+                let task = run(
+                    http.clone(),
+                    handle,
+                    channel,
+                    app.watch_matches(),
+                    outbox.clone(),
+                    board.clone(),
+                );
+                Some((tokio::spawn(task), channel, board, mode))
+            })
+            .collect();
+        Boards { boards }
+    }
+
+    /// Stops the refreshes and leaves each board (whose message is known)
+    /// saying that bman stopped, so it does not show a stale match; the
+    /// caller then lets the outbox send what is queued.
+    pub fn stop(self, outbox: &Outbox) {
+        for (task, channel, board, mode) in self.boards {
+            task.abort();
+            if board.id().is_some() {
+                outbox.push_board(
+                    channel,
+                    &board,
+                    stopped_panel(&board.server, mode, now_ms()),
+                );
+            }
+        }
+    }
+}
+
+/// A board while bman is not running.
+pub fn stopped_panel(server: &str, mode: Mode, now_ms: i64) -> Panel {
+    Panel {
+        title: escape(&format!("{server} · {}", mode.as_str().to_uppercase())),
+        description: "⚪ bman stopped; this board resumes when it starts again".to_string(),
+        colour: 0x95A5A6,
+        footer: Some(footer(server)),
+        timestamp_ms: Some(now_ms),
+    }
 }
 
 /// One server's board: find its message, then refresh it for good.

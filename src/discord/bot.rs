@@ -6,6 +6,7 @@
 //! commands themselves are declared in `slash`.
 
 use super::admin::{Caller, Permissions};
+use super::board::Boards;
 use super::card::result_panel;
 use super::outbox::Outbox;
 use super::relay;
@@ -136,7 +137,8 @@ pub struct Bot {
     client: JoinHandle<()>,
     forwarder: JoinHandle<()>,
     /// The live board's tasks, one per server with a status channel.
-    boards: Vec<JoinHandle<()>>,
+    boards: Boards,
+    outbox: Outbox,
     stop_outbox: CancellationToken,
     /// The outbox's sender task.
     sender: JoinHandle<()>,
@@ -266,8 +268,8 @@ impl Bot {
             stop_outbox.clone(),
             app.metrics.discord.clone(),
         );
-        let boards = super::board::spawn(client.http.clone(), &app, &spec.routes, &outbox);
-        let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
+        let boards = Boards::spawn(client.http.clone(), &app, &spec.routes, &outbox);
+        let forwarder = forward_announcements(&app, spec.routes.clone(), outbox.clone());
         let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
         let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));
         Ok(Bot {
@@ -275,6 +277,7 @@ impl Bot {
             client,
             forwarder,
             boards,
+            outbox,
             stop_outbox,
             sender,
         })
@@ -284,9 +287,7 @@ impl Bot {
     pub async fn stop(self) {
         let limit = std::time::Duration::from_secs(2);
         self.forwarder.abort();
-        for board in &self.boards {
-            board.abort();
-        }
+        self.boards.stop(&self.outbox);
         self.stop_outbox.cancel();
         let _ = tokio::time::timeout(limit, self.sender).await;
         let shards = self
