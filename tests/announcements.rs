@@ -137,6 +137,63 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_the_flag_card_shows_the_captures_and_the_winners_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(Mode::Ctf, &["--matches", "1", "--rate", "0", "--seed", "2"]);
+    let events = common::scenario_events(&opts);
+    let json = |id: u16| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e.id == id)
+            .map(|e| serde_json::from_str(&e.json).unwrap())
+            .collect()
+    };
+    let team = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let captures = json(20);
+    let by = |t: &str| {
+        captures
+            .iter()
+            .filter(|c| team(c, "ScoringTeam") == t)
+            .count()
+    };
+    assert!(!captures.is_empty(), "the scenario has captures");
+    let winner = team(&json(27)[0], "WinnerTeam");
+
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let settings = common::settings(
+        &[("eu-ctf", Mode::Ctf, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
+    let (ingest, recorder) = common::start(&settings).await;
+    let mut bus = ingest.context.subscribe();
+    let card = loop {
+        let a = tokio::time::timeout(Duration::from_secs(30), bus.recv())
+            .await
+            .expect("a match result within 30 s")
+            .unwrap();
+        if let Some(card) = a.card.filter(|_| a.topic == Topic::Results) {
+            break card;
+        }
+    };
+    assert_eq!(
+        card.lines[0],
+        format!("Captures: USC {} – {} The Man", by("1"), by("2"))
+    );
+    assert!(card
+        .lines
+        .get(1)
+        .is_none_or(|l| l.starts_with("Most captures: ")));
+    let expected = match winner.as_str() {
+        "1" => Tone::Usc,
+        "2" => Tone::TheMan,
+        _ => Tone::Draw,
+    };
+    assert_eq!(card.tone, expected);
+    common::stop(ingest, recorder).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survival_milestones_records_and_results_are_announced() {
     let dir = tempfile::tempdir().unwrap();
     let opts = common::sim_opts(Mode::Svl, &["--matches", "2", "--rate", "0", "--seed", "1"]);
