@@ -11,8 +11,9 @@ mod common;
 use bman::config::{DiscordSettings, Settings};
 use bman::model::Mode;
 use bman::secret::Secret;
+use bman::sim::SimHandle;
 use common::fake_discord::{msg_id, FakeDiscord, Recorded, GUILD_ID};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -50,6 +51,19 @@ fn start_bman(settings: &Settings) -> Running {
     Running { stop, task }
 }
 
+/// bman recording `sim` with the board in [`STATUS`] and the bot on `fake`.
+fn board_settings(dir: &std::path::Path, sim: &SimHandle, fake: &FakeDiscord) -> Settings {
+    let mut settings = common::settings(&[("eu-dm", Mode::Dm, sim.local_addr().port(), "pw")], dir);
+    settings.discord = DiscordSettings {
+        guild_id: Some(GUILD_ID),
+        status_channel_id: Some(STATUS),
+        ..DiscordSettings::default()
+    };
+    settings.discord_token = Some(Secret::new("test-token"));
+    settings.discord_api_proxy = Some(fake.url());
+    settings
+}
+
 /// The board's embed description in a create or edit request.
 fn description(r: &Recorded) -> String {
     r.pointer("/embeds/0/description")
@@ -65,17 +79,7 @@ async fn the_board_is_posted_once_edited_in_place_found_after_a_restart_and_show
     // An endless deathmatch at 200 events a second: matches start and end.
     let opts = common::sim_opts(Mode::Dm, &["--rate", "200", "--seed", "5"]);
     let sim = bman::sim::serve(opts).await.unwrap();
-    let mut settings = common::settings(
-        &[("eu-dm", Mode::Dm, sim.local_addr().port(), "pw")],
-        dir.path(),
-    );
-    settings.discord = DiscordSettings {
-        guild_id: Some(GUILD_ID),
-        status_channel_id: Some(STATUS),
-        ..DiscordSettings::default()
-    };
-    settings.discord_token = Some(Secret::new("test-token"));
-    settings.discord_api_proxy = Some(fake.url());
+    let settings = board_settings(dir.path(), &sim, &fake);
     let posts = format!("/api/v10/channels/{STATUS}/messages");
 
     let bman = start_bman(&settings);
@@ -195,4 +199,67 @@ fn reposted_message(fake: &FakeDiscord) -> Value {
     let messages = fake.channel_messages(STATUS);
     assert_eq!(messages.len(), 1, "{messages:?}");
     messages[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_embed_links_the_board_is_text_edited_in_place_and_found_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let posts = format!("/api/v10/channels/{STATUS}/messages");
+    let refused = posts.clone();
+    fake.respond_next_where(
+        1,
+        403,
+        json!({"message": "Missing Permissions", "code": 50013}),
+        move |m, p| m == "POST" && p == refused,
+    );
+    let opts = common::sim_opts(Mode::Dm, &["--rate", "200", "--seed", "5"]);
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let settings = board_settings(dir.path(), &sim, &fake);
+    let text = |r: &Recorded| {
+        r.pointer("/content")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    let bman = start_bman(&settings);
+    let created = fake
+        .wait_for(|r| r.is("POST", &posts) && r.status == 200, WAIT)
+        .await
+        .expect("the board is posted as text");
+    assert!(
+        created.pointer("/embeds/0").is_none(),
+        "no embed the second time"
+    );
+    assert!(
+        text(&created).ends_with("live board · eu\\-dm"),
+        "{}",
+        text(&created)
+    );
+    let id = msg_id(&fake.channel_messages(STATUS)[0]);
+    let edit = format!("/api/v10/channels/{STATUS}/messages/{id}");
+    let online = fake
+        .wait_for(
+            |r| r.is("PATCH", &edit) && text(r).contains("🟢 online"),
+            WAIT,
+        )
+        .await
+        .expect("the text board is edited in place");
+    println!("{}", text(&online));
+    assert!(text(&online).starts_with("**eu\\-dm · DM**\n🟢 online · **"));
+    bman.stop().await;
+
+    // Found again by its text after a restart.
+    fake.clear_requests();
+    let bman = start_bman(&settings);
+    fake.wait_for(|r| r.is("PATCH", &edit) && r.status == 200, WAIT)
+        .await
+        .expect("the text board is edited after the restart");
+    bman.stop().await;
+    sim.shutdown().await;
+    assert!(
+        fake.requests_to("POST", &posts).is_empty(),
+        "no second board"
+    );
 }
