@@ -11,7 +11,7 @@
 //! server is asked with the same requests as `/servers`, so recording never
 //! waits for the board.
 
-use super::card::{fit, table, Cell, Panel, NAME_WIDTH};
+use super::card::{fit, table, Cell, Panel, NAME_WIDTH, TEXT_WIDTH};
 use super::outbox::{BoardMessage, Outbox};
 use super::reply::escape;
 use super::routes::Routes;
@@ -92,7 +92,7 @@ fn online(view: &ServerView) -> String {
         .or(board.and_then(|b| b.map.as_deref()));
     let mut first = "🟢 online".to_string();
     if let Some(map) = map {
-        first.push_str(&format!(" · **{}**", escape(map)));
+        first.push_str(&format!(" · **{}**", escape(&fit(map, TEXT_WIDTH))));
     }
     match info {
         _ if !view.running => first.push_str(" · between matches"),

@@ -12,6 +12,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Widest player name in a table, in terminal columns (longer ones end in "…").
 pub(crate) const NAME_WIDTH: usize = 16;
+/// Widest map name and game banner shown: the game's text has no limit, an
+/// embed's title has 256 characters and its description 4,096.
+pub(crate) const TEXT_WIDTH: usize = 64;
 
 /// A rendered embed, independent of serenity's builder so it can be
 /// measured (Discord's 6,000 characters per message), compared in tests and
@@ -90,14 +93,14 @@ pub(crate) fn duration(ms: i64) -> String {
 fn title(card: &Card) -> String {
     let mut title = format!("{} · {}", card.server, card.mode.as_str().to_uppercase());
     if let Some(map) = card.map.as_deref().filter(|m| !m.is_empty()) {
-        title.push_str(&format!(" · {map}"));
+        title.push_str(&format!(" · {}", fit(map, TEXT_WIDTH)));
     }
     escape(&title)
 }
 
 /// The result card as an embed.
 pub fn result_panel(card: &Card) -> Panel {
-    let mut description = format!("**{}**", escape(&card.banner));
+    let mut description = format!("**{}**", escape(&fit(&card.banner, TEXT_WIDTH)));
     for line in &card.lines {
         description.push('\n');
         description.push_str(&escape(line));
@@ -276,6 +279,26 @@ mod tests {
         let cut = fit("漢字漢字漢字漢字漢字", 16);
         assert_eq!(cut, "漢字漢字漢字漢…");
         assert!(cut.width() <= 16);
+    }
+
+    #[test]
+    fn endless_game_text_still_fits_an_embed() {
+        let huge = "M".repeat(10_000);
+        let card = Card {
+            server: "s".repeat(40),
+            mode: Mode::Dm,
+            map: Some(huge.clone()),
+            banner: huge,
+            lines: Vec::new(),
+            rows: vec![row(&"n".repeat(500), None, 1, 1, None)],
+            more: 0,
+            tone: Tone::Neutral,
+            duration_ms: None,
+            time_ms: 0,
+        };
+        let panel = result_panel(&card);
+        assert!(panel.title.chars().count() <= 256, "{}", panel.title);
+        assert!(panel.description.chars().count() <= 4_096);
     }
 
     #[test]
