@@ -108,6 +108,7 @@ impl Handler for Sprees {
                 server: Some(delivery.server().name.clone()),
                 topic: Topic::Results,
                 text: format!("{name} is on a {streak}-kill spree"),
+                card: None,
             });
         }
     }

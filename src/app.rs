@@ -164,13 +164,14 @@ fn spawn_announcement_log(context: &Context) {
 }
 
 /// The handlers bman runs by itself: in-game chat commands, the chat relay,
-/// ban enforcement and `!link`.
+/// ban enforcement, `!link` and the live board's match watch.
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
         Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
         Arc::new(crate::handlers::bans::BanEnforcer::new(settings)),
         Arc::new(crate::handlers::link::LinkRedeemer),
+        Arc::new(crate::handlers::board::MatchWatch),
     ]
 }
 

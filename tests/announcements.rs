@@ -1,11 +1,12 @@
 //! Announcements end to end without Discord: a simulated team deathmatch
 //! over TCP, through the ingest and the writer, to the announcement bus. The
 //! match result must come once, after the match is committed, with the round
-//! score the game reported and the rating changes the store holds.
+//! score the game reported and the rating changes the store holds, in its
+//! text and in its card.
 
 mod common;
 
-use bman::handlers::{Announcement, Topic};
+use bman::handlers::{Announcement, Tone, Topic};
 use bman::model::LeaderboardQuery;
 use bman::model::Mode;
 use serde_json::Value;
@@ -85,6 +86,109 @@ async fn a_team_deathmatch_result_is_announced_once_with_score_and_ratings() {
     }
     assert!(checked >= 2, "stored ratings appear in {ratings:?}");
 
+    // The card: the game's banner once, the score, the top players with
+    // their stored ratings, the rest counted, the winner's colour.
+    let card = results[0].card.as_ref().expect("a result card");
+    let banner = events
+        .iter()
+        .filter(|e| e.id == 27)
+        .map(|e| serde_json::from_str::<Value>(&e.json).unwrap())
+        .find_map(|v| v["WinnerText"].as_str().map(str::to_string))
+        .expect("the game's banner");
+    assert_eq!(card.banner, banner);
+    assert!(!card.banner.to_lowercase().contains("wins wins"));
+    assert_eq!((card.server.as_str(), card.mode), ("eu-tdm", Mode::Tdm));
+    assert!(card.map.is_some());
+    let score_line = score.replace(" after ", " · ");
+    assert_eq!(card.lines, [score_line]);
+    // The stored match's length (under a second is not shown).
+    let stored = store.facts(Mode::Tdm).unwrap();
+    let ran = stored
+        .iter()
+        .find_map(|f| match &f.record.fact {
+            bman::model::Fact::Match(m) => Some(f.record.time_ms - m.started_ms.unwrap()),
+            _ => None,
+        })
+        .expect("the match is stored");
+    assert_eq!(card.duration_ms, (ran >= 1000).then_some(ran));
+    assert!(!card.rows.is_empty() && card.rows.len() <= 8);
+    assert_eq!(
+        card.rows.len() + card.more,
+        rows.len(),
+        "every player shown or counted"
+    );
+    let mut rated = 0;
+    for r in &card.rows {
+        assert!(matches!(r.team, Some(1 | 2)), "{r:?}");
+        if let Some((after, _)) = r.rating {
+            let stored = rows.iter().find(|row| row.player.name == r.name).unwrap();
+            assert!((after - stored.stats.rating()).abs() < 1e-9, "{r:?}");
+            rated += 1;
+        }
+    }
+    assert!(rated >= 2, "{:?}", card.rows);
+    assert!(
+        card.rows.windows(2).all(|w| w[0].team <= w[1].team),
+        "USC first"
+    );
+
+    common::stop(ingest, recorder).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_the_flag_card_shows_the_captures_and_the_winners_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = common::sim_opts(Mode::Ctf, &["--matches", "1", "--rate", "0", "--seed", "2"]);
+    let events = common::scenario_events(&opts);
+    let json = |id: u16| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|e| e.id == id)
+            .map(|e| serde_json::from_str(&e.json).unwrap())
+            .collect()
+    };
+    let team = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let captures = json(20);
+    let by = |t: &str| {
+        captures
+            .iter()
+            .filter(|c| team(c, "ScoringTeam") == t)
+            .count()
+    };
+    assert!(!captures.is_empty(), "the scenario has captures");
+    let winner = team(&json(27)[0], "WinnerTeam");
+
+    let sim = bman::sim::serve(opts).await.unwrap();
+    let settings = common::settings(
+        &[("eu-ctf", Mode::Ctf, sim.local_addr().port(), "pw")],
+        dir.path(),
+    );
+    let (ingest, recorder) = common::start(&settings).await;
+    let mut bus = ingest.context.subscribe();
+    let card = loop {
+        let a = tokio::time::timeout(Duration::from_secs(30), bus.recv())
+            .await
+            .expect("a match result within 30 s")
+            .unwrap();
+        if let Some(card) = a.card.filter(|_| a.topic == Topic::Results) {
+            break card;
+        }
+    };
+    assert_eq!(
+        card.lines[0],
+        format!("Captures: USC {} – {} The Man", by("1"), by("2"))
+    );
+    assert!(card
+        .lines
+        .get(1)
+        .is_none_or(|l| l.starts_with("Most captures: ")));
+    let expected = match winner.as_str() {
+        "1" => Tone::Usc,
+        "2" => Tone::TheMan,
+        _ => Tone::Draw,
+    };
+    assert_eq!(card.tone, expected);
     common::stop(ingest, recorder).await;
     sim.shutdown().await;
 }
@@ -149,6 +253,8 @@ async fn survival_milestones_records_and_results_are_announced() {
             .unwrap_or_else(|_| panic!("{matches} results within 30 s; have {texts:?}"))
             .unwrap();
         if a.topic == Topic::Results {
+            let card = a.card.as_ref().expect("every result has a card");
+            assert_eq!((card.server.as_str(), card.tone), ("svl", Tone::Coop));
             texts.push(a.text);
         }
     }

@@ -7,7 +7,7 @@
 mod common;
 
 use bman::config::{DiscordSettings, Settings};
-use bman::model::Mode;
+use bman::model::{LeaderboardQuery, Mode};
 use bman::secret::Secret;
 use bman::sim::SimHandle;
 use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInteraction, GUILD_ID};
@@ -82,16 +82,16 @@ fn posts_to(channel: u64) -> impl Fn(&Recorded) -> bool {
     move |r: &Recorded| r.is("POST", &path) && !r.rate_limited
 }
 
+/// The simulator's options for the deathmatch the tests record.
+const DM_MATCH: &[&str] = &["--matches", "1", "--rate", "0", "--seed", "5"];
+
 /// A fake Discord, a simulator playing one deathmatch, and bman recording
 /// it with the bot on.
 async fn one_dm_match_with_the_bot(dir: &std::path::Path) -> (FakeDiscord, SimHandle, Running) {
     let fake = FakeDiscord::start().await;
-    let sim = bman::sim::serve(common::sim_opts(
-        Mode::Dm,
-        &["--matches", "1", "--rate", "0", "--seed", "5"],
-    ))
-    .await
-    .unwrap();
+    let sim = bman::sim::serve(common::sim_opts(Mode::Dm, DM_MATCH))
+        .await
+        .unwrap();
     let bman = start_bman(dir, fake.url(), &sim).await;
     (fake, sim, bman)
 }
@@ -106,12 +106,24 @@ async fn follow_up(fake: &FakeDiscord, sent: &SentInteraction, what: &str) -> Re
     .unwrap_or_else(|| panic!("no {what} after the defer"))
 }
 
+/// Whether a message is a deathmatch result card.
+fn is_result_card(r: &Recorded) -> bool {
+    r.pointer("/embeds/0/title")
+        .and_then(Value::as_str)
+        .is_some_and(|t| unescape(t).starts_with("eu-dm · DM"))
+}
+
 /// A message's content with the markdown escapes taken out again.
 fn content(r: &Recorded) -> String {
-    let raw = r
-        .pointer("/content")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    unescape(
+        r.pointer("/content")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+}
+
+/// Markdown text with its escapes taken out.
+fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -128,28 +140,66 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
     let dir = tempfile::tempdir().unwrap();
     let (fake, sim, bman) = one_dm_match_with_the_bot(dir.path()).await;
 
-    // The match result: one POST to the announcement channel, mentions off.
+    // The match result: one POST to the announcement channel, one embed, mentions off.
     let result = fake
-        .wait_for(
-            |r| posts_to(ANNOUNCE)(r) && content(r).contains("eu-dm (dm) on "),
-            WAIT,
-        )
+        .wait_for(|r| posts_to(ANNOUNCE)(r) && is_result_card(r), WAIT)
         .await
         .expect("the match result is posted");
     assert_eq!(
         result.pointer("/allowed_mentions"),
         Some(&json!({"parse": [], "users": [], "roles": []}))
     );
-    assert!(
-        content(&result).contains("Rating: "),
-        "{}",
-        content(&result)
+    let embed = result.pointer("/embeds/0").expect("an embed");
+    println!("{}", serde_json::to_string_pretty(embed).unwrap());
+    let (title, description) = (
+        unescape(embed["title"].as_str().unwrap()),
+        embed["description"].as_str().unwrap(),
     );
+    // The map the game played, and the game's banner once (never "wins wins").
+    let events = common::scenario_events(&common::sim_opts(Mode::Dm, DM_MATCH));
+    let field = |id: u16, key: &str| {
+        events
+            .iter()
+            .filter(|e| e.id == id)
+            .find_map(|e| {
+                let v: Value = serde_json::from_str(&e.json).unwrap();
+                v[key].as_str().map(str::to_string)
+            })
+            .unwrap()
+    };
+    let (map, banner) = (field(29, "MapName"), field(27, "WinnerText"));
+    assert_eq!(title, format!("eu-dm · DM · {map}"));
+    let shown = unescape(description);
+    assert_eq!(shown.matches(banner.as_str()).count(), 1, "{shown}");
+    assert!(!shown.to_lowercase().contains("wins wins"), "{shown}");
+    assert!(embed["timestamp"].is_string() && embed["color"].is_u64());
+    // The table's ratings are the stored ones: name, K/D, rating, ▲/▼ change.
+    let store = bman::app::open_store(&bman.settings).unwrap();
+    let rows = store
+        .leaderboard(&LeaderboardQuery::everyone(Mode::Dm, 100))
+        .unwrap();
+    let table = description.split("```").nth(1).expect("a table");
+    let mut checked = 0;
+    for line in table.lines().skip(2) {
+        let Some(row) = rows.iter().find(|r| line.starts_with(&r.player.name)) else {
+            continue;
+        };
+        let rating = format!("{:.1}", row.stats.rating());
+        let cells: Vec<&str> = line[row.player.name.len()..].split_whitespace().collect();
+        assert!(
+            cells[0].contains('/'),
+            "K/D (the game's, bots counted): {line}"
+        );
+        assert_eq!(cells[1], rating, "{line}");
+        assert!(cells[2].starts_with(['▲', '▼', '=']), "{line}");
+        checked += 1;
+    }
+    assert!(checked >= 2, "stored ratings in {table}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let results: Vec<_> = fake
         .requests()
         .into_iter()
-        .filter(|r| posts_to(ANNOUNCE)(r) && content(r).contains("(dm) on "))
+        .filter(|r| posts_to(ANNOUNCE)(r) && is_result_card(r))
         .collect();
     assert_eq!(results.len(), 1, "exactly one match announcement");
 
@@ -268,6 +318,42 @@ async fn announcements_and_chat_reach_discord_escaped_coalesced_and_paced() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    bman.stop().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_that_refuses_embeds_gets_the_result_card_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeDiscord::start().await;
+    let announce_path = format!("/api/v10/channels/{ANNOUNCE}/messages");
+    let refused = announce_path.clone();
+    fake.respond_next_where(
+        1,
+        403,
+        json!({"message": "Missing Permissions", "code": 50013}),
+        move |m, p| m == "POST" && p == refused,
+    );
+    let sim = bman::sim::serve(common::sim_opts(Mode::Dm, DM_MATCH))
+        .await
+        .unwrap();
+    let bman = start_bman(dir.path(), fake.url(), &sim).await;
+    let text = fake
+        .wait_for(
+            |r| posts_to(ANNOUNCE)(r) && r.status == 200 && content(r).contains("eu-dm · DM"),
+            WAIT,
+        )
+        .await
+        .expect("the card is posted as text");
+    let attempts = fake.requests_to("POST", &announce_path);
+    assert_eq!(attempts[0].status, 403, "the embed was refused");
+    assert!(attempts[0].pointer("/embeds/0").is_some());
+    assert!(text.pointer("/embeds").is_none_or(|e| e == &json!([])));
+    let shown = content(&text);
+    println!("{shown}");
+    assert!(shown.starts_with("**eu-dm · DM · "), "{shown}");
+    assert!(shown.contains("```\nPlayer "), "the table: {shown}");
+    assert_eq!(text.pointer("/allowed_mentions/parse"), Some(&json!([])));
     bman.stop().await;
     sim.shutdown().await;
 }

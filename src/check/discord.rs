@@ -96,6 +96,7 @@ pub(super) async fn check(settings: &Settings) -> Vec<CheckLine> {
         "[discord] announce_channel_id".into(),
     );
     add(d.chat_channel_id, "[discord] chat_channel_id".into());
+    add(d.status_channel_id, "[discord] status_channel_id".into());
     for s in &settings.servers {
         add(
             s.announce_channel_id,
@@ -104,6 +105,10 @@ pub(super) async fn check(settings: &Settings) -> Vec<CheckLine> {
         add(
             s.chat_channel_id,
             format!("[server.{}] chat_channel_id", s.name),
+        );
+        add(
+            s.status_channel_id,
+            format!("[server.{}] status_channel_id", s.name),
         );
     }
     for (id, key) in channels {

@@ -19,6 +19,7 @@ pub struct ServerConfig {
     /// Discord channel overrides; `None` uses the global ones.
     pub announce_channel_id: Option<u64>,
     pub chat_channel_id: Option<u64>,
+    pub status_channel_id: Option<u64>,
     /// In-game chat commands on this server (`chat_commands = off` turns them off).
     pub chat_commands: bool,
     /// Two-way chat relay with the chat channel (`chat_relay = off` turns it off).
@@ -41,6 +42,7 @@ pub(super) const SERVER_KEYS: &[&str] = &[
     "password_env",
     "announce_channel_id",
     "chat_channel_id",
+    "status_channel_id",
     "chat_commands",
     "chat_relay",
 ];
@@ -74,6 +76,7 @@ pub(super) fn read(
                     password: Secret::new(default_password.clone().unwrap_or_default()),
                     announce_channel_id: None,
                     chat_channel_id: None,
+                    status_channel_id: None,
                     chat_commands: true,
                     chat_relay: true,
                 });
@@ -139,6 +142,7 @@ pub(super) fn read(
             password: Secret::new(password),
             announce_channel_id: s.parse("announce_channel_id", "a Discord channel id")?,
             chat_channel_id: s.parse("chat_channel_id", "a Discord channel id")?,
+            status_channel_id: s.parse("status_channel_id", "a Discord channel id")?,
             chat_commands: s.flag("chat_commands", true)?,
             chat_relay: s.flag("chat_relay", true)?,
         });

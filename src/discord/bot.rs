@@ -1,10 +1,13 @@
 //! The bot's life: the poise framework and serenity client built from the
 //! settings, gateway events (button clicks, bridged chat messages) and
-//! command errors, announcements forwarded to the outbox, a restart without
+//! command errors, announcements forwarded to the outbox, the live board's
+//! tasks, a restart without
 //! the Message Content intent when Discord refuses it, and the stop. The
 //! commands themselves are declared in `slash`.
 
 use super::admin::{Caller, Permissions};
+use super::board::Boards;
+use super::card::result_panel;
 use super::outbox::Outbox;
 use super::relay;
 use super::reply::escape;
@@ -85,7 +88,8 @@ async fn on_error(error: poise::FrameworkError<'_, BotData, Error>) {
     }
 }
 
-/// Posts every announcement (escaped, mentions off) to its channel.
+/// Posts every announcement to its channel: its card as an embed, else its
+/// text (escaped); mentions off either way.
 fn forward_announcements(
     app: &handlers::Context,
     routes: Routes,
@@ -97,7 +101,10 @@ fn forward_announcements(
             match announcements.recv().await {
                 Ok(a) => {
                     if let Some(channel) = routes.channel(a.server.as_deref(), a.topic) {
-                        outbox.push(channel, escape(&a.text));
+                        match &a.card {
+                            Some(card) => outbox.push_card(channel, result_panel(card)),
+                            None => outbox.push(channel, escape(&a.text)),
+                        }
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
@@ -131,6 +138,9 @@ pub struct Bot {
     forwarder: JoinHandle<()>,
     /// DMs confirming links made in game.
     confirmations: JoinHandle<()>,
+    /// The live board's tasks, one per server with a status channel.
+    boards: Boards,
+    outbox: Outbox,
     stop_outbox: CancellationToken,
     /// The outbox's sender task.
     sender: JoinHandle<()>,
@@ -260,8 +270,9 @@ impl Bot {
             stop_outbox.clone(),
             app.metrics.discord.clone(),
         );
-        let forwarder = forward_announcements(&app, spec.routes.clone(), outbox);
         let confirmations = super::link::send_confirmations(client.http.clone(), &app.links);
+        let boards = Boards::spawn(client.http.clone(), &app, &spec.routes, &outbox);
+        let forwarder = forward_announcements(&app, spec.routes.clone(), outbox.clone());
         let shards = Arc::new(std::sync::Mutex::new(client.shard_manager.clone()));
         let client = tokio::spawn(run_client(client, spec, read_messages, shards.clone()));
         Ok(Bot {
@@ -269,6 +280,8 @@ impl Bot {
             client,
             forwarder,
             confirmations,
+            boards,
+            outbox,
             stop_outbox,
             sender,
         })
@@ -279,6 +292,7 @@ impl Bot {
         let limit = std::time::Duration::from_secs(2);
         self.forwarder.abort();
         self.confirmations.abort();
+        self.boards.stop(&self.outbox);
         self.stop_outbox.cancel();
         let _ = tokio::time::timeout(limit, self.sender).await;
         let shards = self

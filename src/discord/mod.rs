@@ -4,8 +4,10 @@
 //! - [`admin`]: privileged commands, permissions (deny by default) and the audit trail.
 //! - [`bans`]: the community ban commands (`/ban`, `/unban`, `/bans`, `/whois`).
 //! - [`link`]: linked accounts: `/link`, `/unlink`, the caller's own profile, the DM.
+//! - [`board`]: the live server board, one message per server edited in place.
 //! - [`relay`]: two-way chat between game servers and a channel.
 //! - [`routes`]: which channel each server's announcements and chat go to.
+//! - [`card`]: result cards as embeds (and as text where embeds are refused), aligned tables.
 //! - [`outbox`]: the single rate-limited, coalescing queue of outgoing messages.
 //! - [`chart`]: the rating-history PNG.
 //! - [`reply`]: the Discord-independent reply model and markdown escaping.
@@ -17,7 +19,9 @@
 
 pub mod admin;
 pub mod bans;
+pub mod board;
 pub mod bot;
+pub mod card;
 pub mod chart;
 pub mod commands;
 pub mod link;

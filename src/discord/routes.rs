@@ -1,5 +1,5 @@
-//! Which Discord channel each server's announcements and chat go to:
-//! a `[server.NAME]` section's own channel ids, else the `[discord]` ones.
+//! Which Discord channel each server's announcements, chat and live board go
+//! to: a `[server.NAME]` section's own channel ids, else the `[discord]` ones.
 
 use crate::config::Settings;
 use crate::handlers::Topic;
@@ -10,6 +10,7 @@ struct ServerRoute {
     announce: Option<u64>,
     /// `None` when the server's relay is off or no chat channel applies.
     chat: Option<u64>,
+    status: Option<u64>,
 }
 
 /// Channel routing for every configured server.
@@ -33,6 +34,7 @@ impl Routes {
                         .chat_relay
                         .then_some(s.chat_channel_id.or(discord.chat_channel_id))
                         .flatten(),
+                    status: s.status_channel_id.or(discord.status_channel_id),
                 })
                 .collect(),
             global_announce: discord.announce_channel_id,
@@ -48,6 +50,14 @@ impl Routes {
             (Topic::Chat, Some(r)) => r.chat,
             (Topic::Chat, None) => None,
         }
+    }
+
+    /// Each server with a live board, and the board's channel, in configuration order.
+    pub(crate) fn boards(&self) -> Vec<(String, u64)> {
+        self.servers
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.status?)))
+            .collect()
     }
 
     /// Whether `server` relays its chat.
@@ -70,5 +80,31 @@ impl Routes {
         channels.sort_unstable();
         channels.dedup();
         channels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn boards_use_the_server_channel_else_the_global_one() {
+        let ini = "[discord]\nstatus_channel_id = 44\n\
+                   [server.a]\nhost = h\nport = 1\nmode = dm\nstatus_channel_id = 52\n\
+                   [server.b]\nhost = h\nport = 2\nmode = tdm\n";
+        let settings = Settings::parse(Path::new("t.ini"), ini, &|_| None).unwrap();
+        let routes = Routes::new(&settings);
+        assert_eq!(
+            routes.boards(),
+            [("a".to_string(), 52), ("b".to_string(), 44)]
+        );
+        let none = Settings::parse(
+            Path::new("t.ini"),
+            "[server.a]\nhost = h\nport = 1\nmode = dm\n",
+            &|_| None,
+        )
+        .unwrap();
+        assert!(Routes::new(&none).boards().is_empty());
     }
 }

@@ -1,20 +1,25 @@
-//! Match results and survival wave milestones as announcements. The
-//! announcer listens to the writer's feed of *committed* facts, so a result
-//! is only announced once it is in the store, and its rating changes are the
-//! stored ones. The Discord bot posts the announcements to channels; without
-//! it they appear in the log.
+//! Match results and survival wave milestones as announcements, each with a
+//! result card (see `card`) and a one-line text for the log. The announcer
+//! listens to the writer's feed of *committed* facts, so a result is only
+//! announced once it is in the store, and its rating changes are the stored
+//! ones. The Discord bot posts the cards to channels; without it the texts
+//! appear in the log.
 
-use crate::handlers::{Announcement, Context, Topic};
+use crate::handlers::{Announcement, Card, CardRow, Context, Tone, Topic};
 use crate::model::Mode;
-use crate::model::{Fact, LeaderboardQuery, MatchFact, PlayerKey, StoredFact, WaveFact};
+use crate::model::{
+    Fact, FactRecord, LeaderboardQuery, MatchFact, PlayerKey, StoredFact, WaveFact,
+};
 use crate::store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 use tracing::warn;
 
-/// Most rating changes listed in one match result.
+/// Most rating changes listed in one match result's text.
 const MAX_RATING_LINES: usize = 8;
+/// Most players in a result card's table (the rest are counted).
+const CARD_ROWS: usize = 8;
 
 /// Team names as the game shows them.
 pub(crate) fn team_name(team: i32) -> &'static str {
@@ -92,19 +97,15 @@ pub fn spawn(ctx: Arc<Context>, milestone_waves: u32) -> tokio::task::JoinHandle
                 Err(RecvError::Closed) => break,
             };
             let store = ctx.store.clone();
-            let (texts, back) = tokio::task::spawn_blocking(move || {
-                let texts = announcer.texts(store.as_ref(), &fact);
-                (texts, announcer)
+            let (announcements, back) = tokio::task::spawn_blocking(move || {
+                let announcements = announcer.announcements(store.as_ref(), &fact);
+                (announcements, announcer)
             })
             .await
-            .expect("announcement texts do not panic");
+            .expect("announcements do not panic");
             announcer = back;
-            for (server, text) in texts {
-                ctx.announce(Announcement {
-                    server: Some(server),
-                    topic: Topic::Results,
-                    text,
-                });
+            for announcement in announcements {
+                ctx.announce(announcement);
             }
         }
     })
@@ -122,6 +123,63 @@ fn best_wave(store: &dyn Store) -> i64 {
     }
 }
 
+/// What a survival wave was news for.
+#[derive(Debug, Clone, PartialEq)]
+enum WaveNews {
+    Milestone { wave: i64, players: usize },
+    Record { wave: i64 },
+}
+
+impl WaveNews {
+    fn text(&self, server: &str) -> String {
+        match self {
+            WaveNews::Milestone { wave, players } => {
+                format!("{server}: wave {wave} reached with {players} players")
+            }
+            WaveNews::Record { wave } => format!("{server}: new survival record, wave {wave}!"),
+        }
+    }
+
+    fn announcement(&self, record: &FactRecord) -> Announcement {
+        let (banner, lines) = match self {
+            WaveNews::Milestone { wave, players } => (
+                format!("Wave {wave} reached"),
+                vec![format!("{players} players in the game")],
+            ),
+            WaveNews::Record { wave } => (
+                format!("New survival record: wave {wave}!"),
+                vec!["The community's best wave so far".to_string()],
+            ),
+        };
+        result(
+            record,
+            self.text(&record.server),
+            Card {
+                server: record.server.clone(),
+                mode: record.mode,
+                map: None,
+                banner,
+                lines,
+                rows: Vec::new(),
+                more: 0,
+                tone: Tone::Coop,
+                duration_ms: None,
+                time_ms: record.time_ms,
+            },
+        )
+    }
+}
+
+/// A `Results` announcement about the record's server.
+fn result(record: &FactRecord, text: String, card: Card) -> Announcement {
+    Announcement {
+        server: Some(record.server.clone()),
+        topic: Topic::Results,
+        text,
+        card: Some(card),
+    }
+}
+
 impl MatchAnnouncer {
     pub fn new(milestone_waves: u32, record: i64) -> MatchAnnouncer {
         MatchAnnouncer {
@@ -132,43 +190,42 @@ impl MatchAnnouncer {
         }
     }
 
-    /// The announcements one committed fact makes, as (server, text).
-    pub fn texts(&mut self, store: &dyn Store, stored: &StoredFact) -> Vec<(String, String)> {
+    /// The announcements one committed fact makes.
+    pub fn announcements(&mut self, store: &dyn Store, stored: &StoredFact) -> Vec<Announcement> {
         let record = &stored.record;
-        let texts = match &record.fact {
+        match &record.fact {
             Fact::Match(m) => {
                 let tally = record
                     .match_id
                     .as_ref()
                     .and_then(|id| self.tallies.remove(id))
                     .unwrap_or_default();
-                vec![match_text(store, &record.server, record.mode, m, &tally)]
+                vec![match_result(store, record, m, &tally)]
             }
-            Fact::Wave(w) => self.wave_texts(&record.server, record.match_id.as_deref(), w),
+            Fact::Wave(w) => self
+                .wave_news(record.match_id.as_deref(), w)
+                .iter()
+                .map(|news| news.announcement(record))
+                .collect(),
             fact => {
                 if let Some(id) = &record.match_id {
                     self.tallies.entry(id.clone()).or_default().add(fact);
                 }
                 Vec::new()
             }
-        };
-        texts
-            .into_iter()
-            .map(|t| (record.server.clone(), t))
-            .collect()
+        }
     }
 
-    fn wave_texts(&mut self, server: &str, match_id: Option<&str>, wave: &WaveFact) -> Vec<String> {
-        let mut texts = Vec::new();
+    fn wave_news(&mut self, match_id: Option<&str>, wave: &WaveFact) -> Vec<WaveNews> {
+        let mut news = Vec::new();
         if self.milestone_waves > 0
             && wave.wave > 0
             && wave.wave % i64::from(self.milestone_waves) == 0
         {
-            texts.push(format!(
-                "{server}: wave {} reached with {} players",
-                wave.wave,
-                wave.players.len()
-            ));
+            news.push(WaveNews::Milestone {
+                wave: wave.wave,
+                players: wave.players.len(),
+            });
         }
         if wave.wave > self.record && !wave.players.is_empty() {
             if self.record == 0 {
@@ -177,14 +234,11 @@ impl MatchAnnouncer {
             let first_match =
                 self.first_record_match.is_some() && self.first_record_match.as_deref() == match_id;
             if self.record > 0 && !first_match {
-                texts.push(format!(
-                    "{server}: new survival record, wave {}!",
-                    wave.wave
-                ));
+                news.push(WaveNews::Record { wave: wave.wave });
             }
             self.record = wave.wave;
         }
-        texts
+        news
     }
 }
 
@@ -197,82 +251,162 @@ fn name_of(store: &dyn Store, key: &PlayerKey) -> String {
         .map_or_else(|| key.id.clone(), |p| p.player.name)
 }
 
-/// "SERVER (mode) on MAP: WINNER wins. USC 5 – 3 The Man after 8 rounds.
-/// Top: A 12/3, B 9/4. Rating: A 21.3 (+1.20), B 18.0 (−0.40)".
-pub(crate) fn match_text(
-    store: &dyn Store,
-    server: &str,
-    mode: Mode,
-    m: &MatchFact,
-    tally: &MatchTally,
-) -> String {
-    let map = m.map.as_deref().unwrap_or("an unknown map");
-    let winner = match (mode, m.winner_team, m.winner_text.as_deref()) {
+/// How a match ended, in the game's words when it sent a banner.
+fn outcome(mode: Mode, m: &MatchFact) -> String {
+    match (mode, m.winner_team, m.winner_text.as_deref()) {
         (Mode::Svl, _, _) => format!("reached wave {}", m.last_wave.unwrap_or(0)),
         // The game's own banner ("SHAIGRO WINS", "DRAW"), shown as it is.
         (_, _, Some(text)) if !text.is_empty() => text.to_string(),
         (_, Some(0), _) => "a draw".to_string(),
         (_, Some(team @ (1 | 2)), _) => format!("{} wins", team_name(team)),
         _ => "no winner".to_string(),
+    }
+}
+
+/// A finished match as text ("SERVER (mode) on MAP: WINNER. USC 5 – 3 The
+/// Man after 8 rounds. Top: A 12/3, B 9/4. Rating: A 21.3 (+1.20), B 18.0
+/// (−0.40)") and as a card with the same numbers.
+fn match_result(
+    store: &dyn Store,
+    record: &FactRecord,
+    m: &MatchFact,
+    tally: &MatchTally,
+) -> Announcement {
+    let (server, mode) = (record.server.as_str(), record.mode);
+    let names: HashMap<&PlayerKey, String> = m
+        .players
+        .iter()
+        .map(|p| (&p.key, name_of(store, &p.key)))
+        .collect();
+    let name = |key: &PlayerKey| {
+        names
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| name_of(store, key))
     };
+    let winner = outcome(mode, m);
+    let summary = team_summary(mode, tally, &name);
+
+    let mut players: Vec<_> = m.players.iter().collect();
+    players.sort_by_key(|p| {
+        (
+            p.kills.is_none(),
+            std::cmp::Reverse(p.kills),
+            p.deaths,
+            name(&p.key),
+        )
+    });
+    let moves = rating_moves(store, mode, m);
+    let after: HashMap<&PlayerKey, (f64, f64)> = moves
+        .iter()
+        .map(|mv| (&mv.key, (mv.after, mv.after - mv.before)))
+        .collect();
+
     // "dm (dm)" says nothing twice: the mode is shown when the name is not it.
     let title = match server == mode.as_str() {
         true => server.to_string(),
         false => format!("{server} ({mode})"),
     };
+    let map = m.map.as_deref().unwrap_or("an unknown map");
     let mut parts = vec![format!("{title} on {map}: {winner}")];
-    if let Some(summary) = team_summary(store, mode, tally) {
-        parts.push(summary);
+    if let Some((line, _)) = &summary {
+        parts.push(line.clone());
     }
-    let mut players: Vec<_> = m.players.iter().filter(|p| p.kills.is_some()).collect();
-    players.sort_by_key(|p| std::cmp::Reverse((p.kills, std::cmp::Reverse(p.deaths))));
     let top: Vec<String> = players
         .iter()
+        .filter(|p| p.kills.is_some())
         .take(3)
         .map(|p| {
-            let name = name_of(store, &p.key);
-            format!("{name} {}/{}", p.kills.unwrap_or(0), p.deaths.unwrap_or(0))
+            let (k, d) = (p.kills.unwrap_or(0), p.deaths.unwrap_or(0));
+            format!("{} {k}/{d}", name(&p.key))
         })
         .collect();
     if !top.is_empty() {
         parts.push(format!("Top: {}", top.join(", ")));
     }
-    let moves = rating_moves(store, mode, m);
     if !moves.is_empty() {
         let lines: Vec<String> = moves
             .iter()
             .take(MAX_RATING_LINES)
-            .map(|mv| format!("{} {:.1} ({:+.2})", mv.name, mv.after, mv.after - mv.before))
+            .map(|mv| {
+                let change = mv.after - mv.before;
+                format!("{} {:.1} ({change:+.2})", name(&mv.key), mv.after)
+            })
             .collect();
         parts.push(format!("Rating: {}", lines.join(", ")));
     }
-    parts.join(". ")
+
+    let mut rows: Vec<CardRow> = players
+        .iter()
+        .take(CARD_ROWS)
+        .map(|p| CardRow {
+            name: name(&p.key),
+            team: p.team.filter(|_| mode.is_team_mode()),
+            kills: p.kills,
+            deaths: p.deaths,
+            rating: after.get(&p.key).copied(),
+        })
+        .collect();
+    if mode.is_team_mode() {
+        // USC above The Man, as the score reads; best first within each.
+        rows.sort_by_key(|r| r.team.map_or(3, |t| t.clamp(1, 3)));
+    }
+    let mut banner = winner;
+    if let Some(first) = banner.get(..1) {
+        banner = first.to_uppercase() + &banner[1..];
+    }
+    let card = Card {
+        server: server.to_string(),
+        mode,
+        map: m.map.clone(),
+        banner,
+        lines: summary.map(|(_, lines)| lines).unwrap_or_default(),
+        more: players.len() - rows.len(),
+        rows,
+        tone: match mode {
+            _ if mode.is_coop() => Tone::Coop,
+            _ if mode.is_team_mode() => Tone::of_team(m.winner_team),
+            _ => Tone::Neutral,
+        },
+        duration_ms: m
+            .started_ms
+            .map(|start| record.time_ms - start)
+            .filter(|ms| *ms >= 1000),
+        time_ms: record.time_ms,
+    };
+    result(record, parts.join(". "), card)
 }
 
+/// The team score, as one clause for the text and as the card's lines:
 /// "USC 5 – 3 The Man after 8 rounds" (TDM) or "captures USC 3 – 1 The Man,
 /// most by A (2)" (CTF).
-fn team_summary(store: &dyn Store, mode: Mode, tally: &MatchTally) -> Option<String> {
+fn team_summary(
+    mode: Mode,
+    tally: &MatchTally,
+    name: &dyn Fn(&PlayerKey) -> String,
+) -> Option<(String, Vec<String>)> {
     match mode {
         Mode::Tdm if tally.rounds > 0 => {
             let (a, b) = tally.round_scores?;
-            Some(format!(
-                "USC {a} – {b} The Man after {} rounds",
-                tally.rounds
+            let rounds = tally.rounds;
+            Some((
+                format!("USC {a} – {b} The Man after {rounds} rounds"),
+                vec![format!("USC {a} – {b} The Man · {rounds} rounds")],
             ))
         }
         Mode::Ctf if tally.captures[1] + tally.captures[2] > 0 => {
-            let mut text = format!(
-                "captures USC {} – {} The Man",
-                tally.captures[1], tally.captures[2]
-            );
+            let score = format!("USC {} – {} The Man", tally.captures[1], tally.captures[2]);
+            let mut text = format!("captures {score}");
+            let mut lines = vec![format!("Captures: {score}")];
             let best = tally
                 .carriers
                 .iter()
                 .max_by_key(|(key, n)| (**n, std::cmp::Reverse(*key)));
             if let Some((key, n)) = best {
-                text.push_str(&format!(", most by {} ({n})", name_of(store, key)));
+                text.push_str(&format!(", most by {} ({n})", name(key)));
+                lines.push(format!("Most captures: {} ({n})", name(key)));
             }
-            Some(text)
+            Some((text, lines))
         }
         _ => None,
     }
@@ -281,7 +415,7 @@ fn team_summary(store: &dyn Store, mode: Mode, tally: &MatchTally) -> Option<Str
 /// One player's conservative TrueSkill rating (mu − 3σ) before and after a match.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RatingMove {
-    pub name: String,
+    pub key: PlayerKey,
     pub before: f64,
     pub after: f64,
 }
@@ -301,7 +435,7 @@ pub(crate) fn rating_moves(store: &dyn Store, mode: Mode, m: &MatchFact) -> Vec<
             let before_mu = first.change.mu - first.change.delta_mu;
             let before_sigma = first.change.sigma - first.change.delta_sigma;
             Some(RatingMove {
-                name: name_of(store, &p.key),
+                key: p.key.clone(),
                 before: before_mu - 3.0 * before_sigma,
                 after: last.change.mu - 3.0 * last.change.sigma,
             })
@@ -327,6 +461,18 @@ mod tests {
                     id: i.to_string(),
                 })
                 .collect(),
+        }
+    }
+
+    impl MatchAnnouncer {
+        fn wave_texts(
+            &mut self,
+            server: &str,
+            match_id: Option<&str>,
+            w: &WaveFact,
+        ) -> Vec<String> {
+            let news = self.wave_news(match_id, w);
+            news.iter().map(|n| n.text(server)).collect()
         }
     }
 

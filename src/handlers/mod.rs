@@ -11,9 +11,13 @@
 
 pub mod announce;
 pub mod bans;
+pub mod board;
+pub mod card;
 pub mod chat_commands;
 pub mod link;
 pub mod relay;
+
+pub use card::{Card, CardRow, Tone};
 
 use crate::event::Event;
 use crate::metrics::Metrics;
@@ -110,12 +114,18 @@ pub struct Announcement {
     /// The server it is about, if any (selects the server's channel).
     pub server: Option<String>,
     pub topic: Topic,
-    /// Plain text from game data; the bot escapes it before posting.
+    /// Plain text from game data; the bot escapes it before posting. With a
+    /// card, it is the one-line summary the log shows.
     pub text: String,
+    /// The result card the bot posts instead of `text` (as an embed).
+    pub card: Option<Card>,
 }
 
 /// How many announcements may wait for a slow listener (a chat burst fits).
 const ANNOUNCEMENT_CAPACITY: usize = 4_096;
+/// Match starts and ends a slow listener may miss before it lags (it then
+/// refreshes everything anyway).
+const MATCH_CHANGES: usize = 64;
 
 /// What handlers can use.
 pub struct Context {
@@ -125,6 +135,8 @@ pub struct Context {
     committed: broadcast::Sender<Arc<StoredFact>>,
     /// Bumped whenever a community ban is issued or lifted in this process.
     bans: watch::Sender<u64>,
+    /// Matches that just started or ended.
+    matches: broadcast::Sender<board::MatchChange>,
     /// What handlers and the bot count (chat commands answered, Discord posts).
     pub metrics: Arc<Metrics>,
     /// Pending link codes: the bot issues them, the `!link` handler redeems them.
@@ -146,6 +158,7 @@ impl Context {
             announcements,
             committed,
             bans: watch::channel(0).0,
+            matches: broadcast::channel(MATCH_CHANGES).0,
             metrics,
             links: Arc::default(),
         }
@@ -181,6 +194,17 @@ impl Context {
     /// periodic refresh).
     pub fn bans_changed(&self) {
         self.bans.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Says that a match started or ended (the built-in
+    /// `board::MatchWatch` handler calls it).
+    pub fn match_changed(&self, change: board::MatchChange) {
+        let _ = self.matches.send(change);
+    }
+
+    /// A receiver of every [`Context::match_changed`] from now on.
+    pub fn watch_matches(&self) -> broadcast::Receiver<board::MatchChange> {
+        self.matches.subscribe()
     }
 
     /// Changes whenever [`Context::bans_changed`] is called.

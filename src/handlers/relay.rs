@@ -46,6 +46,7 @@ impl Handler for GameChatRelay {
             server: Some(server.clone()),
             topic: Topic::Chat,
             text: format!("[{server}] {name}{team}: {}", chat.message),
+            card: None,
         });
     }
 }

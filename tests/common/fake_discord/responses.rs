@@ -1,5 +1,6 @@
 //! What the fake answers when no scripted reply applies: Discord's replies
-//! for the gateway URL, the application, messages, interaction callbacks,
+//! for the gateway URL, the application, messages (created, edited and
+//! listed per channel), interaction callbacks,
 //! webhooks and command registration, with the messages and commands it
 //! keeps so later requests and events see them.
 
@@ -18,6 +19,28 @@ impl FakeDiscord {
     /// and interaction webhooks), by id, as returned to the bot.
     pub fn message(&self, id: u64) -> Option<Value> {
         self.inner.lock().messages.get(&id).cloned()
+    }
+
+    /// The messages of a channel the fake holds (created through REST and
+    /// edited since), oldest first.
+    pub fn channel_messages(&self, channel: u64) -> Vec<Value> {
+        let channel = channel.to_string();
+        let mut list: Vec<Value> = self
+            .inner
+            .lock()
+            .messages
+            .values()
+            .filter(|m| m["channel_id"].as_str() == Some(channel.as_str()))
+            .cloned()
+            .collect();
+        list.sort_by_key(msg_id);
+        list
+    }
+
+    /// Deletes a message, as a moderator would in Discord's client: later
+    /// edits of it get 404.
+    pub fn delete_message(&self, id: u64) {
+        self.inner.lock().messages.remove(&id);
     }
 
     /// The current original response of an interaction (after callback / PATCH @original).
@@ -96,6 +119,20 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
             404,
             Some(json!({"message": "Unknown Guild", "code": 10004})),
         ),
+        // The channel's latest messages, newest first, as Discord lists them.
+        ("GET", ["channels", channel, "messages"]) => {
+            let limit = query_param(rec, "limit").unwrap_or(50).min(100);
+            let channel = channel.to_string();
+            let s = inner.lock();
+            let mut list: Vec<&Value> = s
+                .messages
+                .values()
+                .filter(|m| m["channel_id"].as_str() == Some(channel.as_str()))
+                .collect();
+            list.sort_by_key(|m| std::cmp::Reverse(msg_id(m)));
+            let list: Vec<Value> = list.into_iter().take(limit).cloned().collect();
+            (200, Some(Value::Array(list)))
+        }
         ("GET", ["channels", channel]) => (
             200,
             Some(json!({
@@ -126,7 +163,11 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
                 None => not_found(),
             }
         }
-        ("DELETE", ["channels", _, "messages", _]) => (204, None),
+        ("DELETE", ["channels", _, "messages", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            inner.lock().messages.remove(&id);
+            (204, None)
+        }
         ("POST", ["channels", _, "typing"]) => (204, None),
         ("POST", ["interactions", _, token, "callback"]) => {
             let kind = body["type"].as_u64().unwrap_or(0);
@@ -220,6 +261,14 @@ pub(super) fn default_reply(inner: &Arc<Inner>, rec: &Recorded) -> (u16, Option<
         }
         _ => not_found(),
     }
+}
+
+/// A number in the request's query string (serenity writes `?&a=1&b=2`).
+fn query_param(rec: &Recorded, name: &str) -> Option<usize> {
+    rec.query
+        .as_deref()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('=')?.parse().ok())
 }
 
 fn not_found() -> (u16, Option<Value>) {
