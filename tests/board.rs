@@ -13,7 +13,7 @@ use bman::model::Mode;
 use bman::secret::Secret;
 use bman::sim::SimHandle;
 use common::fake_discord::{msg_id, FakeDiscord, Recorded, GUILD_ID};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -206,13 +206,7 @@ async fn without_embed_links_the_board_is_text_edited_in_place_and_found_again()
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeDiscord::start().await;
     let posts = format!("/api/v10/channels/{STATUS}/messages");
-    let refused = posts.clone();
-    fake.respond_next_where(
-        1,
-        403,
-        json!({"message": "Missing Permissions", "code": 50013}),
-        move |m, p| m == "POST" && p == refused,
-    );
+    fake.refuse_next_post_for_permissions(STATUS);
     let opts = common::sim_opts(Mode::Dm, &["--rate", "200", "--seed", "5"]);
     let sim = bman::sim::serve(opts).await.unwrap();
     let settings = board_settings(dir.path(), &sim, &fake);

@@ -327,13 +327,7 @@ async fn a_channel_that_refuses_embeds_gets_the_result_card_as_text() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeDiscord::start().await;
     let announce_path = format!("/api/v10/channels/{ANNOUNCE}/messages");
-    let refused = announce_path.clone();
-    fake.respond_next_where(
-        1,
-        403,
-        json!({"message": "Missing Permissions", "code": 50013}),
-        move |m, p| m == "POST" && p == refused,
-    );
+    fake.refuse_next_post_for_permissions(ANNOUNCE);
     let sim = bman::sim::serve(common::sim_opts(Mode::Dm, DM_MATCH))
         .await
         .unwrap();

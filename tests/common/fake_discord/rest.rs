@@ -207,6 +207,18 @@ impl FakeDiscord {
             rate_limit: false,
         });
     }
+
+    /// The next message posted to `channel` is refused as Discord refuses an
+    /// embed where the bot lacks *Embed Links* (403, code 50013).
+    pub fn refuse_next_post_for_permissions(&self, channel: u64) {
+        let path = format!("/api/v10/channels/{channel}/messages");
+        self.respond_next_where(
+            1,
+            403,
+            serde_json::json!({"message": "Missing Permissions", "code": 50013}),
+            move |m, p| m == "POST" && p == path,
+        );
+    }
 }
 
 pub(super) async fn rest_handler(
