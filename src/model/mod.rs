@@ -18,7 +18,7 @@ pub use leaderboard::{LeaderboardQuery, LeaderboardRow, MinGames};
 pub use mode::Mode;
 pub use player::*;
 pub use server::ServerInfo;
-pub use stats::{ModeStats, RatingChange, RatingPoint};
+pub use stats::{HeadToHead, ModeStats, RatingChange, RatingPoint};
 
 /// Unix milliseconds now: the time unit of every record.
 pub fn now_ms() -> i64 {

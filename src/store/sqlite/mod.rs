@@ -16,6 +16,7 @@ mod schema;
 mod write;
 
 pub use backup::backup;
+pub use queries::KILL_PAIR_INDEX_SQL;
 
 use super::*;
 use crate::model::*;
@@ -131,6 +132,15 @@ impl Store for SqliteStore {
 
     fn rating_history(&self, key: &PlayerKey, mode: Mode) -> StoreResult<Vec<RatingPoint>> {
         queries::rating_history(&self.reader(), key, mode)
+    }
+
+    fn head_to_head(
+        &self,
+        a: &PlayerKey,
+        b: &PlayerKey,
+        mode: Mode,
+    ) -> StoreResult<Option<HeadToHead>> {
+        queries::head_to_head(&mut self.reader(), a, b, mode)
     }
 
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {

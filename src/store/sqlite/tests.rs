@@ -45,6 +45,24 @@ fn plans_leaderboard_walk_an_index_without_sorting() {
 }
 
 #[test]
+fn plans_head_to_head_is_an_index_range_with_the_kill_pair_index() {
+    let (dir, store) = store();
+    let without = plan(&store, KILLS_BETWEEN_SQL);
+    assert!(
+        without.contains("USING INDEX facts_mode (mode=?)"),
+        "{without}"
+    );
+    store.writer().execute_batch(KILL_PAIR_INDEX_SQL).unwrap();
+    drop(store);
+    let store = SqliteStore::open(&dir.path().join("t.sqlite3")).unwrap();
+    let with = plan(&store, KILLS_BETWEEN_SQL);
+    assert!(
+        with.contains("USING INDEX facts_kill_pair (mode=? AND <expr>=? AND <expr>=?)"),
+        "{with}"
+    );
+}
+
+#[test]
 fn plans_rank_counts_are_index_range_scans() {
     let (_dir, store) = store();
     let rated = plan(&store, rank_sql(Mode::Dm));
