@@ -12,6 +12,7 @@ use super::routes::Routes;
 use super::slash::{self, all_commands, BotData, Error};
 use crate::config::Settings;
 use crate::handlers;
+use crate::rater::RatingParams;
 
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -148,6 +149,7 @@ struct ClientSpec {
     app: Arc<handlers::Context>,
     routes: Routes,
     permissions: Permissions,
+    rating: RatingParams,
 }
 
 impl ClientSpec {
@@ -164,6 +166,7 @@ impl ClientSpec {
             app: self.app.clone(),
             routes: self.routes.clone(),
             permissions: self.permissions.clone(),
+            rating: self.rating,
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
@@ -249,6 +252,7 @@ impl Bot {
             app: app.clone(),
             routes: Routes::new(settings),
             permissions: Permissions::new(&settings.discord),
+            rating: crate::pipeline::rating_params(settings),
         };
         let read_messages = !spec.routes.chat_channels().is_empty();
         let client = spec.build(read_messages).await?;

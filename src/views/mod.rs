@@ -5,10 +5,12 @@
 
 mod audit;
 mod columns;
+mod matchup;
 mod table;
 
 pub use audit::{audit_json, audit_table};
 pub(crate) use audit::{printable, utc_time};
+pub use matchup::{default_mode, duel_win_probability, matchup, percent, Matchup, Side};
 
 use crate::model::Mode;
 use crate::model::{LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
