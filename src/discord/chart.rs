@@ -347,7 +347,7 @@ mod tests {
             "mostly Discord's dark background"
         );
         for mode in [Mode::Dm, Mode::Tdm] {
-            X
+            assert!(count(&px, mode_color(mode)) > 60, "{mode}'s line is drawn");
         }
     }
 
