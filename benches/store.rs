@@ -6,7 +6,9 @@
 //! Criterion reports means; each query bench also prints p50/p99 over 1,000
 //! timed calls, because the targets (find_players p99 <= 5 ms, apply >= 50,000
 //! facts/s; the bot's `/leaderboard` and `/profile` replies p99 <= 50 ms with
-//! the chart render <= 30 ms) are about the tail and the throughput.
+//! the chart render <= 30 ms) are about the tail and the throughput. The
+//! `/matchup` reply is timed after 200,000 more kills, without and with the
+//! index its head-to-head query needs.
 
 use bman::model::Mode;
 use bman::model::*;
@@ -227,6 +229,57 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     bot_replies(c, &store, &mut rng, next.get());
+    matchup_replies(&store, &dir.path().join("bench.sqlite3"), &mut rng);
+}
+
+/// Deathmatch kills `/matchup` is measured over: besides the regulars'
+/// 12,000, a busy community's history among 5,000 of the players.
+const MATCHUP_KILLS: usize = 200_000;
+
+/// `/matchup` replies (two lookups and profiles, the duel chance, the
+/// head-to-head counts) between random players of the pool, without and
+/// then with the `facts_kill_pair` index the head-to-head query is written
+/// for (the schema does not have it yet: see KILL_PAIR_INDEX_SQL).
+fn matchup_replies(store: &SqliteStore, path: &std::path::Path, rng: &mut Rng) {
+    use bman::discord::commands;
+    use bman::rater::{RatingParams, RatingSystems};
+    let pool: Vec<u64> = (0..5_000).map(|_| rng.below(PLAYERS)).collect();
+    let start = Instant::now();
+    for _ in 0..MATCHUP_KILLS / 10_000 {
+        let first_seq = store.next_seq().unwrap();
+        store
+            .apply(&kills_among(rng, &pool, 10_000, first_seq))
+            .unwrap();
+    }
+    println!(
+        "added {MATCHUP_KILLS} dm kills among {} players in {:?}",
+        pool.len(),
+        start.elapsed()
+    );
+    let params = RatingParams {
+        trueskill: Default::default(),
+        elo_k: 32.0,
+        systems: RatingSystems::default(),
+    };
+    let mut pick = Rng::new(13);
+    let mut pair = || {
+        let a = pool[pick.below(pool.len() as u64) as usize];
+        let b = pool[pick.below(pool.len() as u64) as usize];
+        (key(a).id, key(b).id)
+    };
+    let mut reply = |store: &SqliteStore| {
+        let (a, b) = pair();
+        black_box(commands::matchup(store, &a, &b, Some(Mode::Dm), &params).unwrap());
+    };
+    percentiles_of(100, "/matchup reply, no kill pair index", || reply(store));
+    let start = Instant::now();
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch(bman::store::sqlite::KILL_PAIR_INDEX_SQL)
+        .unwrap();
+    println!("facts_kill_pair index built in {:?}", start.elapsed());
+    let indexed = SqliteStore::open(path).unwrap();
+    percentiles("/matchup reply, kill pair index", || reply(&indexed));
 }
 
 /// The Discord bot's `/leaderboard` and `/profile` replies (reply model, and
