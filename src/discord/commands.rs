@@ -228,7 +228,9 @@ pub fn matchup(
         )));
     }
     let m = views::matchup(store, &a, &b, mode, params)?;
-    let (name_a, name_b) = (escape(&m.a.player.name), escape(&m.b.player.name));
+    // Embed titles hold 256 characters; names are cut well below that.
+    let name = |s: &views::Side| escape(&clip(&s.player.name, 100));
+    let (name_a, name_b) = (name(&m.a), name(&m.b));
     let side = |s: &views::Side| match s.stats {
         Some((stats, rank)) => mode_line(mode, &stats, rank, LineStyle::Discord),
         None => format!(
@@ -259,8 +261,8 @@ pub fn matchup(
                 views::percent(m.a_wins)
             ),
             fields: vec![
-                (escape(&clip(&m.a.player.name, 200)), side(&m.a), false),
-                (escape(&clip(&m.b.player.name, 200)), side(&m.b), false),
+                (name_a.clone(), side(&m.a), false),
+                (name_b.clone(), side(&m.b), false),
                 ("Head-to-head".into(), record, false),
             ],
             show_image: false,

@@ -1,7 +1,7 @@
 //! What the CLI shows, and what the bot and the game chat share with it:
-//! player lookup, leaderboard, profile, a player's line per mode and the
-//! audit log, as text for people and JSON for scripts, over the store's
-//! queries.
+//! player lookup, leaderboard, profile, a player's line per mode, the
+//! comparison of two players (`/matchup`) and the audit log, as text for
+//! people and JSON for scripts, over the store's queries.
 
 mod audit;
 mod columns;
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use table::Align;
 
 /// Display columns a name gets in tables (longer names are cut with `…`).
-pub const NAME_COLUMNS: usize = 20;
+const NAME_COLUMNS: usize = 20;
 
 /// The result of looking a player up by profile id or name part.
 #[derive(Debug, Clone, PartialEq)]
