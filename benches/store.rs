@@ -241,8 +241,6 @@ const MATCHUP_KILLS: usize = 200_000;
 /// then with the `facts_kill_pair` index the head-to-head query is written
 /// for (the schema does not have it yet: see KILL_PAIR_INDEX_SQL).
 fn matchup_replies(store: &SqliteStore, path: &std::path::Path, rng: &mut Rng) {
-    use bman::discord::commands;
-    use bman::rater::{RatingParams, RatingSystems};
     let pool: Vec<u64> = (0..5_000).map(|_| rng.below(PLAYERS)).collect();
     let start = Instant::now();
     for _ in 0..MATCHUP_KILLS / 10_000 {
@@ -256,22 +254,10 @@ fn matchup_replies(store: &SqliteStore, path: &std::path::Path, rng: &mut Rng) {
         pool.len(),
         start.elapsed()
     );
-    let params = RatingParams {
-        trueskill: Default::default(),
-        elo_k: 32.0,
-        systems: RatingSystems::default(),
-    };
     let mut pick = Rng::new(13);
-    let mut pair = || {
-        let a = pool[pick.below(pool.len() as u64) as usize];
-        let b = pool[pick.below(pool.len() as u64) as usize];
-        (key(a).id, key(b).id)
-    };
-    let mut reply = |store: &SqliteStore| {
-        let (a, b) = pair();
-        black_box(commands::matchup(store, &a, &b, Some(Mode::Dm), &params).unwrap());
-    };
-    percentiles_of(100, "/matchup reply, no kill pair index", || reply(store));
+    percentiles_of(100, "/matchup reply, no kill pair index", || {
+        matchup_reply(store, &pool, &mut pick)
+    });
     let start = Instant::now();
     rusqlite::Connection::open(path)
         .unwrap()
@@ -279,7 +265,22 @@ fn matchup_replies(store: &SqliteStore, path: &std::path::Path, rng: &mut Rng) {
         .unwrap();
     println!("facts_kill_pair index built in {:?}", start.elapsed());
     let indexed = SqliteStore::open(path).unwrap();
-    percentiles("/matchup reply, kill pair index", || reply(&indexed));
+    percentiles("/matchup reply, kill pair index", || {
+        matchup_reply(&indexed, &pool, &mut pick)
+    });
+}
+
+/// One `/matchup` reply in dm between two random players of `pool`.
+fn matchup_reply(store: &dyn Store, pool: &[u64], pick: &mut Rng) {
+    let params = bman::rater::RatingParams {
+        trueskill: Default::default(),
+        elo_k: 32.0,
+        systems: Default::default(),
+    };
+    let mut player = || key(pool[pick.below(pool.len() as u64) as usize]).id;
+    let (a, b) = (player(), player());
+    let reply = bman::discord::commands::matchup(store, &a, &b, Some(Mode::Dm), &params);
+    black_box(reply.unwrap());
 }
 
 /// The Discord bot's `/leaderboard` and `/profile` replies (reply model, and
@@ -366,6 +367,12 @@ fn mongodb(_: &mut Criterion) {
     let mut pick = Rng::new(7);
     percentiles_of(200, "MongoDB profile", || {
         black_box(store.profile(&key(pick.below(MONGO_PLAYERS))).unwrap());
+    });
+    // Before the replay, which the emulator may not survive: two lookups,
+    // two profiles and two head-to-head counts in `dm_kills`.
+    let everyone: Vec<u64> = (0..MONGO_PLAYERS).collect();
+    percentiles_of(200, "MongoDB /matchup reply", || {
+        matchup_reply(store.as_ref(), &everyone, &mut pick)
     });
     let mut seq = store.next_seq().unwrap();
     let start = Instant::now();
