@@ -93,9 +93,19 @@ enum Axis {
     Dates,
 }
 
+/// The points of a history that are rated games of this chart: a change
+/// that left mu and sigma as they were moved Elo only (a team deathmatch
+/// kill), and counting it would stretch the games axis past the games played.
+fn games(points: &[RatingPoint]) -> Vec<&RatingPoint> {
+    points
+        .iter()
+        .filter(|p| p.change.delta_mu != 0.0 || p.change.delta_sigma != 0.0)
+        .collect()
+}
+
 /// One mode's line: (x, conservative rating mu − 3σ) per rated game,
 /// thinned to [`MAX_POINTS`] with the last point kept.
-fn series(points: &[RatingPoint], axis: Axis) -> Vec<(f64, f64)> {
+fn series(points: &[&RatingPoint], axis: Axis) -> Vec<(f64, f64)> {
     let step = points.len().div_ceil(MAX_POINTS).max(1);
     points
         .iter()
@@ -143,8 +153,11 @@ pub fn rating_chart(
     title: &str,
     histories: &[(Mode, Vec<RatingPoint>)],
 ) -> Result<Option<Vec<u8>>, ChartError> {
-    let played: Vec<&(Mode, Vec<RatingPoint>)> =
-        histories.iter().filter(|(_, p)| !p.is_empty()).collect();
+    let played: Vec<(Mode, Vec<&RatingPoint>)> = histories
+        .iter()
+        .map(|(mode, points)| (*mode, games(points)))
+        .filter(|(_, games)| !games.is_empty())
+        .collect();
     if played.is_empty() {
         return Ok(None);
     }
@@ -308,8 +321,8 @@ mod tests {
                 mu,
                 sigma: 8.0 - i as f64 * 0.001,
                 elo: 1500.0,
-                delta_mu: 0.0,
-                delta_sigma: 0.0,
+                delta_mu: 0.5,
+                delta_sigma: -0.001,
                 delta_elo: 0.0,
             },
         }
@@ -379,10 +392,23 @@ mod tests {
     fn axis_counts_games_then_dates_and_long_histories_are_thinned() {
         assert!(rating_chart("x", &[(Mode::Dm, vec![])]).unwrap().is_none());
         let evening: Vec<_> = (0..30).map(|i| point(i, 25.0, 2)).collect();
-        let xs: Vec<f64> = series(&evening, Axis::Games).iter().map(|p| p.0).collect();
+        let xs: Vec<f64> = series(&games(&evening), Axis::Games)
+            .iter()
+            .map(|p| p.0)
+            .collect();
         assert_eq!(xs[..3], [1.0, 2.0, 3.0], "one step per game");
+        // Team deathmatch kills move Elo only: they are no games here.
+        let mut tdm = evening.clone();
+        for p in tdm.iter_mut().skip(1).step_by(2) {
+            (p.change.delta_mu, p.change.delta_sigma, p.change.delta_elo) = (0.0, 0.0, 16.0);
+        }
+        assert_eq!(series(&games(&tdm), Axis::Games).len(), 15);
+        let elo_only = vec![tdm[1]];
+        assert!(rating_chart("x", &[(Mode::Tdm, elo_only)])
+            .unwrap()
+            .is_none());
         let long: Vec<_> = (0..10_000).map(|i| point(i, i as f64, 60)).collect();
-        let s = series(&long, Axis::Dates);
+        let s = series(&games(&long), Axis::Dates);
         assert!(s.len() <= MAX_POINTS + 1, "{}", s.len());
         let last = &long[9_999];
         assert_eq!(s.last().unwrap().0, last.time_ms as f64 / DAY_MS);
