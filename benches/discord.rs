@@ -8,6 +8,8 @@
 //! matters (each board is rendered at most every few seconds, so a few
 //! milliseconds at this size leave the bot's task idle almost always).
 
+mod support;
+
 use bman::discord::board::{board_panel, ServerView};
 use bman::discord::card::result_panel;
 use bman::event::{MatchInfo, PlayerData, Profile, Scoreboard};
@@ -17,7 +19,7 @@ use bman::rcon::ConnectionStatus;
 use bman::sim::Rng;
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 const PLAYERS: usize = 100_000;
 const NAMES: &[&str] = &[
@@ -98,30 +100,13 @@ fn card() -> Card {
     }
 }
 
-/// Times `calls` calls and prints the median and 99th percentile.
-fn percentiles(calls: usize, name: &str, mut call: impl FnMut()) {
-    let mut times: Vec<Duration> = (0..calls)
-        .map(|_| {
-            let start = Instant::now();
-            call();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    println!(
-        "{name}: p50 {:?}, p99 {:?}",
-        times[calls / 2],
-        times[calls * 99 / 100]
-    );
-}
-
 fn bench(c: &mut Criterion) {
     let big = view(PLAYERS);
     let card = card();
-    percentiles(200, "board render, 100,000 players", || {
+    support::percentiles(200, "board render, 100,000 players", || {
         black_box(board_panel(black_box(&big), 0));
     });
-    percentiles(200, "result card render", || {
+    support::percentiles(200, "result card render", || {
         black_box(result_panel(black_box(&card)));
     });
     c.bench_function("board render, 100,000 players", |b| {

@@ -6,7 +6,10 @@
 //! Criterion reports means; each query bench also prints p50/p99 over 1,000
 //! timed calls, because the targets (find_players p99 <= 5 ms, apply >= 50,000
 //! facts/s; the bot's `/leaderboard` and `/profile` replies p99 <= 50 ms with
-//! the chart render <= 30 ms) are about the tail and the throughput.
+//! the chart render <= 30 ms) are about the tail and the throughput. The
+//! `/matchup` reply is timed after 200,000 more kills.
+
+mod support;
 
 use bman::model::Mode;
 use bman::model::*;
@@ -16,7 +19,7 @@ use bman::store::*;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use std::cell::Cell;
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PLAYERS: u64 = 100_000;
 const SYLLABLES: &[&str] = &[
@@ -151,24 +154,7 @@ fn kills_among(rng: &mut Rng, pool: &[u64], kills: usize, first_seq: i64) -> Wri
 
 /// Times 1,000 calls and prints the median and 99th percentile.
 fn percentiles(name: &str, call: impl FnMut()) {
-    percentiles_of(1_000, name, call);
-}
-
-/// Times `calls` calls and prints the median and 99th percentile.
-fn percentiles_of(calls: usize, name: &str, mut call: impl FnMut()) {
-    let mut times: Vec<Duration> = (0..calls)
-        .map(|_| {
-            let start = Instant::now();
-            call();
-            start.elapsed()
-        })
-        .collect();
-    times.sort();
-    println!(
-        "{name}: p50 {:?}, p99 {:?}",
-        times[calls / 2],
-        times[calls * 99 / 100]
-    );
+    support::percentiles(1_000, name, call);
 }
 
 fn bench(c: &mut Criterion) {
@@ -228,6 +214,45 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     bot_replies(c, &store, &mut rng, next.get());
+    matchup_replies(&store, &mut rng);
+}
+
+/// Deathmatch kills `/matchup` is measured over: besides the regulars'
+/// 12,000, a busy community's history among 5,000 of the players.
+const MATCHUP_KILLS: usize = 200_000;
+
+/// `/matchup` replies (two lookups and profiles, the duel chance, the
+/// head-to-head counts over the `facts_kill_pair` index) between random
+/// players of the pool.
+fn matchup_replies(store: &SqliteStore, rng: &mut Rng) {
+    let pool: Vec<u64> = (0..5_000).map(|_| rng.below(PLAYERS)).collect();
+    let start = Instant::now();
+    for _ in 0..MATCHUP_KILLS / 10_000 {
+        let first_seq = store.next_seq().unwrap();
+        store
+            .apply(&kills_among(rng, &pool, 10_000, first_seq))
+            .unwrap();
+    }
+    println!(
+        "added {MATCHUP_KILLS} dm kills among {} players in {:?}",
+        pool.len(),
+        start.elapsed()
+    );
+    let mut pick = Rng::new(13);
+    percentiles("/matchup reply", || matchup_reply(store, &pool, &mut pick));
+}
+
+/// One `/matchup` reply in dm between two random players of `pool`.
+fn matchup_reply(store: &dyn Store, pool: &[u64], pick: &mut Rng) {
+    let params = bman::rater::RatingParams {
+        trueskill: Default::default(),
+        elo_k: 32.0,
+        systems: Default::default(),
+    };
+    let mut player = || key(pool[pick.below(pool.len() as u64) as usize]).id;
+    let (a, b) = (player(), player());
+    let reply = bman::discord::commands::matchup(store, &a, &b, Some(Mode::Dm), &params);
+    black_box(reply.unwrap());
 }
 
 /// The Discord bot's `/leaderboard` and `/profile` replies (reply model, and
@@ -308,12 +333,18 @@ fn mongodb(_: &mut Criterion) {
         start.elapsed()
     );
     let top = LeaderboardQuery::everyone(Mode::Dm, 20);
-    percentiles_of(200, "MongoDB leaderboard top 20", || {
+    support::percentiles(200, "MongoDB leaderboard top 20", || {
         black_box(store.leaderboard(&top).unwrap());
     });
     let mut pick = Rng::new(7);
-    percentiles_of(200, "MongoDB profile", || {
+    support::percentiles(200, "MongoDB profile", || {
         black_box(store.profile(&key(pick.below(MONGO_PLAYERS))).unwrap());
+    });
+    // Before the replay, which the emulator may not survive: two lookups,
+    // two profiles and two head-to-head counts in `dm_kills`.
+    let everyone: Vec<u64> = (0..MONGO_PLAYERS).collect();
+    support::percentiles(200, "MongoDB /matchup reply", || {
+        matchup_reply(store.as_ref(), &everyone, &mut pick)
     });
     let mut seq = store.next_seq().unwrap();
     let start = Instant::now();

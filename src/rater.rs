@@ -63,6 +63,15 @@ impl RatingParams {
         }
     }
 
+    /// The chance that `a` beats `b` one on one under `mode`'s system.
+    pub fn duel_chance(&self, mode: Mode, a: Rating, b: Rating) -> f64 {
+        match self.systems.of(mode) {
+            SkillSystem::TrueSkill => ratings::trueskill_duel_chance(a, b, &self.trueskill),
+            SkillSystem::WengLin => ratings::weng_lin_duel_chance(a, b, self.systems.weng_lin_beta),
+            SkillSystem::Glicko2 => self.glicko2().duel_chance(a, b),
+        }
+    }
+
     fn rate_1v1(
         &self,
         mode: Mode,
@@ -406,6 +415,42 @@ mod tests {
             match_id: None,
             fact,
         }
+    }
+
+    #[test]
+    fn duel_chances_follow_the_modes_system() {
+        let params = RatingParams {
+            trueskill: TrueSkillParams::default(),
+            elo_k: 32.0,
+            systems: RatingSystems {
+                tdm: SkillSystem::WengLin,
+                ctf: SkillSystem::Glicko2,
+                ..RatingSystems::default()
+            },
+        };
+        let strong = Rating {
+            mu: 30.0,
+            sigma: 2.0,
+        };
+        let weak = Rating {
+            mu: 22.0,
+            sigma: 4.0,
+        };
+        let mut chances = Vec::new();
+        for mode in [Mode::Dm, Mode::Tdm, Mode::Ctf] {
+            let p = params.duel_chance(mode, strong, weak);
+            assert!(p > 0.5 && p < 1.0, "{mode}: {p}");
+            assert!((p + params.duel_chance(mode, weak, strong) - 1.0).abs() < 1e-7);
+            let even = params.duel_chance(mode, weak, weak);
+            // TrueSkill's cdf is an approximation (as in Python), good to 1e-7.
+            assert!((even - 0.5).abs() < 1e-7, "{mode}: {even}");
+            chances.push(p);
+        }
+        // Three different models, three different answers.
+        assert!(
+            chances[0] != chances[1] && chances[1] != chances[2],
+            "{chances:?}"
+        );
     }
 
     fn rater() -> Rater {

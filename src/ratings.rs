@@ -117,6 +117,14 @@ pub fn rate_1v1(winner: Rating, loser: Rating, p: &TrueSkillParams) -> (Rating, 
     (w.into(), l.into())
 }
 
+/// TrueSkill's chance that `a` beats `b` one on one:
+/// Φ((μa − μb) / √(2β² + σa² + σb²)), with the same normal cdf the updates
+/// use (as Python `trueskill`).
+#[must_use]
+pub fn trueskill_duel_chance(a: Rating, b: Rating, p: &TrueSkillParams) -> f64 {
+    skillratings::trueskill::expected_score(&a.into(), &b.into(), &p.config()).0
+}
+
 /// Result of a two-team game, as the game reports it (winner team 1 or 2, or a draw).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TeamOutcome {
@@ -236,6 +244,17 @@ impl Glicko2Params {
         }
     }
 
+    /// Glicko-2's chance that `a` beats `b` one on one (volatility plays no part).
+    #[must_use]
+    pub fn duel_chance(&self, a: Rating, b: Rating) -> f64 {
+        let state = |rating| SkillState {
+            rating,
+            volatility: GLICKO2_START_VOLATILITY,
+        };
+        skillratings::glicko2::expected_score(&self.glicko_of(state(a)), &self.glicko_of(state(b)))
+            .0
+    }
+
     fn config(&self) -> Glicko2Config {
         Glicko2Config {
             tau: self.tau,
@@ -341,6 +360,17 @@ pub fn weng_lin_1v1(winner: Rating, loser: Rating, beta: f64) -> (Rating, Rating
         &weng_lin_config(beta),
     );
     (from_weng_lin(w), from_weng_lin(l))
+}
+
+/// Weng-Lin's chance that `a` beats `b` one on one.
+#[must_use]
+pub fn weng_lin_duel_chance(a: Rating, b: Rating, beta: f64) -> f64 {
+    skillratings::weng_lin::expected_score(
+        &to_weng_lin(&a),
+        &to_weng_lin(&b),
+        &weng_lin_config(beta),
+    )
+    .0
 }
 
 /// [`rate_two_teams`] under Weng-Lin with performance noise `beta`.

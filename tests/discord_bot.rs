@@ -385,6 +385,7 @@ async fn slash_commands_buttons_and_relay_through_poise() {
             "leaderboard",
             "rating",
             "profile",
+            "matchup",
             "servers",
             "rcon",
             "say",
@@ -501,6 +502,36 @@ async fn slash_commands_buttons_and_relay_through_poise() {
     assert_eq!(
         profile_reply.pointer("/embeds/0/image/url"),
         Some(&json!("attachment://rating.png"))
+    );
+
+    // /matchup answers with both players, the duel chance and their record.
+    assert!(choices.len() >= 2, "two players to match up");
+    let other_id = choices[1]["value"].as_str().unwrap();
+    let sent = fake
+        .send_command(
+            "matchup",
+            json!([opt("player1", player_id.as_str()), opt("player2", other_id)]),
+            &member,
+        )
+        .await;
+    let matchup = fake
+        .wait_reply(&sent, WAIT)
+        .await
+        .expect("matchup answered");
+    assert_eq!(matchup.pointer("/type"), Some(&json!(4)), "{matchup:?}");
+    let title = matchup
+        .pointer("/data/embeds/0/title")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert!(
+        title.contains(" vs ") && title.ends_with(" · DM"),
+        "{title}"
+    );
+    let description = matchup.pointer("/data/embeds/0/description").unwrap();
+    assert!(
+        description.as_str().unwrap().contains("wins a duel"),
+        "{matchup:?}"
     );
 
     // /servers lists the server as connected.

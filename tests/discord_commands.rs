@@ -91,9 +91,33 @@ async fn leaderboard_rating_and_profile_replies() {
     let embed = first.embed.as_ref().unwrap();
     assert_eq!(embed.title, "DM leaderboard, page 1");
     for row in &ranked[..PAGE_SIZE] {
-        let name: String = row.player.name.chars().take(20).collect();
+        // Names longer than the name column are cut to 19 columns and `…`.
+        let name: String = row.player.name.chars().take(19).collect();
         assert!(embed.description.contains(&name), "{name} on page 1");
     }
+    // Deathmatch columns only: no Elo or wins, which dm never changes.
+    let header = embed.description.lines().nth(1).unwrap();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        ["#", "name", "rating", "K/D", "games"],
+        "{}",
+        embed.description
+    );
+    assert!(!embed.description.contains("1000"), "{}", embed.description);
+    let tdm_rows = store
+        .leaderboard(&LeaderboardQuery::everyone(Mode::Tdm, PAGE_SIZE))
+        .unwrap();
+    assert!(!tdm_rows.is_empty());
+    let tdm_table = bman::views::leaderboard_table(Mode::Tdm, &tdm_rows);
+    assert_eq!(
+        tdm_table
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["#", "name", "rating", "elo", "W/L/D", "K/D"]
+    );
     assert!(!embed
         .description
         .contains(&format!("\n{:>4}  ", PAGE_SIZE + 1)));
@@ -146,11 +170,18 @@ async fn leaderboard_rating_and_profile_replies() {
     // A known player: every mode played, then one mode.
     let top = &ranked[0];
     let all_modes = commands::rating(store, &top.player.key.id, None).unwrap();
+    let dm_line = format!(
+        "**dm** #1 · rating **{:.2}** (mu {:.2}, σ {:.2}) · K/D {}/{} · games {}",
+        top.stats.rating(),
+        top.stats.mu,
+        top.stats.sigma,
+        top.stats.kills,
+        top.stats.deaths,
+        top.stats.games
+    );
     assert!(
-        all_modes
-            .content
-            .contains(&format!("**dm** #1 · rating **{:.2}**", top.stats.rating())),
-        "{}",
+        all_modes.content.lines().any(|line| line == dm_line),
+        "{dm_line} in {}",
         all_modes.content
     );
     let only_svl = commands::rating(store, &top.player.key.id, Some(Mode::Svl)).unwrap();

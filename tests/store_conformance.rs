@@ -63,6 +63,7 @@ conformance!(
     facts::facts_round_trip,
     facts::fact_pages,
     facts::rating_history,
+    facts::head_to_head,
     stats::leaderboard_order_and_paging,
     stats::leaderboard_filters,
     stats::leaderboard_survival,

@@ -49,7 +49,7 @@ fn sqlite_upgrade_adds_bans_and_links() {
     };
     assert!(version(&path) < 5);
     let store = bman::store::open(&format!("sqlite://{}", path.display())).unwrap();
-    assert_eq!(version(&path), 7);
+    assert_eq!(version(&path), 8);
     let humans: Vec<PlayerKey> = store
         .export_players()
         .unwrap()

@@ -15,6 +15,7 @@ use super::routes::Routes;
 use super::slash::{self, all_commands, BotData, Error};
 use crate::config::Settings;
 use crate::handlers;
+use crate::rater::RatingParams;
 
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -160,6 +161,7 @@ struct ClientSpec {
     app: Arc<handlers::Context>,
     routes: Routes,
     permissions: Permissions,
+    rating: RatingParams,
 }
 
 impl ClientSpec {
@@ -176,6 +178,7 @@ impl ClientSpec {
             app: self.app.clone(),
             routes: self.routes.clone(),
             permissions: self.permissions.clone(),
+            rating: self.rating,
         };
         let framework = poise::Framework::builder()
             .options(poise::FrameworkOptions {
@@ -261,6 +264,7 @@ impl Bot {
             app: app.clone(),
             routes: Routes::new(settings),
             permissions: Permissions::new(&settings.discord),
+            rating: crate::pipeline::rating_params(settings),
         };
         let read_messages = !spec.routes.chat_channels().is_empty();
         let client = spec.build(read_messages).await?;

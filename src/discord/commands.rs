@@ -1,5 +1,5 @@
 //! The player commands' logic: `/leaderboard`, `/rating`, `/profile`,
-//! `/servers` and player-name autocompletion, as plain functions from
+//! `/matchup`, `/servers` and player-name autocompletion, as plain functions from
 //! arguments and store (or server handles) to a [`Reply`]. The store calls
 //! are synchronous; the bot runs them on blocking threads.
 
@@ -7,6 +7,7 @@ use super::chart::rating_chart;
 use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
 use crate::model::Mode;
 use crate::model::{LeaderboardQuery, MinGames, PlayerProfile};
+use crate::rater::RatingParams;
 use crate::rcon::ServerHandle;
 use crate::store::{Store, StoreResult};
 use crate::views::{self, clip, mode_line, LineStyle, Lookup};
@@ -201,6 +202,80 @@ pub fn profile(store: &dyn Store, query: &str) -> StoreResult<Reply> {
         image,
         ..Reply::default()
     })
+}
+
+/// `/matchup player1 player2 [mode]`: both ratings in the mode (by default
+/// the one they played most), the chance that player1 wins a duel, and the
+/// kills between them.
+pub fn matchup(
+    store: &dyn Store,
+    first: &str,
+    second: &str,
+    mode: Option<Mode>,
+    params: &RatingParams,
+) -> StoreResult<Reply> {
+    let (a, b) = match (find(store, first)?, find(store, second)?) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(reply), _) | (_, Err(reply)) => return Ok(reply),
+    };
+    if a.player.key == b.player.key {
+        return Ok(Reply::ephemeral("Pick two different players."));
+    }
+    let mode = mode.unwrap_or_else(|| views::default_mode(&a, &b));
+    if mode.is_coop() {
+        return Ok(Reply::ephemeral(format!(
+            "{mode} is played together against NPCs: there is no duel to predict."
+        )));
+    }
+    let m = views::matchup(store, &a, &b, mode, params)?;
+    // Embed titles hold 256 characters; names are cut well below that.
+    let name = |s: &views::Side| escape(&clip(&s.player.name, 100));
+    let (name_a, name_b) = (name(&m.a), name(&m.b));
+    let side = |s: &views::Side| match s.stats {
+        Some((stats, rank)) => mode_line(mode, &stats, rank, LineStyle::Discord),
+        None => format!(
+            "no rated {mode} games yet: counted as a new player (mu {:.2}, σ {:.2})",
+            params.trueskill.mu, params.trueskill.sigma
+        ),
+    };
+    let record = match m.head_to_head {
+        Some(h) if h.kills + h.deaths == 0 => format!("no kills between them in {mode} yet"),
+        Some(h) => format!(
+            "{name_a} killed {name_b} {} · {name_b} killed {name_a} {}",
+            times(h.kills),
+            times(h.deaths)
+        ),
+        None => format!("kills between two players are not recorded in {mode}"),
+    };
+    Ok(Reply {
+        embed: Some(Embed {
+            title: format!(
+                "{} vs {} · {}",
+                name_a,
+                name_b,
+                mode.as_str().to_uppercase()
+            ),
+            description: format!(
+                "**{name_a}** wins a duel against **{name_b}** with a chance of **{}** \
+                 (TrueSkill, from both ratings).",
+                views::percent(m.a_wins)
+            ),
+            fields: vec![
+                (name_a.clone(), side(&m.a), false),
+                (name_b.clone(), side(&m.b), false),
+                ("Head-to-head".into(), record, false),
+            ],
+            show_image: false,
+        }),
+        ..Reply::default()
+    })
+}
+
+fn times(n: i64) -> String {
+    match n {
+        1 => "once".into(),
+        n => format!("{n} times"),
+    }
 }
 
 /// Players whose name contains `partial`, for autocompletion: (label, value)

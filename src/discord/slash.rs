@@ -11,6 +11,7 @@ use super::reply::{Embed, Image, Reply};
 use super::routes::Routes;
 use crate::handlers;
 use crate::model::Mode;
+use crate::rater::RatingParams;
 use crate::store::{Store, StoreResult};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
@@ -23,6 +24,8 @@ pub(crate) struct BotData {
     pub(super) app: Arc<handlers::Context>,
     pub(super) routes: Routes,
     pub(super) permissions: Permissions,
+    /// The configured rating parameters (`/matchup`'s duel chance).
+    pub(super) rating: RatingParams,
 }
 
 /// The game modes as a slash command choice.
@@ -217,6 +220,25 @@ async fn unlink(ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Two players: their ratings, who would win a duel, and their kills of each other.
+#[poise::command(slash_command)]
+async fn matchup(
+    ctx: Ctx<'_>,
+    #[description = "First player: name (or part of it) or profile id"]
+    #[autocomplete = "autocomplete_player"]
+    player1: String,
+    #[description = "Second player: name (or part of it) or profile id"]
+    #[autocomplete = "autocomplete_player"]
+    player2: String,
+    #[description = "Game mode (default: the one both played most)"] mode: Option<ModeChoice>,
+) -> Result<(), Error> {
+    let params = ctx.data().rating;
+    send_from_store(ctx, move |store| {
+        commands::matchup(store, &player1, &player2, mode.map(Mode::from), &params)
+    })
+    .await
+}
+
 /// Every configured game server: connection, map, mode, players, scores.
 #[poise::command(slash_command)]
 async fn servers(ctx: Ctx<'_>) -> Result<(), Error> {
@@ -380,6 +402,7 @@ pub(crate) fn all_commands() -> Vec<poise::Command<BotData, Error>> {
         leaderboard(),
         rating(),
         profile(),
+        matchup(),
         servers(),
         rcon(),
         say_cmd(),

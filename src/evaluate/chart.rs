@@ -4,7 +4,7 @@
 
 use super::report::Report;
 use super::systems::Kind;
-use crate::discord::chart::{draw_legend, font};
+use crate::discord::chart::{draw_legend, font, LIGHT};
 use plotters::prelude::*;
 
 const SIZE: u32 = 640;
@@ -84,7 +84,7 @@ fn draw(rgb: &mut [u8], report: &Report) -> Result<(), Box<dyn std::error::Error
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], c.stroke_width(3)));
         chart.draw_series(points.iter().map(|&pt| Circle::new(pt, 4, c.filled())))?;
     }
-    draw_legend(&mut chart)?;
+    draw_legend(&mut chart, &LIGHT)?;
     root.present()?;
     Ok(())
 }

@@ -21,7 +21,7 @@ pub use link::AccountLink;
 pub use mode::Mode;
 pub use player::*;
 pub use server::ServerInfo;
-pub use stats::{ModeStats, RatingChange, RatingPoint};
+pub use stats::{HeadToHead, ModeStats, RatingChange, RatingPoint};
 
 /// Unix milliseconds now: the time unit of every record.
 pub fn now_ms() -> i64 {

@@ -73,6 +73,15 @@ pub struct RatingChange {
     pub delta_elo: f64,
 }
 
+/// Two players' kills of each other in one mode (`/matchup`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadToHead {
+    /// Kills by the first player of the second.
+    pub kills: i64,
+    /// Kills by the second player of the first.
+    pub deaths: i64,
+}
+
 /// One point of a player's rating history in a mode.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RatingPoint {

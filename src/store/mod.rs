@@ -11,9 +11,9 @@ pub mod sqlite;
 pub use batch::{Checkpoint, WriteBatch};
 
 use crate::model::{
-    AccountLink, AuditRecord, Ban, BanLift, BanQuery, FactRecord, IpNeighbour, LeaderboardQuery,
-    LeaderboardRow, Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile, PlayerSummary,
-    RatingPoint, StoredFact,
+    AccountLink, AuditRecord, Ban, BanLift, BanQuery, FactRecord, HeadToHead, IpNeighbour,
+    LeaderboardQuery, LeaderboardRow, Mode, ModeStats, PlayerExport, PlayerKey, PlayerProfile,
+    PlayerSummary, RatingPoint, StoredFact,
 };
 use std::collections::HashMap;
 
@@ -72,6 +72,19 @@ pub trait Store: Send + Sync {
 
     /// The player's rating after each rated fact in `mode`, oldest first.
     fn rating_history(&self, key: &PlayerKey, mode: Mode) -> StoreResult<Vec<RatingPoint>>;
+
+    /// How often `a` killed `b` and `b` killed `a` in `mode` (teamkills
+    /// included), from the stored kill records. bman-data keeps those for
+    /// deathmatch and team deathmatch only ([`keeps_kill_pairs`]), so other
+    /// modes answer `None` on every backend. One lookup per direction: on
+    /// MongoDB in `<mode>_kills` by `{killer, victim}`; on SQLite by the
+    /// `facts_kill_pair` index.
+    fn head_to_head(
+        &self,
+        a: &PlayerKey,
+        b: &PlayerKey,
+        mode: Mode,
+    ) -> StoreResult<Option<HeadToHead>>;
 
     /// Every stored fact of `mode` in seq order (rerate's input).
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>>;
@@ -167,6 +180,11 @@ pub trait Store: Send + Sync {
     fn self_check(&self) -> StoreResult<String> {
         Err(StoreError::Backend("this store cannot check itself".into()))
     }
+}
+
+/// The modes whose kills both backends can count per pair of players.
+pub fn keeps_kill_pairs(mode: Mode) -> bool {
+    matches!(mode, Mode::Dm | Mode::Tdm)
 }
 
 /// The one check both backends make before storing a ban.

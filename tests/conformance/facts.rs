@@ -341,3 +341,51 @@ pub fn fact_pages(store: &dyn Store) {
     let last = dm.last().expect("the sample has deathmatch facts").seq;
     assert!(store.fact_page(Mode::Dm, last, 10).unwrap().is_empty());
 }
+
+/// Kills between two players per mode, each way, teamkills included; other
+/// players' kills, other modes and unknown players do not count.
+pub fn head_to_head(store: &dyn Store) {
+    let mut batch = sample_batch();
+    batch.players.push(seen("carol", Some("Carol"), 30));
+    let tdm_kill = |seq: i64, killer: &str, victim: &str, teamkill: bool| {
+        let mut f = kill(seq, killer, victim, 25.0, 25.0);
+        f.record.mode = Mode::Tdm;
+        if let Fact::Kill(k) = &mut f.record.fact {
+            k.teamkill = teamkill;
+        }
+        if teamkill {
+            f.changes.clear();
+        }
+        f
+    };
+    batch.facts.extend([
+        kill(4, "alice", "carol", 27.5, 20.0),
+        kill(5, "carol", "bob", 21.0, 22.0),
+        tdm_kill(6, "bob", "alice", false),
+        tdm_kill(7, "bob", "alice", true),
+        tdm_kill(8, "alice", "carol", false),
+    ]);
+    apply(store, batch);
+    let (alice, bob) = (key("alice"), key("bob"));
+    let pair = |kills, deaths| Some(HeadToHead { kills, deaths });
+    assert_eq!(
+        store.head_to_head(&alice, &bob, Mode::Dm).unwrap(),
+        pair(2, 1)
+    );
+    assert_eq!(
+        store.head_to_head(&bob, &alice, Mode::Dm).unwrap(),
+        pair(1, 2)
+    );
+    assert_eq!(
+        store.head_to_head(&alice, &bob, Mode::Tdm).unwrap(),
+        pair(0, 2)
+    );
+    assert_eq!(
+        store
+            .head_to_head(&alice, &key("nobody"), Mode::Dm)
+            .unwrap(),
+        pair(0, 0)
+    );
+    assert_eq!(store.head_to_head(&alice, &bob, Mode::Ctf).unwrap(), None);
+    assert_eq!(store.head_to_head(&alice, &bob, Mode::Svl).unwrap(), None);
+}

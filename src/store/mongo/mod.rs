@@ -418,6 +418,13 @@ async fn create_indexes(db: &Database) -> StoreResult<()> {
                 .collect(),
         ),
     ];
+    // `/matchup`'s head-to-head counts (an index adds no field to the documents).
+    for mode in Mode::ALL.into_iter().filter(|m| keeps_kill_pairs(*m)) {
+        plan.push((
+            format!("{mode}_kills"),
+            vec![index(doc! { "killer": 1, "victim": 1 }, false)],
+        ));
+    }
     for mode in BMAN_DATA_PROFILE_MODES {
         plan.push((
             profiles_collection(mode),

@@ -357,6 +357,34 @@ impl Store for MongoStore {
         })
     }
 
+    fn head_to_head(
+        &self,
+        a: &PlayerKey,
+        b: &PlayerKey,
+        mode: Mode,
+    ) -> StoreResult<Option<HeadToHead>> {
+        if !keeps_kill_pairs(mode) {
+            return Ok(None);
+        }
+        let (a, b) = (a.clone(), b.clone());
+        self.run(move |db| async move {
+            let ids = player_ids(&db, &[a.clone(), b.clone()]).await?;
+            let (Some(a), Some(b)) = (ids.get(&a), ids.get(&b)) else {
+                return Ok(Some(HeadToHead::default()));
+            };
+            // bman-data's kill documents: also the history it recorded itself.
+            let kills = db.collection::<Document>(&format!("{mode}_kills"));
+            let count = |killer: &ObjectId, victim: &ObjectId| {
+                kills.count_documents(doc! { "killer": killer, "victim": victim })
+            };
+            let pair = HeadToHead {
+                kills: count(a, b).await?.try_into().unwrap_or(i64::MAX),
+                deaths: count(b, a).await?.try_into().unwrap_or(i64::MAX),
+            };
+            Ok(Some(pair))
+        })
+    }
+
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
         self.run(move |db| async move { mode_facts(&db, mode, doc! {}).await })
     }

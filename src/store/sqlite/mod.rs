@@ -135,6 +135,15 @@ impl Store for SqliteStore {
         queries::rating_history(&self.reader(), key, mode)
     }
 
+    fn head_to_head(
+        &self,
+        a: &PlayerKey,
+        b: &PlayerKey,
+        mode: Mode,
+    ) -> StoreResult<Option<HeadToHead>> {
+        queries::head_to_head(&mut self.reader(), a, b, mode)
+    }
+
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
         queries::facts(&mut self.reader(), mode)
     }

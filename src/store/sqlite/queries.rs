@@ -344,6 +344,48 @@ pub(super) fn rating_history(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The kills by ?2/?4 (profile, store) of ?3/?5 in mode ?1. The expressions
+/// are those of the `facts_kill_pair` index (schema migration 8), so the
+/// count is an index range of exactly those kills.
+pub(super) const KILLS_BETWEEN_SQL: &str = "SELECT count(*) FROM facts \
+     WHERE kind = 'kill' AND mode = ?1 \
+     AND json_extract(data, '$.killer.id') = ?2 AND json_extract(data, '$.victim.id') = ?3 \
+     AND json_extract(data, '$.killer.store') = ?4 AND json_extract(data, '$.victim.store') = ?5";
+
+pub(super) fn head_to_head(
+    conn: &mut Connection,
+    a: &PlayerKey,
+    b: &PlayerKey,
+    mode: Mode,
+) -> StoreResult<Option<HeadToHead>> {
+    if !keeps_kill_pairs(mode) {
+        return Ok(None);
+    }
+    // One read transaction: both directions see the same facts.
+    let tx = conn.transaction()?;
+    let pair = {
+        let mut stmt = tx.prepare_cached(KILLS_BETWEEN_SQL)?;
+        let mut count = |killer: &PlayerKey, victim: &PlayerKey| {
+            stmt.query_row(
+                params![
+                    mode.as_str(),
+                    killer.id,
+                    victim.id,
+                    killer.store,
+                    victim.store
+                ],
+                |r| r.get::<_, i64>(0),
+            )
+        };
+        HeadToHead {
+            kills: count(a, b)?,
+            deaths: count(b, a)?,
+        }
+    };
+    tx.commit()?;
+    Ok(Some(pair))
+}
+
 pub(super) fn fact_page(
     conn: &Connection,
     mode: Mode,

@@ -28,6 +28,8 @@
 //! - Migration 6: `mode_stats.volatility`, Glicko-2's third number.
 //! - `account_links` (migration 7): Discord users linked to game profiles,
 //!   one row per user and at most one per (profile, store), keyed like bans.
+//! - `facts_kill_pair` (migration 8): kills by (mode, killer id, victim id),
+//!   an expression index over the fact JSON, for `/matchup`'s head-to-head.
 //!
 //! Migrations are keyed by `PRAGMA user_version`: [`MIGRATIONS`]`[i]` brings a
 //! database from version `i` to `i + 1`, inside one transaction. Later changes
@@ -260,6 +262,9 @@ CREATE TABLE account_links (
     UNIQUE (profile, store)
 );
 "#,
+    "CREATE INDEX facts_kill_pair ON facts \
+     (mode, json_extract(data, '$.killer.id'), json_extract(data, '$.victim.id')) \
+     WHERE kind = 'kill';",
 ];
 
 /// Rated modes' `rank_buckets` bucket width is `1 / RATING_BUCKETS` rating

@@ -45,6 +45,16 @@ fn plans_leaderboard_walk_an_index_without_sorting() {
 }
 
 #[test]
+fn plans_head_to_head_is_an_index_range() {
+    let (_dir, store) = store();
+    let with = plan(&store, KILLS_BETWEEN_SQL);
+    assert!(
+        with.contains("USING INDEX facts_kill_pair (mode=? AND <expr>=? AND <expr>=?)"),
+        "{with}"
+    );
+}
+
+#[test]
 fn plans_rank_counts_are_index_range_scans() {
     let (_dir, store) = store();
     let rated = plan(&store, rank_sql(Mode::Dm));

@@ -1,12 +1,26 @@
 //! What the CLI shows, and what the bot and the game chat share with it:
-//! player lookup, leaderboard, profile, a player's line per mode and the
-//! audit log, as text for people and JSON for scripts, over the store's
-//! queries.
+//! player lookup, leaderboard, profile, a player's line per mode, the
+//! comparison of two players (`/matchup`) and the audit log, as text for
+//! people and JSON for scripts, over the store's queries.
+
+mod audit;
+mod columns;
+mod matchup;
+mod table;
+
+pub use audit::{audit_json, audit_table};
+pub(crate) use audit::{printable, utc_time};
+pub use matchup::{default_mode, matchup, percent, Matchup, Side};
 
 use crate::model::Mode;
-use crate::model::{AuditRecord, LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
+use crate::model::{LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
 use crate::store::{Store, StoreResult};
+use columns::Shown;
 use serde_json::{json, Value};
+use table::Align;
+
+/// Display columns a name gets in tables (longer names are cut with `…`).
+const NAME_COLUMNS: usize = 20;
 
 /// The result of looking a player up by profile id or name part.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,68 +88,28 @@ pub fn leaderboard_json(mode: Mode, rows: &[LeaderboardRow]) -> Value {
     )
 }
 
-/// Leaderboard rows as a table (the caller says what an empty page means).
+/// Leaderboard rows as a table with the columns that mean something in
+/// `mode` ([`columns::shown`]), aligned by display width, names cut to
+/// [`NAME_COLUMNS`] (the caller says what an empty page means).
 pub fn leaderboard_table(mode: Mode, rows: &[LeaderboardRow]) -> String {
-    let mut out = String::new();
-    if mode == Mode::Zbr {
-        out.push_str(&format!(
-            "{:>4}  {:<24} {:>9} {:>10} {:>7} {:>5} {:>7}\n",
-            "#", "name", "npc kills", "npc deaths", "escapes", "won", "matches"
-        ));
-        for r in rows {
-            let s = &r.stats;
-            out.push_str(&format!(
-                "{:>4}  {:<24} {:>9} {:>10} {:>7} {:>5} {:>7}\n",
-                r.rank,
-                clip(&r.player.name, 24),
-                s.npc_kills,
-                s.npc_deaths,
-                s.escapes,
-                s.wins,
-                s.matches
-            ));
-        }
-        return out;
-    }
-    if mode.is_coop() {
-        out.push_str(&format!(
-            "{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n",
-            "#", "name", "best wave", "npc kills", "npc deaths", "matches"
-        ));
-        for r in rows {
-            let s = &r.stats;
-            out.push_str(&format!(
-                "{:>4}  {:<24} {:>9} {:>9} {:>10} {:>7}\n",
-                r.rank,
-                clip(&r.player.name, 24),
-                s.best_wave,
-                s.npc_kills,
-                s.npc_deaths,
-                s.matches
-            ));
-        }
-        return out;
-    }
-    out.push_str(&format!(
-        "{:>4}  {:<24} {:>7} {:>6} {:>6} {:>7} {:>6} {:>6} {:>11}\n",
-        "#", "name", "rating", "mu", "sigma", "elo", "kills", "deaths", "W/L/D"
-    ));
-    for r in rows {
-        let s = &r.stats;
-        out.push_str(&format!(
-            "{:>4}  {:<24} {:>7.2} {:>6.2} {:>6.2} {:>7.1} {:>6} {:>6} {:>11}\n",
-            r.rank,
-            clip(&r.player.name, 24),
-            s.rating(),
-            s.mu,
-            s.sigma,
-            s.elo,
-            s.kills,
-            s.deaths,
-            format!("{}/{}/{}", s.wins, s.losses, s.draws)
-        ));
-    }
-    out
+    let stats = columns::shown(mode);
+    let header: Vec<(&str, Align)> = [("#", Align::Right), ("name", Align::Left)]
+        .into_iter()
+        .chain(stats.iter().map(|s| (s.title(), Align::Right)))
+        .collect();
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.rank.to_string(),
+                table::fit(&printable(&r.player.name), NAME_COLUMNS),
+            ]
+            .into_iter()
+            .chain(stats.iter().map(|s| s.cell(&r.stats)))
+            .collect()
+        })
+        .collect();
+    table::render(&header, &cells)
 }
 
 /// A profile as JSON.
@@ -190,38 +164,18 @@ pub(crate) enum LineStyle {
     Chat,
 }
 
-/// What a [`mode_line`] can show after the rank.
-#[derive(Clone, Copy)]
-enum Shown {
-    Rating,
-    Elo,
-    KillsDeaths,
-    WinsLossesDraws,
-    Captures,
-    BestWave,
-    NpcKills,
-    NpcDeaths,
-    Escapes,
-    Won,
-    Matches,
-}
-
 /// A player's rank and stats in `mode` on one line, without their name or a
-/// line break, e.g. `#4  rating 21.30 (mu 27.10, sigma 1.94)  elo 1531.6  …`,
-/// `#4 · rating **21.30** (mu 27.10, σ 1.94) · elo 1532 · …` or
-/// `#4 in dm, rating 21.3, K/D 120/80`. Co-op modes have no rating: they show
-/// NPC kills and deaths with best wave (survival) or escapes (zombrains).
+/// line break, e.g. `#4  rating 21.30 (mu 27.10, sigma 1.94)  K/D 120/80  games 212`,
+/// `#4 · rating **21.30** (mu 27.10, σ 1.94) · K/D 120/80 · games 212` or
+/// `#4 in dm, rating 21.3, K/D 120/80`. The terminal and Discord show the
+/// stats of [`columns::shown`]; the game chat a shorter choice.
 pub(crate) fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle) -> String {
     use LineStyle::{Chat, Discord, Terminal};
     use Shown::*;
     let shown: &[Shown] = match (mode, style) {
-        (Mode::Zbr, _) => &[NpcKills, NpcDeaths, Escapes, Won],
+        (_, Terminal | Discord) => columns::shown(mode),
+        (Mode::Zbr, Chat) => &[NpcKills, NpcDeaths, Escapes, Won],
         (Mode::Svl, Chat) => &[BestWave, NpcKills, NpcDeaths],
-        (Mode::Svl, _) => &[BestWave, NpcKills, NpcDeaths, Matches],
-        (_, Terminal) | (Mode::Ctf, Discord) => {
-            &[Rating, Elo, KillsDeaths, WinsLossesDraws, Captures]
-        }
-        (_, Discord) => &[Rating, Elo, KillsDeaths, WinsLossesDraws],
         (Mode::Tdm, Chat) => &[Rating, Elo, KillsDeaths],
         (_, Chat) => &[Rating, KillsDeaths],
     };
@@ -240,22 +194,14 @@ pub(crate) fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle
         ),
         (Rating, Chat) => format!("rating {:.1}", s.rating()),
         (Elo, Terminal) => format!("elo {:.1}", s.elo),
-        (Elo, _) => format!("elo {:.0}", s.elo),
-        (KillsDeaths, _) => format!("K/D {}/{}", s.kills, s.deaths),
-        (WinsLossesDraws, _) => format!("W/L/D {}/{}/{}", s.wins, s.losses, s.draws),
-        (Captures, _) => format!("captures {}", s.captures),
-        (BestWave, _) => format!("best wave {}", s.best_wave),
         (NpcKills, Terminal) => format!("npc kills {}", s.npc_kills),
-        (NpcKills, Discord) => format!("NPC kills {}", s.npc_kills),
-        (NpcKills, Chat) => format!("{} NPC kills", s.npc_kills),
         (NpcDeaths, Terminal) => format!("npc deaths {}", s.npc_deaths),
-        (NpcDeaths, Discord) => format!("deaths {}", s.npc_deaths),
+        (NpcKills, Chat) => format!("{} NPC kills", s.npc_kills),
         (NpcDeaths, Chat) => format!("{} deaths", s.npc_deaths),
         (Escapes, Chat) => format!("{} escapes", s.escapes),
-        (Escapes, _) => format!("escapes {}", s.escapes),
         (Won, Chat) => format!("won {}/{}", s.wins, s.matches),
         (Won, _) => format!("won {} of {} matches", s.wins, s.matches),
-        (Matches, _) => format!("matches {}", s.matches),
+        (other, _) => format!("{} {}", other.title(), other.cell(s)),
     };
     let (head, separator) = match style {
         Terminal => (format!("#{rank}"), "  "),
@@ -266,99 +212,6 @@ pub(crate) fn mode_line(mode: Mode, s: &ModeStats, rank: usize, style: LineStyle
         .chain(shown.iter().map(|&what| item(what)))
         .collect::<Vec<_>>()
         .join(separator)
-}
-
-/// Audit records as a JSON array, in the given order. `user_id` is a string:
-/// Discord ids exceed 2^53, so readers that parse JSON numbers as doubles
-/// (JavaScript, jq before 1.7) would round them; Discord's API sends them as
-/// strings for the same reason.
-pub fn audit_json(records: &[AuditRecord]) -> Value {
-    Value::Array(
-        records
-            .iter()
-            .map(|r| {
-                json!({
-                    "time_ms": r.time_ms,
-                    "user_id": r.user_id.to_string(),
-                    "user_name": r.user_name,
-                    "server": r.server,
-                    "command": r.command,
-                    "allowed": r.allowed,
-                    "result": r.result,
-                })
-            })
-            .collect(),
-    )
-}
-
-/// Audit records as a table, one line each. Every string came from a Discord
-/// user or a game server, so it goes through [`printable`] before [`clip`].
-pub fn audit_table(records: &[AuditRecord]) -> String {
-    if records.is_empty() {
-        return "No audit records.\n".to_string();
-    }
-    let line = |[time, user, id, server, status, command, result]: [&str; 7]| {
-        format!(
-            "{time:<19}  {user:<20} {id:>20}  {server:<16} {status:<7}  {command:<40}  {result}\n"
-        )
-    };
-    let mut out = line([
-        "time (UTC)",
-        "user",
-        "user id",
-        "server",
-        "status",
-        "command",
-        "result",
-    ]);
-    for r in records {
-        out.push_str(&line([
-            &utc_time(r.time_ms),
-            &clip(&printable(&r.user_name), 20),
-            &r.user_id.to_string(),
-            &clip(&printable(&r.server), 16),
-            if r.allowed { "allowed" } else { "denied" },
-            &clip(&printable(&r.command), 40),
-            &clip(&printable(&r.result), 60),
-        ]));
-    }
-    out
-}
-
-/// Unix ms as UTC `YYYY-MM-DD HH:MM:SS` (proleptic Gregorian, Howard
-/// Hinnant's days-to-civil algorithm: exact for every i64, no date crate).
-pub(crate) fn utc_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let z = days + 719_468;
-    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = era * 400 + yoe + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    )
-}
-
-/// `s` with control characters (newlines, NUL, ANSI escapes) and bidi
-/// overrides written as Rust escapes (`\n`, `\u{1b}`), so a hostile name or
-/// game reply can neither break a table row nor restyle the terminal.
-pub(crate) fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Several players matched: one line each with what tells them apart
@@ -406,22 +259,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn utc_times() {
-        for (ms, text) in [
-            (0, "1970-01-01 00:00:00"),
-            (-1, "1969-12-31 23:59:59"),
-            (951_782_400_000, "2000-02-29 00:00:00"),
-            (1_714_564_800_999, "2024-05-01 12:00:00"),
-            (253_402_300_799_999, "9999-12-31 23:59:59"),
-        ] {
-            assert_eq!(utc_time(ms), text, "{ms}");
-        }
-        // The extremes format without overflowing.
-        utc_time(i64::MIN);
-        utc_time(i64::MAX);
-    }
-
-    #[test]
     fn mode_lines_per_style() {
         let s = ModeStats {
             mu: 27.104,
@@ -442,12 +279,21 @@ mod tests {
             escapes: 2,
             last_updated_ms: 0,
         };
-        let rated = "#4  rating 21.30 (mu 27.10, sigma 1.94)  elo 1531.6  K/D 120/80  W/L/D 9/4/1  captures 3";
-        let discord =
-            "#4 · rating **21.30** (mu 27.10, σ 1.94) · elo 1532 · K/D 120/80 · W/L/D 9/4/1";
+        let dm = "#4  rating 21.30 (mu 27.10, sigma 1.94)  K/D 120/80  games 212";
+        let discord = "#4 · rating **21.30** (mu 27.10, σ 1.94)";
         for (mode, style, line) in [
-            (Mode::Dm, LineStyle::Terminal, rated.to_string()),
-            (Mode::Ctf, LineStyle::Terminal, rated.to_string()),
+            (Mode::Dm, LineStyle::Terminal, dm.to_string()),
+            (
+                Mode::Tdm,
+                LineStyle::Terminal,
+                "#4  rating 21.30 (mu 27.10, sigma 1.94)  elo 1531.6  W/L/D 9/4/1  K/D 120/80"
+                    .into(),
+            ),
+            (
+                Mode::Ctf,
+                LineStyle::Terminal,
+                "#4  rating 21.30 (mu 27.10, sigma 1.94)  captures 3  W/L 9/4".into(),
+            ),
             (
                 Mode::Svl,
                 LineStyle::Terminal,
@@ -458,11 +304,20 @@ mod tests {
                 LineStyle::Terminal,
                 "#4  npc kills 340  npc deaths 7  escapes 2  won 9 of 15 matches".into(),
             ),
-            (Mode::Tdm, LineStyle::Discord, discord.to_string()),
+            (
+                Mode::Dm,
+                LineStyle::Discord,
+                format!("{discord} · K/D 120/80 · games 212"),
+            ),
+            (
+                Mode::Tdm,
+                LineStyle::Discord,
+                format!("{discord} · elo 1532 · W/L/D 9/4/1 · K/D 120/80"),
+            ),
             (
                 Mode::Ctf,
                 LineStyle::Discord,
-                format!("{discord} · captures 3"),
+                format!("{discord} · captures 3 · W/L 9/4"),
             ),
             (
                 Mode::Svl,
@@ -505,29 +360,70 @@ mod tests {
     }
 
     #[test]
-    fn audit_table_escapes_and_clips() {
-        let record = AuditRecord {
-            time_ms: 1_714_564_800_000,
-            user_id: 80_351_110_224_678_912,
-            user_name: "Evil\nAdmin\u{1b}[2J".into(),
-            server: "eu-tdm".into(),
-            command: format!("say {}", "x".repeat(2000)),
-            allowed: false,
-            result: "denied: not an admin\u{202e}".into(),
+    fn leaderboard_tables_per_mode_aligned_by_width() {
+        use crate::model::PlayerKey;
+        let stats = ModeStats {
+            games: 40,
+            kills: 25,
+            deaths: 15,
+            wins: 3,
+            losses: 2,
+            draws: 1,
+            captures: 4,
+            best_wave: 9,
+            npc_kills: 120,
+            npc_deaths: 6,
+            matches: 5,
+            escapes: 1,
+            ..ModeStats::initial(&Default::default())
         };
-        let table = audit_table(std::slice::from_ref(&record));
-        let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 2, "{table}");
-        let row = lines[1];
-        assert!(
-            row.starts_with("2024-05-01 12:00:00  Evil\\nAdmin\\u{1b}[2J"),
-            "{row}"
-        );
-        assert!(row.contains(" 80351110224678912  eu-tdm"), "{row}");
-        assert!(row.contains("denied "), "{row}");
-        assert!(row.contains(&format!("say {}…", "x".repeat(35))), "{row}");
-        assert!(row.ends_with("denied: not an admin\\u{202e}"), "{row}");
-        assert!(!table.contains('\u{1b}') && !table.contains('\u{202e}'));
-        assert_eq!(audit_table(&[]), "No audit records.\n");
+        let names = [
+            "ｗｅｉｒｄ",
+            "Plain",
+            "a name much longer than twenty columns",
+            "Ｘ\nnewline",
+        ];
+        let rows: Vec<LeaderboardRow> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| LeaderboardRow {
+                rank: i + 1,
+                player: PlayerSummary {
+                    key: PlayerKey::new(0, i.to_string()),
+                    name: name.to_string(),
+                },
+                stats,
+            })
+            .collect();
+        for (mode, header) in [
+            (Mode::Dm, "#  name                  rating    K/D  games"),
+            (
+                Mode::Tdm,
+                "#  name                  rating   elo  W/L/D    K/D",
+            ),
+            (Mode::Ctf, "#  name                  rating  captures  W/L"),
+            (
+                Mode::Svl,
+                "#  name                  best wave  NPC kills  deaths  matches",
+            ),
+            (
+                Mode::Zbr,
+                "#  name                  NPC kills  deaths  escapes  won",
+            ),
+        ] {
+            let table = leaderboard_table(mode, &rows);
+            let lines: Vec<&str> = table.lines().collect();
+            assert_eq!(lines[0], header, "{mode}:\n{table}");
+            assert_eq!(lines.len(), 5, "{mode}: a name's line break stays escaped");
+            for line in &lines[1..] {
+                assert_eq!(table::width(line), table::width(header), "{mode}: {line:?}");
+            }
+            assert!(lines[3].contains("a name much longer …"), "{}", lines[3]);
+            assert!(lines[4].contains("Ｘ\\nnewline"), "{}", lines[4]);
+            if mode == Mode::Dm {
+                assert!(!table.contains("1000"), "no Elo in deathmatch:\n{table}");
+                assert!(lines[1].ends_with("0.00  25/15     40"), "{}", lines[1]);
+            }
+        }
     }
 }
