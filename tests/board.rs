@@ -15,40 +15,14 @@ use bman::sim::SimHandle;
 use common::fake_discord::{msg_id, FakeDiscord, Recorded, GUILD_ID};
 use serde_json::Value;
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(30);
 const STATUS: u64 = 44;
 
-/// bman running with the bot, and how to stop it.
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<bman::pipeline::EventCounts, bman::app::AppError>>,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("bman stops within 10 s")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-    }
-}
+use common::InProcessBman as Running;
 
 fn start_bman(settings: &Settings) -> Running {
-    let (stop, stopped) = oneshot::channel();
-    let settings = settings.clone();
-    let task = tokio::spawn(async move {
-        let handlers = bman::app::builtin_handlers(&settings);
-        bman::app::run_with(&settings, handlers, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    Running { stop, task }
+    Running::start(settings)
 }
 
 /// bman recording `sim` with the board in [`STATUS`] and the bot on `fake`.

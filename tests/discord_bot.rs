@@ -6,7 +6,7 @@
 
 mod common;
 
-use bman::config::{DiscordSettings, Settings};
+use bman::config::DiscordSettings;
 use bman::model::{LeaderboardQuery, Mode};
 use bman::secret::Secret;
 use bman::sim::SimHandle;
@@ -14,8 +14,6 @@ use common::fake_discord::{focused, opt, Actor, FakeDiscord, Recorded, SentInter
 use common::scrape;
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const WAIT: Duration = Duration::from_secs(30);
 const ANNOUNCE: u64 = 42;
@@ -25,23 +23,7 @@ const RELAY_ROLE: u64 = 555;
 /// The privileged gateway intent for reading message content.
 const MESSAGE_CONTENT: u64 = 1 << 15;
 
-/// bman running with the bot, and how to stop it.
-struct Running {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<bman::pipeline::EventCounts, bman::app::AppError>>,
-    settings: Settings,
-}
-
-impl Running {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("bman stops within 10 s")
-            .unwrap();
-        assert!(result.is_ok(), "{result:?}");
-    }
-}
+use common::InProcessBman as Running;
 
 /// Starts bman with its Discord REST calls going to `discord_api`.
 async fn start_bman(dir: &std::path::Path, discord_api: String, sim: &SimHandle) -> Running {
@@ -61,20 +43,7 @@ async fn start_bman(dir: &std::path::Path, discord_api: String, sim: &SimHandle)
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     settings.metrics.listen = Some(free.local_addr().unwrap());
     drop(free);
-    let (stop, stopped) = oneshot::channel();
-    let run_settings = settings.clone();
-    let task = tokio::spawn(async move {
-        let handlers = bman::app::builtin_handlers(&run_settings);
-        bman::app::run_with(&run_settings, handlers, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
-    Running {
-        stop,
-        task,
-        settings,
-    }
+    Running::start(&settings)
 }
 
 fn posts_to(channel: u64) -> impl Fn(&Recorded) -> bool {

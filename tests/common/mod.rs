@@ -190,3 +190,40 @@ pub fn unique_mongo_url(base: &str, label: &str) -> String {
     let query = query.map(|q| format!("?{q}")).unwrap_or_default();
     format!("{scheme}://{hosts}/{name}{query}")
 }
+
+/// bman (`app::run_with` with the built-in handlers) running in this test's
+/// process, and how to stop it.
+pub struct InProcessBman {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<bman::pipeline::EventCounts, bman::app::AppError>>,
+    pub settings: Settings,
+}
+
+impl InProcessBman {
+    pub fn start(settings: &Settings) -> InProcessBman {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let run_settings = settings.clone();
+        let task = tokio::spawn(async move {
+            let handlers = bman::app::builtin_handlers(&run_settings);
+            bman::app::run_with(&run_settings, handlers, async {
+                let _ = stopped.await;
+            })
+            .await
+        });
+        InProcessBman {
+            stop,
+            task,
+            settings: settings.clone(),
+        }
+    }
+
+    /// Stops it and checks that it ended cleanly within 10 s.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let result = tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("bman stops within 10 s")
+            .unwrap();
+        assert!(result.is_ok(), "{result:?}");
+    }
+}
