@@ -166,6 +166,15 @@ async fn leaderboard_rating_and_profile_replies() {
         ambiguous.content
     );
     assert!(ambiguous.content.lines().count() >= 3);
+    // Each candidate is listed as "name (Platform id)", and that platform and id pick it.
+    let listed = ambiguous.content.lines().nth(1).unwrap();
+    let (_, qualified) = listed.trim_end_matches(')').rsplit_once(" (").unwrap();
+    let picked = commands::rating(store, &qualified.replace('\\', ""), None).unwrap();
+    assert!(
+        picked.content.starts_with("**"),
+        "{qualified}: {}",
+        picked.content
+    );
 
     // A known player: every mode played, then one mode.
     let top = &ranked[0];

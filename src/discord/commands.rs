@@ -98,7 +98,7 @@ fn find(store: &dyn Store, query: &str) -> StoreResult<Result<PlayerProfile, Rep
                 })
                 .collect();
             return Ok(Err(Reply::ephemeral(format!(
-                "Several players match “{}”; which one?\n{}",
+                "Several players match “{}”; which one? (a platform and id picks one, e.g. `Steam 123`)\n{}",
                 escape(&clip(query, 64)),
                 list.join("\n")
             ))));

@@ -77,7 +77,8 @@ pub fn player_or_linked(
         return Ok(Ok(player));
     }
     Ok(match store.account_link(user_id)? {
-        Some(link) => Ok(link.player.id),
+        // Qualified: the same id may exist on two platforms.
+        Some(link) => Ok(link.player.qualified()),
         None => Err(Reply::ephemeral(
             "Name a player, or link your game profile first: use /link, then type \
              `!link CODE` in a game server's chat.",

@@ -33,6 +33,25 @@ impl PlayerKey {
         is_bot_identity(self.store, &self.id)
     }
 
+    /// The key written as the bot lists candidates, `Steam 123` (also
+    /// `steam:123`): what a user types to pick one of several players who
+    /// share a name or an id.
+    pub fn from_qualified(text: &str) -> Option<PlayerKey> {
+        let (store, id) = text.trim().split_once([' ', ':'])?;
+        let id = id.trim();
+        let store = (0..=3).find(|&s| {
+            PlayerKey::new(s, "")
+                .store_name()
+                .eq_ignore_ascii_case(store)
+        })?;
+        (!id.is_empty() && !id.contains(char::is_whitespace)).then(|| PlayerKey::new(store, id))
+    }
+
+    /// [`PlayerKey::from_qualified`]'s form of this key.
+    pub fn qualified(&self) -> String {
+        format!("{} {}", self.store_name(), self.id)
+    }
+
     pub(crate) fn store_name(&self) -> &'static str {
         match self.store {
             0 => "Steam",
@@ -188,6 +207,25 @@ impl PlayerSeen {
             clan_tag: None,
             level: None,
             seen_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qualified_keys_read_back() {
+        for key in [PlayerKey::new(0, "7656"), PlayerKey::new(3, "abc_1")] {
+            assert_eq!(PlayerKey::from_qualified(&key.qualified()), Some(key));
+        }
+        assert_eq!(
+            PlayerKey::from_qualified(" discord:42 "),
+            Some(PlayerKey::new(1, "42"))
+        );
+        for not_a_key in ["Steam", "Steam ", "Bob 123", "bot 1", "Steam 1 2", "123"] {
+            assert_eq!(PlayerKey::from_qualified(not_a_key), None, "{not_a_key}");
         }
     }
 }

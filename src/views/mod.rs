@@ -13,7 +13,7 @@ pub(crate) use audit::{printable, utc_time};
 pub use matchup::{default_mode, matchup, percent, Matchup, Side};
 
 use crate::model::Mode;
-use crate::model::{LeaderboardRow, ModeStats, PlayerProfile, PlayerSummary};
+use crate::model::{LeaderboardRow, ModeStats, PlayerKey, PlayerProfile, PlayerSummary};
 use crate::store::{Store, StoreResult};
 use columns::Shown;
 use serde_json::{json, Value};
@@ -31,12 +31,18 @@ pub enum Lookup {
     Ambiguous(Vec<PlayerSummary>),
 }
 
-/// Finds one player: an exact profile id, a unique name part, or an exact
-/// (case-insensitive) name among several partial matches.
+/// Finds one player: a platform and profile id (`Steam 123`, as the
+/// candidates are listed), an exact profile id, a unique name part, or an
+/// exact (case-insensitive) name among several partial matches.
 pub fn lookup(store: &dyn Store, query: &str) -> StoreResult<Lookup> {
     let query = query.trim();
     if query.is_empty() {
         return Ok(Lookup::NotFound);
+    }
+    if let Some(key) = PlayerKey::from_qualified(query) {
+        if let Some(profile) = store.profile(&key)? {
+            return Ok(Lookup::Found(profile.player));
+        }
     }
     let mut found = store.find_players(query, 10)?;
     Ok(match found.len() {
