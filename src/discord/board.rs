@@ -11,7 +11,7 @@
 //! server is asked with the same requests as `/servers`, so recording never
 //! waits for the board.
 
-use super::card::{fit, table, Cell, Panel, NAME_WIDTH, TEXT_WIDTH};
+use super::card::{inert, Panel, NAME_WIDTH, TEXT_WIDTH};
 use super::outbox::{BoardMessage, Outbox};
 use super::reply::escape;
 use super::routes::Routes;
@@ -20,6 +20,7 @@ use crate::handlers::board::MatchChange;
 use crate::handlers::Context;
 use crate::model::Mode;
 use crate::rcon::{ConnectionStatus, RequestError, ServerHandle};
+use crate::views::table::{fit, table, Cell};
 use poise::serenity_prelude as serenity;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -144,7 +145,7 @@ fn online(view: &ServerView) -> String {
         for p in shown {
             let name = p.name.as_deref().unwrap_or("?");
             let kd = format!("{}/{}", p.kills.unwrap_or(0), p.deaths.unwrap_or(0));
-            let mut row = vec![Cell::left(&fit(name, NAME_WIDTH)), Cell::right(&kd)];
+            let mut row = vec![Cell::left(inert(&fit(name, NAME_WIDTH))), Cell::right(kd)];
             if view.mode.is_team_mode() {
                 row.push(Cell::left(match p.team {
                     Some(1) => "USC",

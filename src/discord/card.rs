@@ -7,8 +7,8 @@
 
 use super::reply::escape;
 use crate::handlers::{Card, CardRow, Tone};
+use crate::views::table::{fit, table, Cell};
 use poise::serenity_prelude as serenity;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// Widest player name in a table, in terminal columns (longer ones end in "…").
 pub(crate) const NAME_WIDTH: usize = 16;
@@ -147,12 +147,15 @@ fn player_table(rows: &[CardRow]) -> String {
             (None, None) => "–".to_string(),
             (k, d) => format!("{}/{}", k.unwrap_or(0), d.unwrap_or(0)),
         };
-        let mut cells = vec![Cell::left(&fit(&row.name, NAME_WIDTH)), Cell::right(&kd)];
+        let mut cells = vec![
+            Cell::left(inert(&fit(&row.name, NAME_WIDTH))),
+            Cell::right(kd),
+        ];
         if rated {
             match row.rating {
                 Some((after, change)) => {
-                    cells.push(Cell::right(&format!("{after:.1}")));
-                    cells.push(Cell::left(&arrow(change)));
+                    cells.push(Cell::right(format!("{after:.1}")));
+                    cells.push(Cell::left(arrow(change)));
                 }
                 None => cells.extend([Cell::right("–"), Cell::left("")]),
             }
@@ -174,60 +177,9 @@ fn arrow(change: f64) -> String {
     }
 }
 
-/// One table cell, left- or right-aligned.
-pub(crate) struct Cell {
-    text: String,
-    right: bool,
-}
-
-impl Cell {
-    pub fn left(text: &str) -> Cell {
-        Cell {
-            text: inert(text),
-            right: false,
-        }
-    }
-
-    pub fn right(text: &str) -> Cell {
-        Cell {
-            text: inert(text),
-            right: true,
-        }
-    }
-}
-
-/// Rows of cells aligned by display width (wide characters count two),
-/// columns two spaces apart, trailing spaces cut; for a code block.
-pub(crate) fn table(rows: &[Vec<Cell>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; columns];
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.text.width());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let pad = " ".repeat(widths[i] - cell.text.width());
-            if i > 0 {
-                line.push_str("  ");
-            }
-            match cell.right {
-                true => line.extend([pad.as_str(), cell.text.as_str()]),
-                false => line.extend([cell.text.as_str(), pad.as_str()]),
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 /// Text that cannot end a code block or break a line: backticks become ʹ,
 /// control characters spaces. Nothing else needs escaping inside a code block.
-fn inert(text: &str) -> String {
+pub(crate) fn inert(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '`' => 'ʹ',
@@ -235,25 +187,6 @@ fn inert(text: &str) -> String {
             c => c,
         })
         .collect()
-}
-
-/// `text` cut to `width` display columns, ending in "…" when cut.
-pub(crate) fn fit(text: &str, width: usize) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w > width.saturating_sub(1) {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    out.push('…');
-    out
 }
 
 #[cfg(test)]
@@ -269,16 +202,6 @@ mod tests {
             deaths: Some(d),
             rating,
         }
-    }
-
-    #[test]
-    fn names_are_cut_by_display_width() {
-        assert_eq!(fit("short", 16), "short");
-        assert_eq!(fit("a name that is far too long", 16), "a name that is …");
-        // Wide characters count two columns each.
-        let cut = fit("漢字漢字漢字漢字漢字", 16);
-        assert_eq!(cut, "漢字漢字漢字漢…");
-        assert!(cut.width() <= 16);
     }
 
     #[test]

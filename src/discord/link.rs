@@ -196,7 +196,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             player_or_linked(&store, None, 1).unwrap(),
-            Ok("7656".to_string())
+            Ok("Steam 7656".to_string())
         );
         assert!(player_or_linked(&store, None, 2).unwrap().is_err());
     }

@@ -6,7 +6,7 @@
 mod audit;
 mod columns;
 mod matchup;
-mod table;
+pub(crate) mod table;
 
 pub use audit::{audit_json, audit_table};
 pub(crate) use audit::{printable, utc_time};

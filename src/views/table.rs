@@ -47,38 +47,69 @@ pub(crate) fn pad(s: &str, columns: usize, align: Align) -> String {
     }
 }
 
-/// A header line and one line per row: every column as wide as its widest
-/// cell (header included), two spaces apart, no trailing spaces. Cells are
-/// shown as given: the caller fits long ones and escapes untrusted text.
-pub(crate) fn render(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = header
-        .iter()
-        .enumerate()
-        .map(|(i, (title, _))| {
-            rows.iter()
-                .filter_map(|row| row.get(i))
-                .map(|cell| width(cell))
-                .chain(std::iter::once(width(title)))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut out = cells
-            .zip(header)
+/// One table cell and the side of its column it keeps to.
+pub(crate) struct Cell {
+    text: String,
+    align: Align,
+}
+
+impl Cell {
+    pub fn left(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            align: Align::Left,
+        }
+    }
+
+    pub fn right(text: impl Into<String>) -> Cell {
+        Cell {
+            text: text.into(),
+            align: Align::Right,
+        }
+    }
+}
+
+/// Rows of cells, every column as wide as its widest cell, two spaces
+/// apart, no trailing spaces; rows may differ in length (a team's header
+/// line between the rows, say). Cells are shown as given: the caller fits
+/// long ones and escapes untrusted text.
+pub(crate) fn table(rows: &[Vec<Cell>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; columns];
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(width(&cell.text));
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line = row
+            .iter()
             .zip(&widths)
-            .map(|((cell, (_, align)), &w)| pad(cell, w, *align))
+            .map(|(cell, &w)| pad(&cell.text, w, cell.align))
             .collect::<Vec<_>>()
             .join("  ");
-        out.truncate(out.trim_end().len());
+        out.push_str(line.trim_end());
         out.push('\n');
-        out
-    };
-    let mut out = line(&mut header.iter().map(|(title, _)| *title));
-    for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     out
+}
+
+/// [`table`] under a header line whose alignments every row follows.
+pub(crate) fn render(header: &[(&str, Align)], rows: &[Vec<String>]) -> String {
+    let cell = |text: &str, align: Align| Cell {
+        text: text.to_string(),
+        align,
+    };
+    let lines: Vec<Vec<Cell>> = std::iter::once(header.iter().map(|&(t, a)| cell(t, a)).collect())
+        .chain(rows.iter().map(|row| {
+            row.iter()
+                .zip(header)
+                .map(|(text, &(_, align))| cell(text, align))
+                .collect()
+        }))
+        .collect();
+    table(&lines)
 }
 
 #[cfg(test)]
