@@ -341,15 +341,7 @@ async fn slash_ban_through_the_bot_kicks_the_player() {
     settings.discord.guild_id = Some(GUILD_ID);
     settings.discord_token = Some(bman::secret::Secret::new("test-token"));
     settings.discord_api_proxy = Some(fake.url());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let run_settings = settings.clone();
-    let task = tokio::spawn(async move {
-        let handlers = bman::app::builtin_handlers(&run_settings);
-        bman::app::run_with(&run_settings, handlers, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let bman = common::InProcessBman::start(&settings);
     assert!(fake.ready(WAIT).await, "the bot logs in");
     sim.inject(4, connect(30, "Cheater Pro", CHEATER, IP));
     let store = bman::app::open_store(&settings).unwrap();
@@ -403,11 +395,6 @@ async fn slash_ban_through_the_bot_kicks_the_player() {
             .collect::<Vec<_>>(),
         [(8, true), (7, false)]
     );
-    let _ = stop.send(());
-    let stopped = tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("bman stops")
-        .unwrap();
-    assert!(stopped.is_ok(), "{stopped:?}");
+    bman.stop().await;
     sim.shutdown().await;
 }
