@@ -29,6 +29,17 @@ fn plan(store: &SqliteStore, sql: &str) -> String {
 }
 
 #[test]
+fn plans_rating_history_is_the_players_index_range() {
+    let (_dir, store) = store();
+    let plan = plan(&store, &rating_history_sql());
+    assert!(
+        plan.contains("USING INDEX rating_changes_player (player_id=? AND mode=?)"),
+        "{plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
+
+#[test]
 fn plans_leaderboard_walk_an_index_without_sorting() {
     let (_dir, store) = store();
     for (mode, index) in [
