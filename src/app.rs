@@ -164,15 +164,24 @@ fn spawn_announcement_log(context: &Context) {
 }
 
 /// The handlers bman runs by itself: in-game chat commands, the chat relay,
-/// ban enforcement, `!link` and the live board's match watch.
+/// ban enforcement, `!link`, and the live board's match watch when a board
+/// is configured (with none, nobody listens to it).
 pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
-    vec![
+    let mut handlers: Vec<Arc<dyn Handler>> = vec![
         Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
         Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
         Arc::new(crate::handlers::bans::BanEnforcer::new(settings)),
         Arc::new(crate::handlers::link::LinkRedeemer),
-        Arc::new(crate::handlers::board::MatchWatch),
-    ]
+    ];
+    let boards = settings.discord.status_channel_id.is_some()
+        || settings
+            .servers
+            .iter()
+            .any(|s| s.status_channel_id.is_some());
+    if boards {
+        handlers.push(Arc::new(crate::handlers::board::MatchWatch));
+    }
+    handlers
 }
 
 /// Removes bot players an earlier release stored (see [`crate::repair`]),
