@@ -38,19 +38,7 @@ fn chat(slot: i64, message: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_ask_for_their_rank_in_game() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = common::sim_opts(
-        Mode::Dm,
-        &[
-            "--matches",
-            "1",
-            "--rate",
-            "0",
-            "--seed",
-            "5",
-            "--ping-secs",
-            "0.5",
-        ],
-    );
+    let opts = common::one_dm_match_sim_opts();
     let events = common::scenario_events(&opts).len();
     let sim = bman::sim::serve(opts).await.unwrap();
     let settings = common::settings(

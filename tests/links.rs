@@ -98,21 +98,7 @@ async fn link_code(fake: &FakeDiscord, actor: &Actor) -> String {
 async fn a_discord_user_links_their_game_profile() {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeDiscord::start().await;
-    // Pings every 0.5 s: once the scenario is over, the simulator sends an
-    // injected chat line only when its loop wakes, at the next ping.
-    let opts = common::sim_opts(
-        Mode::Dm,
-        &[
-            "--matches",
-            "1",
-            "--rate",
-            "0",
-            "--seed",
-            "5",
-            "--ping-secs",
-            "0.5",
-        ],
-    );
+    let opts = common::one_dm_match_sim_opts();
     let events = common::scenario_events(&opts).len();
     let sim = bman::sim::serve(opts).await.unwrap();
     let mut settings = common::settings(

@@ -25,6 +25,25 @@ struct SimArgs {
     sim: SimOptions,
 }
 
+/// One deathmatch match at full speed (seed 5), pinging every 0.5 s: once
+/// its scenario is over, the simulator sends an injected chat line only
+/// when its loop wakes, at the next ping.
+pub fn one_dm_match_sim_opts() -> SimOptions {
+    sim_opts(
+        Mode::Dm,
+        &[
+            "--matches",
+            "1",
+            "--rate",
+            "0",
+            "--seed",
+            "5",
+            "--ping-secs",
+            "0.5",
+        ],
+    )
+}
+
 /// Simulator options as `bman simulate` would parse them, on a free port.
 pub fn sim_opts(mode: Mode, extra: &[&str]) -> SimOptions {
     let mut args = vec![
