@@ -11,7 +11,10 @@
 //!   (kind 6), then at `--rate`.
 //! - The scenario is delivered exactly once across connections: it pauses
 //!   while nobody is logged in, and an event cut off by `--drop-every` (or by
-//!   a failed write) is sent again, whole, after the next login.
+//!   a failed write) is sent again, whole, after the next login. A session
+//!   ends cleanly (FIN after every byte already written, then the client's
+//!   last packets read and ignored), so a cut never takes back a frame the
+//!   simulator counted as delivered.
 //! - One session at a time: a new login replaces the previous one, which is
 //!   closed. `max_concurrent` still counts both, honestly, so a client that
 //!   opens a second connection while its first one lives is caught.

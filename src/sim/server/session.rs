@@ -13,6 +13,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::{sleep_until, timeout, Instant};
@@ -25,6 +26,8 @@ const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
 const CLOSE_GRACE: Duration = Duration::from_millis(100);
 /// The real server's throttle before confirm: one event per 10 ticks.
 const UNCONFIRMED_RATE: f64 = 6.0;
+/// How long a closed session waits for the client to close its side.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Serves one accepted connection: a login first (anything else closes it
 /// at once), then a [`Session`] until the client leaves or is replaced.
@@ -88,7 +91,7 @@ pub(super) async fn connection(shared: Arc<Shared>, socket: TcpStream, peer: Soc
     // Count the session out before the socket closes, so a client that
     // reconnects at once is never seen as a second concurrent connection.
     shared.logged_in.send_modify(|n| *n -= 1);
-    drop(session);
+    session.close().await;
 }
 
 /// One logged-in client.
@@ -104,6 +107,24 @@ pub(super) struct Session {
 }
 
 impl Session {
+    /// Ends the connection as a process that exits cleanly does: FIN after
+    /// the bytes already written, then the client's remaining packets read
+    /// and ignored until it closes too (or [`DRAIN_TIMEOUT`]). Dropping a
+    /// socket with unread input sends a reset instead, and the client's
+    /// kernel then discards frames it had received but not yet handed over:
+    /// events counted here as delivered would be lost.
+    async fn close(mut self) {
+        let _ = self.writer.shutdown().await;
+        let drained = timeout(DRAIN_TIMEOUT, async {
+            while let Some(Ok(packet)) = self.reader.next().await {
+                tracing::debug!(peer = %self.peer, ?packet, "simulate: packet after the close ignored");
+            }
+        });
+        if drained.await.is_err() {
+            tracing::debug!(peer = %self.peer, "simulate: client kept the connection open after the close");
+        }
+    }
+
     /// Serves the client until it leaves, is replaced, is cut by
     /// --drop-every, or the simulator stops.
     async fn run(&mut self) -> io::Result<()> {

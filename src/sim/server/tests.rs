@@ -332,6 +332,50 @@ async fn scenario_is_delivered_exactly_once_across_drops() {
     assert_eq!(stats.max_concurrent, 1);
 }
 
+/// A cut never takes back what was already written: a client that reads
+/// slowly (a small receive buffer, so part of the frames still wait in the
+/// simulator's send queue at the cut) and writes after the cut still gets
+/// every frame before the cut, then a clean end of stream. A socket closed
+/// with input arriving resets instead, and its unsent frames are lost.
+#[tokio::test]
+async fn a_cut_closes_cleanly_even_when_the_client_reads_slowly() {
+    const BEFORE_CUT: u64 = 60;
+    let sim = serve(opts(|o| {
+        o.rate = 0.0;
+        o.ping_secs = 0.0;
+        o.matches = Some(2);
+        o.drop_every = Some(BEFORE_CUT);
+    }))
+    .await
+    .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(2048).unwrap();
+    let stream = socket.connect(sim.local_addr()).await.unwrap();
+    let mut client = Framed::new(stream, ClientCodec::default());
+    for packet in [
+        Packet::new(PacketKind::Login, "admin"),
+        Packet::new(PacketKind::Confirm, "1"),
+    ] {
+        client.send(packet).await.unwrap();
+    }
+    assert!(sim.wait_until(|s| s.events_sent == BEFORE_CUT, WAIT).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    client
+        .send(Packet::new(PacketKind::Command, "say late"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut events = 0;
+    while let Some(frame) = next_frame(&mut client).await {
+        events += u64::from(frame.id != ids::RCON_LOGGED_IN);
+    }
+    assert_eq!(events, BEFORE_CUT);
+    assert!(
+        sim.stats().commands.is_empty(),
+        "a packet after the cut is not served"
+    );
+}
+
 #[tokio::test]
 async fn a_new_login_replaces_the_old_session() {
     let sim = serve(opts(|o| o.ping_secs = 0.0)).await.unwrap();
