@@ -197,6 +197,17 @@ pub enum SkillSystem {
     Glicko2,
 }
 
+impl SkillSystem {
+    /// The system's name as players read it (the `/matchup` reply).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            SkillSystem::TrueSkill => "TrueSkill",
+            SkillSystem::WengLin => "Weng-Lin",
+            SkillSystem::Glicko2 => "Glicko-2",
+        }
+    }
+}
+
 /// Glicko-2's starting volatility (Glickman's suggestion, `skillratings`' default).
 pub const GLICKO2_START_VOLATILITY: f64 = 0.06;
 /// Glicko-2's starting rating and deviation on its own scale.

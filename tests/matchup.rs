@@ -6,7 +6,7 @@
 use bman::discord::commands;
 use bman::model::*;
 use bman::rater::{RatingParams, RatingSystems};
-use bman::ratings::TrueSkillParams;
+use bman::ratings::{SkillSystem, TrueSkillParams};
 use bman::store::sqlite::SqliteStore;
 use bman::store::{Store, WriteBatch};
 
@@ -168,6 +168,36 @@ fn duel_chance_matches_an_independent_computation() {
     };
     let reply = commands::matchup(&store, "alice", "bob", Some(Mode::Dm), &wide).unwrap();
     assert_eq!(shown_percent(&reply), 66.0);
+
+    // With `[ratings] dm = glicko2` the chance is Glicko-2's expected score,
+    // and the reply names it. Python 3, on Glicko's scale (1500 + 42·(mu − 25),
+    // RD 42·sigma): 1 / (1 + exp(−g(hypot(φ1, φ2))·(μ1 − μ2))) = 0.6939609030982478.
+    assert!(reply
+        .embed
+        .as_ref()
+        .unwrap()
+        .description
+        .contains("(TrueSkill, from both ratings)"));
+    let glicko = RatingParams {
+        systems: RatingSystems {
+            dm: SkillSystem::Glicko2,
+            ..RatingSystems::default()
+        },
+        ..defaults
+    };
+    let m = bman::views::matchup(&store, &alice, &bob, Mode::Dm, &glicko).unwrap();
+    assert!(
+        (m.a_wins - 0.693_960_903_098_247_8).abs() < 1e-9,
+        "{}",
+        m.a_wins
+    );
+    let reply = commands::matchup(&store, "alice", "bob", Some(Mode::Dm), &glicko).unwrap();
+    assert_eq!(shown_percent(&reply), 69.4);
+    let description = &reply.embed.as_ref().unwrap().description;
+    assert!(
+        description.contains("(Glicko-2, from both ratings)"),
+        "{description}"
+    );
 
     // Carol has no dm rating: she counts as a new player (25 ± 25/3); her
     // chance against Alice is 0.3170974086647411.

@@ -257,8 +257,9 @@ pub fn matchup(
             ),
             description: format!(
                 "**{name_a}** wins a duel against **{name_b}** with a chance of **{}** \
-                 (TrueSkill, from both ratings).",
-                views::percent(m.a_wins)
+                 ({}, from both ratings).",
+                views::percent(m.a_wins),
+                params.systems.of(mode).display_name()
             ),
             fields: vec![
                 (name_a.clone(), side(&m.a), false),
