@@ -13,8 +13,9 @@
 use crate::model::{now_ms, AccountLink, AuditRecord, PlayerKey};
 use crate::store::{Store, StoreResult};
 use std::collections::{HashMap, VecDeque};
+use std::ops::{Add, Sub};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::broadcast;
 
 /// Characters of a code: no 0/O, 1/I/L, so a code read aloud or off a
@@ -107,6 +108,44 @@ fn minutes(d: Duration) -> String {
     }
 }
 
+/// A wall-clock moment, in Unix milliseconds ([`now_ms`]), as ban expiry
+/// keeps time. Codes live minutes, so a clock step matters little; unlike
+/// an `Instant`, any moment exists (an `Instant` cannot be earlier than the
+/// machine's boot, so a test on a fresh machine could not make an old code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment(pub i64);
+
+impl Moment {
+    pub fn now() -> Moment {
+        Moment(now_ms())
+    }
+
+    /// How long after `earlier` this is; zero if it is not after it.
+    fn saturating_duration_since(self, earlier: Moment) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+}
+
+impl Add<Duration> for Moment {
+    type Output = Moment;
+    fn add(self, d: Duration) -> Moment {
+        Moment(
+            self.0
+                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+}
+
+impl Sub<Duration> for Moment {
+    type Output = Moment;
+    fn sub(self, d: Duration) -> Moment {
+        Moment(
+            self.0
+                .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CodeState {
     Open,
@@ -117,7 +156,7 @@ enum CodeState {
 #[derive(Debug)]
 struct Pending {
     request: LinkRequest,
-    issued: Instant,
+    issued: Moment,
     state: CodeState,
 }
 
@@ -125,14 +164,14 @@ struct Pending {
 struct State {
     codes: HashMap<String, Pending>,
     /// When each user got their recent codes, oldest first.
-    issued: HashMap<u64, VecDeque<Instant>>,
+    issued: HashMap<u64, VecDeque<Moment>>,
     /// When each player failed recently, oldest first.
-    failed: HashMap<PlayerKey, VecDeque<Instant>>,
+    failed: HashMap<PlayerKey, VecDeque<Moment>>,
 }
 
 impl State {
     /// Forgets what no answer depends on any more.
-    fn prune(&mut self, now: Instant) {
+    fn prune(&mut self, now: Moment) {
         self.codes
             .retain(|_, p| now.saturating_duration_since(p.issued) < REMEMBERED);
         prune_times(&mut self.issued, now, CODE_WINDOW);
@@ -142,8 +181,8 @@ impl State {
 
 /// Drops the times older than `window`, and the keys left without any.
 fn prune_times<K: Eq + std::hash::Hash>(
-    times: &mut HashMap<K, VecDeque<Instant>>,
-    now: Instant,
+    times: &mut HashMap<K, VecDeque<Moment>>,
+    now: Moment,
     window: Duration,
 ) {
     times.retain(|_, times| {
@@ -159,10 +198,10 @@ fn prune_times<K: Eq + std::hash::Hash>(
 
 /// `limit` times within `window` already: how long until the oldest leaves it.
 fn wait_for(
-    times: Option<&VecDeque<Instant>>,
+    times: Option<&VecDeque<Moment>>,
     limit: usize,
     window: Duration,
-    now: Instant,
+    now: Moment,
 ) -> Option<Duration> {
     let times = times.filter(|t| t.len() >= limit)?;
     let oldest = times.get(times.len() - limit)?;
@@ -200,7 +239,7 @@ impl LinkCodes {
 
     /// A new code for `request`'s user, replacing their open one, unless
     /// they had [`CODES_PER_WINDOW`] within [`CODE_WINDOW`].
-    pub fn issue(&self, request: LinkRequest, now: Instant) -> Result<String, IssueRefusal> {
+    pub fn issue(&self, request: LinkRequest, now: Moment) -> Result<String, IssueRefusal> {
         let mut state = self.state();
         state.prune(now);
         let recent = state.issued.get(&request.user_id);
@@ -240,7 +279,7 @@ impl LinkCodes {
         &self,
         typed: &str,
         player: &PlayerKey,
-        now: Instant,
+        now: Moment,
     ) -> Result<LinkRequest, RedeemRefusal> {
         let mut state = self.state();
         state.prune(now);
@@ -413,7 +452,7 @@ mod tests {
     #[test]
     fn a_code_links_once_in_any_case_and_within_ten_minutes() {
         let links = LinkCodes::default();
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let code = links.issue(user(1), t0).unwrap();
         let typed = format!("  {}  ", code.to_ascii_lowercase());
         let later = t0 + CODE_TTL - Duration::from_secs(1);
@@ -442,7 +481,7 @@ mod tests {
     #[test]
     fn a_new_code_replaces_the_users_open_one() {
         let links = LinkCodes::default();
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let first = links.issue(user(1), t0).unwrap();
         let second = links.issue(user(1), t0).unwrap();
         let other = links.issue(user(2), t0).unwrap();
@@ -457,7 +496,7 @@ mod tests {
     #[test]
     fn codes_per_user_are_rate_limited() {
         let links = LinkCodes::default();
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         for i in 0..CODES_PER_WINDOW {
             links
                 .issue(user(1), t0 + Duration::from_secs(i as u64))
@@ -485,7 +524,7 @@ mod tests {
     #[test]
     fn wrong_attempts_per_player_are_rate_limited_even_for_a_right_code() {
         let links = LinkCodes::default();
-        let t0 = Instant::now();
+        let t0 = Moment::now();
         let code = links.issue(user(1), t0).unwrap();
         let guesser = player("g");
         for _ in 0..WRONG_PER_WINDOW {

@@ -18,7 +18,7 @@ use super::routes::Routes;
 use crate::event::{MatchInfo, PlayerData, Scoreboard};
 use crate::handlers::board::MatchChange;
 use crate::handlers::Context;
-use crate::model::Mode;
+use crate::model::{now_ms, Mode};
 use crate::rcon::{ConnectionStatus, RequestError, ServerHandle};
 use crate::views::table::{fit, table, Cell};
 use poise::serenity_prelude as serenity;
@@ -211,12 +211,6 @@ async fn look(handle: &ServerHandle, running: bool) -> ServerView {
         info,
         scoreboard,
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The running boards: one task per server with a status channel.

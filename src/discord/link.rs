@@ -7,12 +7,11 @@
 use super::admin::Caller;
 use super::reply::{escape, Reply};
 use crate::handlers::Context;
-use crate::links::{self, LinkCodes, LinkRequest, CODE_TTL};
+use crate::links::{self, LinkCodes, LinkRequest, Moment, CODE_TTL};
 use crate::model::AccountLink;
 use crate::store::{Store, StoreResult};
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -25,7 +24,7 @@ fn request(caller: &Caller) -> LinkRequest {
 }
 
 /// `/link`: a code for the caller, or why not. Bot accounts never get one.
-pub fn issue(codes: &LinkCodes, caller: &Caller, caller_is_bot: bool, now: Instant) -> Reply {
+pub fn issue(codes: &LinkCodes, caller: &Caller, caller_is_bot: bool, now: Moment) -> Reply {
     if caller_is_bot {
         return Reply::ephemeral("Bot accounts cannot link a game profile.");
     }
@@ -149,7 +148,7 @@ mod tests {
     #[test]
     fn codes_go_to_humans_only_and_to_the_caller_only() {
         let codes = LinkCodes::default();
-        let now = Instant::now();
+        let now = Moment::now();
         let refused = issue(&codes, &caller(1), true, now);
         assert!(refused.ephemeral);
         assert!(refused.content.starts_with("Bot accounts cannot"));

@@ -205,7 +205,7 @@ async fn link_cmd(ctx: Ctx<'_>) -> Result<(), Error> {
         &ctx.data().app.links,
         &caller_of(ctx),
         ctx.author().bot,
-        std::time::Instant::now(),
+        crate::links::Moment::now(),
     );
     ctx.send(to_poise(reply)).await?;
     Ok(())

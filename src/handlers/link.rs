@@ -5,11 +5,10 @@
 //! for the console and without the code; the bot DMs the Discord user.
 
 use crate::handlers::{Context, Delivery, Handler};
-use crate::links;
+use crate::links::{self, Moment};
 use crate::model::{now_ms, AccountLink, PlayerKey};
 use crate::rcon::console_quote;
 use crate::views::clip;
-use std::time::Instant;
 use tracing::{info, warn};
 
 /// Game chat lines are short; longer answers are cut.
@@ -46,7 +45,7 @@ impl LinkRedeemer {
         if code.is_empty() {
             return "Type !link CODE with the code /link gives you in our Discord".into();
         }
-        let request = match ctx.links.redeem(code, &player, Instant::now()) {
+        let request = match ctx.links.redeem(code, &player, Moment::now()) {
             Ok(request) => request,
             Err(refusal) => {
                 info!(server, player = %player.id, "!link refused: {refusal:?}");
