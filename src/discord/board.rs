@@ -13,7 +13,7 @@
 
 use super::card::{inert, Panel, NAME_WIDTH, TEXT_WIDTH};
 use super::outbox::{BoardMessage, Outbox};
-use super::reply::escape;
+use super::reply::{escape, unix_secs};
 use super::routes::Routes;
 use crate::event::{MatchInfo, PlayerData, Scoreboard};
 use crate::handlers::board::MatchChange;
@@ -23,7 +23,7 @@ use crate::rcon::{ConnectionStatus, RequestError, ServerHandle};
 use crate::views::table::{fit, table, Cell};
 use poise::serenity_prelude as serenity;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -57,10 +57,6 @@ pub struct ServerView {
 /// The footer that marks a server's board message (how it is found again).
 pub fn footer(server: &str) -> String {
     format!("live board · {server}")
-}
-
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// The board message for one server.
@@ -395,6 +391,7 @@ fn is_forbidden(error: &serenity::Error) -> bool {
 mod tests {
     use super::*;
     use crate::event::Profile;
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     fn player(name: &str, kills: i64, deaths: i64, team: i32, bot: bool) -> PlayerData {
         PlayerData {

@@ -4,14 +4,14 @@
 //! are synchronous; the bot runs them on blocking threads.
 
 use super::chart::rating_chart;
-use super::reply::{code_safe, escape, Button, Embed, Image, Reply};
+use super::reply::{code_safe, escape, unix_secs, Button, Embed, Image, Reply};
 use crate::model::Mode;
 use crate::model::{LeaderboardQuery, MinGames, PlayerProfile};
 use crate::rater::RatingParams;
 use crate::rcon::ServerHandle;
 use crate::store::{Store, StoreResult};
 use crate::views::{self, clip, mode_line, LineStyle, Lookup};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Rows per leaderboard page.
 pub const PAGE_SIZE: usize = 10;
@@ -309,10 +309,6 @@ pub(crate) fn server_choices(servers: &[ServerHandle], partial: &str) -> Vec<Str
         .filter(|name| name.to_lowercase().contains(&partial))
         .take(MAX_CHOICES)
         .collect()
-}
-
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// `/servers`: every configured server, connected or not and since when, and

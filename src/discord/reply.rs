@@ -53,6 +53,12 @@ impl Reply {
     }
 }
 
+/// Unix seconds, for Discord's `<t:…:R>` timestamps.
+pub fn unix_secs(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// Makes game text inert in Discord markdown: formatting characters are
 /// backslash-escaped, mentions and links cannot form, and line breaks and
 /// control characters become spaces (a name or chat line is one line).
