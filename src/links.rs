@@ -126,23 +126,22 @@ impl Moment {
     }
 }
 
+/// A duration in whole milliseconds, capped (no code lives that long).
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 impl Add<Duration> for Moment {
     type Output = Moment;
     fn add(self, d: Duration) -> Moment {
-        Moment(
-            self.0
-                .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        )
+        Moment(self.0.saturating_add(millis(d)))
     }
 }
 
 impl Sub<Duration> for Moment {
     type Output = Moment;
     fn sub(self, d: Duration) -> Moment {
-        Moment(
-            self.0
-                .saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
-        )
+        Moment(self.0.saturating_sub(millis(d)))
     }
 }
 
