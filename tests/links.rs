@@ -225,7 +225,17 @@ async fn a_discord_user_links_their_game_profile() {
     assert_eq!(dm.pointer("/allowed_mentions/parse"), Some(&json!([])));
 
     // /rating and /profile without a player answer for the linked profile,
-    // exactly as with the player named.
+    // exactly as with the player named, once the writer has stored the
+    // match (journaled is not yet rated).
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !store.profile(&my_key).unwrap().is_some_and(|p| {
+        p.modes
+            .iter()
+            .any(|(mode, stats, _)| *mode == Mode::Dm && stats.games > 0)
+    }) {
+        assert!(tokio::time::Instant::now() < deadline, "the match is rated");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let sent = fake.send_command("rating", json!([]), &actor).await;
     let mine = callback(&fake, &sent).await;
     let expected = bman::discord::commands::rating(store.as_ref(), &my_key.id, None).unwrap();

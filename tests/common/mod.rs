@@ -25,9 +25,8 @@ struct SimArgs {
     sim: SimOptions,
 }
 
-/// One deathmatch match at full speed (seed 5), pinging every 0.5 s: once
-/// its scenario is over, the simulator sends an injected chat line only
-/// when its loop wakes, at the next ping.
+/// One deathmatch match at full speed (seed 5), pinging every 0.5 s; chat
+/// lines a test injects afterwards go out at once.
 pub fn one_dm_match_sim_opts() -> SimOptions {
     sim_opts(
         Mode::Dm,

@@ -8,7 +8,8 @@
 //!   client; closing makes the refusal observable instead of a silent hang).
 //! - After login: rcon_logged_in, an rcon_ping every `--ping-secs`,
 //!   and the scenario, throttled to 6 events/s until the client confirms
-//!   (kind 6), then at `--rate`.
+//!   (kind 6), then at `--rate`. An event injected after the scenario
+//!   ended (a test's chat line) goes out at once, as a real server's would.
 //! - The scenario is delivered exactly once across connections: it pauses
 //!   while nobody is logged in, and an event cut off by `--drop-every` (or by
 //!   a failed write) is sent again, whole, after the next login. A session

@@ -146,9 +146,12 @@ impl Session {
         let mut next_ping = ping_every.map(|d| Instant::now() + d);
         let mut next_event = Instant::now();
         let mut active = self.shared.active.subscribe();
+        // An injected event (SimHandle::inject) after the scenario ended goes
+        // out at once, as a real server sends a chat line.
+        let mut stats = self.shared.stats.subscribe();
         let generation = self.generation;
         loop {
-            let done = self.shared.stats.borrow().scenario_done;
+            let done = stats.borrow_and_update().scenario_done;
             tokio::select! {
                 biased;
                 _ = self.shared.stop.cancelled() => {
@@ -167,6 +170,7 @@ impl Session {
                     self.shared.count(|s| s.pings_sent += 1);
                     next_ping = ping_every.map(|d| Instant::now() + d);
                 }
+                _ = async { stats.wait_for(|s| !s.scenario_done).await.map(|_| ()) }, if done => {}
                 _ = async { if next_event > Instant::now() { sleep_until(next_event).await } }, if !done => {
                     if !self.deliver().await? {
                         return Ok(());

@@ -376,6 +376,32 @@ async fn a_cut_closes_cleanly_even_when_the_client_reads_slowly() {
     );
 }
 
+/// An event injected after the scenario ended goes out at once, not with
+/// the next ping (a minute away here), as a real server sends a chat line.
+#[tokio::test]
+async fn an_injected_event_goes_out_at_once_after_the_scenario() {
+    let sim = serve(opts(|o| {
+        o.rate = 0.0;
+        o.ping_secs = 60.0;
+        o.matches = Some(1);
+    }))
+    .await
+    .unwrap();
+    let mut client = confirmed_client(&sim).await;
+    let line =
+        r#"{"PlayerID":"3","Name":"Quote","Message":"!rank","Team":"0","Time":"1","EventID":"42"}"#;
+    sim.inject(ids::CHAT_MESSAGE, line.to_string());
+    let arrived = timeout(Duration::from_secs(2), async {
+        loop {
+            let frame = next_frame(&mut client).await.expect("connection open");
+            if frame.id == ids::CHAT_MESSAGE && frame.json == line {
+                return;
+            }
+        }
+    });
+    assert!(arrived.await.is_ok(), "the injected line was held back");
+}
+
 #[tokio::test]
 async fn a_new_login_replaces_the_old_session() {
     let sim = serve(opts(|o| o.ping_secs = 0.0)).await.unwrap();
