@@ -67,13 +67,8 @@ impl Store for FlakyStore {
     fn rating_history(&self, key: &PlayerKey, mode: Mode) -> StoreResult<Vec<RatingPoint>> {
         self.inner.rating_history(key, mode)
     }
-    fn head_to_head(
-        &self,
-        a: &PlayerKey,
-        b: &PlayerKey,
-        mode: Mode,
-    ) -> StoreResult<Option<HeadToHead>> {
-        self.inner.head_to_head(a, b, mode)
+    fn kills_between(&self, a: &PlayerKey, b: &PlayerKey, mode: Mode) -> StoreResult<HeadToHead> {
+        self.inner.kills_between(a, b, mode)
     }
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {
         self.inner.facts(mode)

@@ -76,15 +76,23 @@ pub trait Store: Send + Sync {
     /// How often `a` killed `b` and `b` killed `a` in `mode` (teamkills
     /// included), from the stored kill records. bman-data keeps those for
     /// deathmatch and team deathmatch only ([`keeps_kill_pairs`]), so other
-    /// modes answer `None` on every backend. One lookup per direction: on
-    /// MongoDB in `<mode>_kills` by `{killer, victim}`; on SQLite by the
-    /// `facts_kill_pair` index.
+    /// modes answer `None` on every backend.
     fn head_to_head(
         &self,
         a: &PlayerKey,
         b: &PlayerKey,
         mode: Mode,
-    ) -> StoreResult<Option<HeadToHead>>;
+    ) -> StoreResult<Option<HeadToHead>> {
+        if !keeps_kill_pairs(mode) {
+            return Ok(None);
+        }
+        self.kills_between(a, b, mode).map(Some)
+    }
+
+    /// [`Store::head_to_head`] in a mode that [`keeps_kill_pairs`], one
+    /// lookup per direction: on MongoDB in `<mode>_kills` by
+    /// `{killer, victim}`; on SQLite by the `facts_kill_pair` index.
+    fn kills_between(&self, a: &PlayerKey, b: &PlayerKey, mode: Mode) -> StoreResult<HeadToHead>;
 
     /// Every stored fact of `mode` in seq order (rerate's input).
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>>;

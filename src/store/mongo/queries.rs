@@ -357,20 +357,12 @@ impl Store for MongoStore {
         })
     }
 
-    fn head_to_head(
-        &self,
-        a: &PlayerKey,
-        b: &PlayerKey,
-        mode: Mode,
-    ) -> StoreResult<Option<HeadToHead>> {
-        if !keeps_kill_pairs(mode) {
-            return Ok(None);
-        }
+    fn kills_between(&self, a: &PlayerKey, b: &PlayerKey, mode: Mode) -> StoreResult<HeadToHead> {
         let (a, b) = (a.clone(), b.clone());
         self.run(move |db| async move {
             let ids = player_ids(&db, &[a.clone(), b.clone()]).await?;
             let (Some(a), Some(b)) = (ids.get(&a), ids.get(&b)) else {
-                return Ok(Some(HeadToHead::default()));
+                return Ok(HeadToHead::default());
             };
             // bman-data's kill documents: also the history it recorded itself.
             let kills = db.collection::<Document>(&format!("{mode}_kills"));
@@ -381,7 +373,7 @@ impl Store for MongoStore {
                 kills: count(a, b).await?.try_into().unwrap_or(i64::MAX),
                 deaths: count(b, a).await?.try_into().unwrap_or(i64::MAX),
             };
-            Ok(Some(pair))
+            Ok(pair)
         })
     }
 

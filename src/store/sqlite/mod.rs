@@ -135,13 +135,8 @@ impl Store for SqliteStore {
         queries::rating_history(&self.reader(), key, mode)
     }
 
-    fn head_to_head(
-        &self,
-        a: &PlayerKey,
-        b: &PlayerKey,
-        mode: Mode,
-    ) -> StoreResult<Option<HeadToHead>> {
-        queries::head_to_head(&mut self.reader(), a, b, mode)
+    fn kills_between(&self, a: &PlayerKey, b: &PlayerKey, mode: Mode) -> StoreResult<HeadToHead> {
+        queries::kills_between(&mut self.reader(), a, b, mode)
     }
 
     fn facts(&self, mode: Mode) -> StoreResult<Vec<StoredFact>> {

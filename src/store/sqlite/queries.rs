@@ -361,15 +361,12 @@ pub(super) const KILLS_BETWEEN_SQL: &str = "SELECT count(*) FROM facts \
      AND json_extract(data, '$.killer.id') = ?2 AND json_extract(data, '$.victim.id') = ?3 \
      AND json_extract(data, '$.killer.store') = ?4 AND json_extract(data, '$.victim.store') = ?5";
 
-pub(super) fn head_to_head(
+pub(super) fn kills_between(
     conn: &mut Connection,
     a: &PlayerKey,
     b: &PlayerKey,
     mode: Mode,
-) -> StoreResult<Option<HeadToHead>> {
-    if !keeps_kill_pairs(mode) {
-        return Ok(None);
-    }
+) -> StoreResult<HeadToHead> {
     // One read transaction: both directions see the same facts.
     let tx = conn.transaction()?;
     let pair = {
@@ -392,7 +389,7 @@ pub(super) fn head_to_head(
         }
     };
     tx.commit()?;
-    Ok(Some(pair))
+    Ok(pair)
 }
 
 pub(super) fn fact_page(
