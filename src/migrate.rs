@@ -122,36 +122,31 @@ pub fn migrate(
     };
     write(batch, counts.checkpoints, &mut done, total)?;
 
-    // Audit records are not part of a batch: the bot writes them one by one too.
+    // Audit records, bans and links are not part of a batch: bman writes
+    // them one by one too, oldest first (lifted bans with who lifted them;
+    // each link replaces nothing in the copy).
     let mut audit = from.audit_log(usize::MAX)?;
     audit.reverse();
-    total += audit.len();
-    for record in &audit {
-        to.record_audit(record)?;
-        counts.audit += 1;
-        done += 1;
-        progress(done, total);
-    }
-
-    // Bans too are written one by one, lifted ones with who lifted them.
     let mut bans = from.bans(&BanQuery::all())?;
     bans.reverse();
-    total += bans.len();
+    let links = from.account_links()?;
+    (counts.audit, counts.bans, counts.links) = (audit.len(), bans.len(), links.len());
+    total += audit.len() + bans.len() + links.len();
+    let mut written_one = || {
+        done += 1;
+        progress(done, total);
+    };
+    for record in &audit {
+        to.record_audit(record)?;
+        written_one();
+    }
     for ban in &bans {
         to.add_ban(ban)?;
-        counts.bans += 1;
-        done += 1;
-        progress(done, total);
+        written_one();
     }
-
-    // Links last, oldest first: each replaces nothing in the copy.
-    let links = from.account_links()?;
-    total += links.len();
     for link in &links {
         to.link_account(link)?;
-        counts.links += 1;
-        done += 1;
-        progress(done, total);
+        written_one();
     }
     Ok(counts)
 }

@@ -201,7 +201,21 @@ fn answers(store: &dyn Store) -> String {
 
 fn check_migration(from: &dyn Store, to: &dyn Store) {
     populate(from);
-    let counts = bman::migrate::migrate(from, to, &|_, _| {}).unwrap();
+    let calls = std::sync::Mutex::new(Vec::new());
+    let counts = bman::migrate::migrate(from, to, &|done, total| {
+        calls.lock().unwrap().push((done, total))
+    })
+    .unwrap();
+    // Progress never goes back, and ends complete.
+    let calls = calls.into_inner().unwrap();
+    assert!(
+        calls
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1),
+        "{calls:?}"
+    );
+    let &(done, total) = calls.last().unwrap();
+    assert_eq!(done, total, "{calls:?}");
     assert_eq!(
         (
             counts.players,
