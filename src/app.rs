@@ -171,7 +171,7 @@ pub fn builtin_handlers(settings: &Settings) -> Vec<Arc<dyn Handler>> {
         Arc::new(crate::handlers::chat_commands::ChatCommands::new(settings)),
         Arc::new(crate::handlers::relay::GameChatRelay::new(settings)),
         Arc::new(crate::handlers::bans::BanEnforcer::new(settings)),
-        Arc::new(crate::handlers::link::LinkRedeemer),
+        Arc::new(crate::handlers::link::LinkRedeemer::new(settings)),
     ];
     let boards = settings.discord.status_channel_id.is_some()
         || settings

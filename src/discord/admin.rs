@@ -122,7 +122,7 @@ pub(crate) fn say_command(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("nothing to say".into());
     }
-    Ok(format!("say {}", console_quote(&clip(text, MAX_SAY_CHARS))))
+    Ok(crate::handlers::say_line(text, MAX_SAY_CHARS))
 }
 
 /// A raw console line as an admin typed it: one line, and no `;` outside

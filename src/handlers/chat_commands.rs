@@ -9,9 +9,8 @@ use crate::config::{ConfigError, SectionReader};
 use crate::handlers::{Context, Delivery, Handler};
 use crate::model::Mode;
 use crate::model::{LeaderboardQuery, MinGames, PlayerKey, PlayerSummary};
-use crate::rcon::console_quote;
 use crate::store::{Store, StoreResult};
-use crate::views::{clip, lookup, mode_line, LineStyle, Lookup};
+use crate::views::{lookup, mode_line, LineStyle, Lookup};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -79,8 +78,7 @@ pub enum Command {
 impl Command {
     /// Splits `!name args` into a command and its argument.
     pub fn parse(message: &str) -> Option<(Command, &str)> {
-        let rest = message.trim().strip_prefix('!')?;
-        let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (word, arg) = super::bang_command(message)?;
         let command = match word.to_ascii_lowercase().as_str() {
             "rank" | "rating" => Command::Rank,
             "top" => Command::Top,
@@ -88,7 +86,7 @@ impl Command {
             "help" => Command::Help,
             _ => return None,
         };
-        Some((command, arg.trim()))
+        Some((command, arg))
     }
 
     /// The configuration name (`disabled = stats`); `!rating` is `rank`.
@@ -256,10 +254,7 @@ impl Handler for ChatCommands {
         let Some(handle) = ctx.server(&server.name) else {
             return;
         };
-        let line = format!(
-            "say {}",
-            console_quote(&clip(&text, self.settings.max_reply_chars))
-        );
+        let line = super::say_line(&text, self.settings.max_reply_chars);
         match handle.command(&line).await {
             Ok(_) => ctx.metrics.chat_command_answered(command.key()),
             Err(e) => warn!(server = %server.name, "chat command reply not delivered: {e}"),
@@ -270,6 +265,7 @@ impl Handler for ChatCommands {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::clip;
 
     #[test]
     fn parses_commands_and_arguments() {

@@ -4,25 +4,30 @@
 //! messages and bots never link. The answer goes to the game chat, quoted
 //! for the console and without the code; the bot DMs the Discord user.
 
-use crate::handlers::{Context, Delivery, Handler};
+use crate::handlers::{bang_command, say_line, Context, Delivery, Handler};
 use crate::links::{self, Moment};
 use crate::model::{now_ms, AccountLink, PlayerKey};
-use crate::rcon::console_quote;
-use crate::views::clip;
 use tracing::{info, warn};
-
-/// Game chat lines are short; longer answers are cut.
-const MAX_REPLY_CHARS: usize = 120;
 
 /// The code after `!link` (case-insensitive command; empty when none was given).
 pub fn parse(message: &str) -> Option<&str> {
-    let rest = message.trim().strip_prefix('!')?;
-    let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-    word.eq_ignore_ascii_case("link").then(|| arg.trim())
+    let (word, code) = bang_command(message)?;
+    word.eq_ignore_ascii_case("link").then_some(code)
 }
 
 /// The built-in `!link` handler.
-pub(crate) struct LinkRedeemer;
+pub(crate) struct LinkRedeemer {
+    /// Answers are cut like the chat commands' (`[chat_commands] max_reply_chars`).
+    max_reply_chars: usize,
+}
+
+impl LinkRedeemer {
+    pub fn new(settings: &crate::config::Settings) -> LinkRedeemer {
+        LinkRedeemer {
+            max_reply_chars: settings.chat_commands.max_reply_chars,
+        }
+    }
+}
 
 impl LinkRedeemer {
     /// The human speaker (with the name they chat under) and the code.
@@ -99,8 +104,7 @@ impl Handler for LinkRedeemer {
         let Some(handle) = ctx.server(server) else {
             return;
         };
-        let line = format!("say {}", console_quote(&clip(&text, MAX_REPLY_CHARS)));
-        if let Err(e) = handle.command(&line).await {
+        if let Err(e) = handle.command(&say_line(&text, self.max_reply_chars)).await {
             warn!(server = %server, "!link answer not delivered: {e}");
         }
     }

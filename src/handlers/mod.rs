@@ -19,6 +19,23 @@ pub mod relay;
 
 pub use card::{Card, CardRow, Tone};
 
+/// A `!word argument` chat line: the word as typed and the trimmed argument
+/// (empty when none). The chat commands and `!link` read chat this way.
+pub(crate) fn bang_command(message: &str) -> Option<(&str, &str)> {
+    let rest = message.trim().strip_prefix('!')?;
+    let (word, arg) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    Some((word, arg.trim()))
+}
+
+/// The console line that says `text` in the game chat: quoted (a `"` in a
+/// name cannot inject a command) and cut to `max_chars`.
+pub(crate) fn say_line(text: &str, max_chars: usize) -> String {
+    format!(
+        "say {}",
+        crate::rcon::console_quote(&crate::views::clip(text, max_chars))
+    )
+}
+
 use crate::event::Event;
 use crate::metrics::Metrics;
 use crate::model::{ChatFact, Fact, FactRecord, KillFact, PlayerSeen, ServerInfo, StoredFact};
