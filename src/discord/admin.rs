@@ -206,12 +206,13 @@ pub(super) async fn audit(
         record.command,
         record.result
     );
-    let store = ctx.store.clone();
-    let stored = tokio::task::spawn_blocking(move || store.record_audit(&record)).await;
-    if !matches!(stored, Ok(Ok(()))) {
+    if let Err(e) = ctx
+        .with_store(move |store| store.record_audit(&record))
+        .await
+    {
         warn!(
             server,
-            "could not write the audit record of an admin command"
+            "could not write the audit record of an admin command: {e}"
         );
     }
 }

@@ -58,12 +58,9 @@ async fn blocking<T: Send + 'static>(
     ctx: &Context,
     job: impl FnOnce(&dyn crate::store::Store) -> StoreResult<T> + Send + 'static,
 ) -> Result<T, String> {
-    let store = ctx.store.clone();
-    match tokio::task::spawn_blocking(move || job(store.as_ref())).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(format!("failed: {e}")),
-        Err(e) => Err(format!("failed: {e}")),
-    }
+    ctx.with_store(job)
+        .await
+        .map_err(|e| format!("failed: {e}"))
 }
 
 /// Audits the attempt and answers with `result` (audit) and `reply` (the caller).

@@ -41,11 +41,10 @@ pub fn issue(codes: &LinkCodes, caller: &Caller, caller_is_bot: bool, now: Momen
 
 /// `/unlink`: removes the caller's link (audited).
 pub async fn unlink(ctx: &Context, caller: &Caller) -> Reply {
-    let (store, user) = (ctx.store.clone(), request(caller));
-    let outcome = tokio::task::spawn_blocking(move || links::unlink(store.as_ref(), &user)).await;
-    match outcome
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()))
+    let user = request(caller);
+    match ctx
+        .with_store(move |store| links::unlink(store, &user))
+        .await
     {
         Ok(Some(old)) => {
             info!(user_id = caller.user_id, player = %old.player.id, "unlinked a Discord user");

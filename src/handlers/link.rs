@@ -64,12 +64,10 @@ impl LinkRedeemer {
             player_name: name.to_string(),
             linked_ms: now_ms(),
         };
-        let (store, stored, at) = (ctx.store.clone(), link.clone(), server.to_string());
-        let outcome =
-            tokio::task::spawn_blocking(move || links::link(store.as_ref(), &stored, &at)).await;
-        match outcome
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
+        let (stored, at) = (link.clone(), server.to_string());
+        match ctx
+            .with_store(move |store| links::link(store, &stored, &at))
+            .await
         {
             Ok(_) => {
                 info!(server, player = %link.player.id, user_id = link.user_id, "linked a Discord user to a game profile");

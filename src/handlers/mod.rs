@@ -191,6 +191,20 @@ impl Context {
         &self.servers
     }
 
+    /// Runs a store job off the async workers (the store is synchronous); a
+    /// store error or a panicked job comes back as its text.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&dyn Store) -> crate::store::StoreResult<T> + Send + 'static,
+    ) -> Result<T, String> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || job(store.as_ref())).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// A receiver of every match and wave fact from the moment it is committed.
     pub fn committed(&self) -> broadcast::Receiver<Arc<StoredFact>> {
         self.committed.subscribe()
