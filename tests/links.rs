@@ -228,11 +228,12 @@ async fn a_discord_user_links_their_game_profile() {
     // exactly as with the player named, once the writer has stored the
     // match (journaled is not yet rated).
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !store.profile(&my_key).unwrap().is_some_and(|p| {
-        p.modes
-            .iter()
-            .any(|(mode, stats, _)| *mode == Mode::Dm && stats.games > 0)
-    }) {
+    while store
+        .profile(&my_key)
+        .unwrap()
+        .and_then(|p| p.in_mode(Mode::Dm))
+        .is_none_or(|(stats, _)| stats.games == 0)
+    {
         assert!(tokio::time::Instant::now() < deadline, "the match is rated");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }

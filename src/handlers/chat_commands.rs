@@ -105,9 +105,9 @@ fn player_line(store: &dyn Store, player: &PlayerSummary, mode: Mode) -> StoreRe
         return Ok(format!("No stats for {} yet", player.name));
     };
     let name = &profile.player.name;
-    Ok(match profile.modes.iter().find(|(m, _, _)| *m == mode) {
-        Some((_, stats, rank)) => {
-            format!("{name}: {}", mode_line(mode, stats, *rank, LineStyle::Chat))
+    Ok(match profile.in_mode(mode) {
+        Some((stats, rank)) => {
+            format!("{name}: {}", mode_line(mode, &stats, rank, LineStyle::Chat))
         }
         None => format!("{name} has no {mode} games yet"),
     })

@@ -120,6 +120,16 @@ pub struct PlayerProfile {
     pub modes: Vec<(Mode, ModeStats, usize)>,
 }
 
+impl PlayerProfile {
+    /// The player's stats and rank in `mode`, if they played it.
+    pub fn in_mode(&self, mode: Mode) -> Option<(ModeStats, usize)> {
+        self.modes
+            .iter()
+            .find(|(m, _, _)| *m == mode)
+            .map(|&(_, stats, rank)| (stats, rank))
+    }
+}
+
 /// One player as `bman migrate` copies it; [`PlayerExport::sightings`] turns
 /// it back into what `apply` merges.
 #[derive(Debug, Clone, PartialEq)]

@@ -30,12 +30,7 @@ pub struct Matchup {
 /// The rated mode to compare in when none is asked for: the one the two
 /// have played most together (by the fewer games of the two), else deathmatch.
 pub fn default_mode(a: &PlayerProfile, b: &PlayerProfile) -> Mode {
-    let games = |p: &PlayerProfile, mode: Mode| {
-        p.modes
-            .iter()
-            .find(|(m, _, _)| *m == mode)
-            .map(|(_, s, _)| s.games)
-    };
+    let games = |p: &PlayerProfile, mode: Mode| p.in_mode(mode).map(|(s, _)| s.games);
     Mode::ALL
         .into_iter()
         .filter(|m| !m.is_coop())
@@ -55,11 +50,7 @@ pub fn matchup(
 ) -> StoreResult<Matchup> {
     let side = |p: &PlayerProfile| Side {
         player: p.player.clone(),
-        stats: p
-            .modes
-            .iter()
-            .find(|(m, _, _)| *m == mode)
-            .map(|(_, s, rank)| (*s, *rank)),
+        stats: p.in_mode(mode),
     };
     let (a, b) = (side(a), side(b));
     let rating = |s: &Side| {
