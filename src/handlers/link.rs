@@ -33,8 +33,8 @@ impl LinkRedeemer {
     /// The human speaker (with the name they chat under) and the code.
     fn request(delivery: &Delivery) -> Option<(PlayerKey, String, &str)> {
         let chat = delivery.chat()?;
-        let key = chat.player.clone().filter(|p| !p.is_bot())?;
         let code = parse(&chat.message)?;
+        let key = chat.player.clone().filter(|p| !p.is_bot())?;
         let name = chat.name.clone().unwrap_or_else(|| key.id.clone());
         Some((key, name, code))
     }
