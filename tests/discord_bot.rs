@@ -67,12 +67,9 @@ async fn one_dm_match_with_the_bot(dir: &std::path::Path) -> (FakeDiscord, SimHa
 
 /// The follow-up message that answers a deferred interaction.
 async fn follow_up(fake: &FakeDiscord, sent: &SentInteraction, what: &str) -> Recorded {
-    fake.wait_for(
-        |r| sent.is_reply(r) && r.method == "POST" && r.path == sent.webhook_path(),
-        WAIT,
-    )
-    .await
-    .unwrap_or_else(|| panic!("no {what} after the defer"))
+    fake.wait_follow_up(sent, WAIT)
+        .await
+        .unwrap_or_else(|| panic!("no {what} after the defer"))
 }
 
 /// Whether a message is a deathmatch result card.

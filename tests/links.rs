@@ -36,12 +36,9 @@ async fn callback(fake: &FakeDiscord, sent: &SentInteraction) -> Recorded {
 
 /// The follow-up after a defer.
 async fn follow_up(fake: &FakeDiscord, sent: &SentInteraction) -> Recorded {
-    fake.wait_for(
-        |r| r.method == "POST" && r.path == sent.webhook_path(),
-        WAIT,
-    )
-    .await
-    .expect("a follow-up after the defer")
+    fake.wait_follow_up(sent, WAIT)
+        .await
+        .expect("a follow-up after the defer")
 }
 
 fn text(r: &Recorded, pointer: &str) -> String {

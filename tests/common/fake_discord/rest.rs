@@ -140,6 +140,20 @@ impl FakeDiscord {
         self.wait_for(|r| sent.is_reply(r), timeout).await
     }
 
+    /// Waits for the follow-up message (a webhook POST) that answers `sent`
+    /// after a defer.
+    pub async fn wait_follow_up(
+        &self,
+        sent: &SentInteraction,
+        timeout: Duration,
+    ) -> Option<Recorded> {
+        self.wait_for(
+            |r| r.method == "POST" && r.path == sent.webhook_path(),
+            timeout,
+        )
+        .await
+    }
+
     /// The next `n` `POST /channels/{id}/messages` get a 429 with
     /// `retry_after_secs` (headers `Retry-After`, `X-RateLimit-*`, body
     /// `{"message","retry_after","global":false,"code":0}`), recorded with
